@@ -1,0 +1,78 @@
+//! Typed configuration, read once from the environment and passed down (never a global).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where the database lives and how to reach it; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. When unset, a private cluster is started in INTAKEFLOW_DATA_DIR.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Folder of the managed local PostgreSQL cluster (used only without DATABASE_URL).
+    #[arg(long, env = "INTAKEFLOW_DATA_DIR", default_value = ".intakeflow")]
+    pub data_dir: PathBuf,
+
+    /// Maximum pooled connections per process.
+    #[arg(long, env = "INTAKEFLOW_DB_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// Listen address.
+    #[arg(long, env = "INTAKEFLOW_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    /// Lifetime of a sign-in session token, in hours.
+    #[arg(long, env = "INTAKEFLOW_SESSION_TTL_HOURS", default_value_t = 720)]
+    pub session_ttl_hours: u64,
+
+    /// Report the number of SQL statements each GraphQL request ran in the
+    /// `x-intakeflow-sql-statements` response header (for tests and profiling).
+    #[arg(long, env = "INTAKEFLOW_SQL_STATEMENT_HEADER", default_value_t = false)]
+    pub sql_statement_header: bool,
+
+    /// Seconds a WebSocket client has to send `connection_init`.
+    #[arg(long, env = "INTAKEFLOW_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+}
+
+impl ServerConfig {
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_hours.saturating_mul(3600))
+    }
+}
+
+/// Settings the GraphQL layer and domain services need at request time.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub session_ttl: Duration,
+    pub sql_statement_header: bool,
+    pub ws_init_timeout: Duration,
+}
+
+impl From<&ServerConfig> for AppConfig {
+    fn from(server: &ServerConfig) -> Self {
+        AppConfig {
+            session_ttl: server.session_ttl(),
+            sql_statement_header: server.sql_statement_header,
+            ws_init_timeout: Duration::from_secs(server.ws_init_timeout_secs),
+        }
+    }
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_ttl: Duration::from_secs(720 * 3600),
+            sql_statement_header: false,
+            ws_init_timeout: Duration::from_secs(10),
+        }
+    }
+}

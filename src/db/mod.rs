@@ -1,0 +1,101 @@
+//! The database layer: the pool, migrations and one query module per aggregate.
+//!
+//! Query functions take a connection and return diesel's `QueryResult`; they know nothing of
+//! GraphQL or of who is asking (authorisation is the domain layer's job).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel_async::AsyncConnection;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::bb8;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub mod api_keys;
+pub mod auth_attempts;
+pub mod local_pg;
+pub mod members;
+pub mod paging;
+pub mod sessions;
+pub mod users;
+pub mod workspaces;
+
+pub use crate::schema;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type Pool = bb8::Pool<AsyncPgConnection>;
+pub type Conn = bb8::PooledConnection<'static, AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
+
+/// Opens a pool. Connections are established lazily; the first checkout proves the URL works.
+pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let pool = bb8::Pool::builder()
+        .max_size(max_size.max(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .await?;
+    Ok(pool)
+}
+
+/// Applies pending embedded migrations. Runs on a blocking thread because diesel's migration
+/// harness is synchronous.
+pub async fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
+    let conn = AsyncPgConnection::establish(url).await?;
+    let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+        let versions = harness
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        Ok(versions.iter().map(|v| v.to_string()).collect())
+    })
+    .await??;
+    Ok(applied)
+}
+
+/// A handle to the database for one unit of work (a request, a job). Every connection it hands
+/// out reports its statements to the handle's counter, which is how a request measures how many
+/// SQL statements it ran.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    statements: Option<Arc<AtomicUsize>>,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Self {
+        Db { pool, statements: None }
+    }
+
+    /// A handle over the same pool whose statements are counted.
+    pub fn counted(&self) -> (Db, Arc<AtomicUsize>) {
+        let counter = Arc::new(AtomicUsize::new(0));
+        (Db { pool: self.pool.clone(), statements: Some(counter.clone()) }, counter)
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub async fn conn(&self) -> Result<Conn, PoolError> {
+        let mut conn = self.pool.get_owned().await?;
+        // Pooled connections are shared by requests: always replace the previous owner's
+        // instrumentation, or its counter would keep counting our statements.
+        conn.set_instrumentation(StatementCounter(self.statements.clone()));
+        Ok(conn)
+    }
+}
+
+struct StatementCounter(Option<Arc<AtomicUsize>>);
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let (Some(counter), InstrumentationEvent::StartQuery { .. }) = (&self.0, event) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

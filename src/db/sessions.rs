@@ -1,0 +1,85 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::sessions;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub user_id: Uuid,
+    pub token_hash: &'a [u8],
+    pub user_agent: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
+    diesel::insert_into(sessions::table)
+        .values(new)
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The live (unrevoked, unexpired) session for a token digest.
+pub async fn find_live(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn is_live(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(diesel::dsl::now)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Records use at most once a minute, so reads don't turn into a write per request.
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(sessions::table)
+        .filter(sessions::id.eq(id))
+        .filter(
+            sessions::last_used_at
+                .is_null()
+                .or(sessions::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
+        )
+        .set(sessions::last_used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+}
+
+pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(sessions::table)
+        .filter(sessions::id.eq(id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,182 @@
+//! Sign-up, sign-in (with lockout), sign-out.
+
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::auth::{password, token};
+use crate::db::{self, users::UserRow};
+use crate::domain::Caller;
+use crate::domain::validate::{self, Problems};
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+/// Failed sign-ins for one address within [`LOCKOUT_WINDOW_MINUTES`] that lock it
+/// (seed 004: AuthAttempt / AccountLockout).
+pub const MAX_FAILED_ATTEMPTS: i64 = 5;
+pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
+
+pub struct SignedIn {
+    pub token: String,
+    pub user: UserRow,
+}
+
+pub struct SignUp {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+pub async fn sign_up(caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
+    let mut problems = Problems::default();
+    let email = problems.check(validate::email("email", &input.email));
+    let name = problems.check(validate::name("name", &input.name, 200));
+    problems.check(validate::password("password", &input.password));
+    problems.into_result()?;
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
+    };
+    let hash = password::hash(input.password).await?;
+    let mut conn = caller.db.conn().await?;
+    let config = caller.config.clone();
+    let client = caller.client.clone();
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            let user = db::users::insert(
+                conn,
+                db::users::NewUser { email: &email, name: &name, password_hash: &hash },
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, "users_email_key") {
+                    AppError::conflict(format!("an account with the email `{email}` already exists"))
+                } else {
+                    e.into()
+                }
+            })?;
+            let token = start_session(conn, &user, &config, &client).await?;
+            Ok(SignedIn { token, user })
+        })
+    .await
+}
+
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+enum Attempt {
+    Success(SignedIn),
+    Failed,
+    Locked { retry_after_secs: i64 },
+}
+
+pub async fn sign_in(caller: &Caller, input: SignIn) -> AppResult<SignedIn> {
+    // Unparseable addresses can't belong to an account; fail the same way as a wrong password.
+    let email = input.email.trim().to_lowercase();
+    let mut conn = caller.db.conn().await?;
+    let config = caller.config.clone();
+    let client = caller.client.clone();
+    let attempt = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+                db::auth_attempts::lock_address(conn, &email).await?;
+                if let Some(until) = db::auth_attempts::active_lockout(conn, &email).await? {
+                    let secs = (until - Utc::now()).num_seconds().max(1);
+                    return Ok(Attempt::Locked { retry_after_secs: secs });
+                }
+                let user = db::users::find_by_email(conn, &email).await?;
+                let stored = match &user {
+                    Some(u) => u.password_hash.clone(),
+                    None => password::decoy_hash().await.to_owned(),
+                };
+                let matches = password::verify(input.password, stored).await?;
+                let ip = client.ip.as_deref();
+                match user {
+                    Some(user) if matches => {
+                        db::auth_attempts::record(conn, &email, true, ip).await?;
+                        let token = start_session(conn, &user, &config, &client).await?;
+                        Ok(Attempt::Success(SignedIn { token, user }))
+                    }
+                    _ => {
+                        db::auth_attempts::record(conn, &email, false, ip).await?;
+                        let window_start = Utc::now() - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                        let failures =
+                            db::auth_attempts::recent_failures(conn, &email, window_start).await?;
+                        if failures >= MAX_FAILED_ATTEMPTS {
+                            let until = Utc::now() + Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                            db::auth_attempts::lock(conn, &email, failures as i32, until).await?;
+                            tracing::warn!(email = %email, failures, "sign-in locked after repeated failures");
+                        }
+                        Ok(Attempt::Failed)
+                    }
+                }
+            })
+        .await?;
+    // The failure is committed before it is reported, so it counts towards the lockout.
+    match attempt {
+        Attempt::Success(signed_in) => Ok(signed_in),
+        Attempt::Failed => Err(AppError::Unauthenticated("invalid email or password".into())),
+        Attempt::Locked { retry_after_secs } => Err(AppError::RateLimited {
+            message: format!(
+                "too many failed sign-in attempts for this address; try again in {retry_after_secs} seconds"
+            ),
+            retry_after_secs,
+        }),
+    }
+}
+
+async fn start_session(
+    conn: &mut AsyncPgConnection,
+    user: &UserRow,
+    config: &crate::config::AppConfig,
+    client: &crate::domain::ClientInfo,
+) -> AppResult<String> {
+    let (token, digest) = token::generate(token::SESSION_PREFIX);
+    let ttl = Duration::from_std(config.session_ttl).unwrap_or(Duration::days(30));
+    db::sessions::insert(
+        conn,
+        db::sessions::NewSession {
+            user_id: user.id,
+            token_hash: &digest,
+            user_agent: client.user_agent.as_deref(),
+            ip: client.ip.as_deref(),
+            expires_at: Utc::now() + ttl,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Revokes the session the caller signed in with.
+pub async fn sign_out(caller: &Caller) -> AppResult<bool> {
+    match caller.principal {
+        crate::auth::Principal::User { session_id, .. } => {
+            let mut conn = caller.db.conn().await?;
+            Ok(db::sessions::revoke(&mut conn, session_id).await? > 0)
+        }
+        _ => Err(AppError::forbidden("only a signed-in user session can sign out")),
+    }
+}
+
+pub async fn me(caller: &Caller) -> AppResult<Option<UserRow>> {
+    caller.principal.require_authenticated()?;
+    let Some(user_id) = caller.principal.user_id() else { return Ok(None) };
+    let mut conn = caller.db.conn().await?;
+    Ok(db::users::find(&mut conn, user_id).await?)
+}
+
+/// A user is visible to themselves and to anyone sharing a workspace with them.
+pub async fn user(caller: &Caller, user_id: uuid::Uuid) -> AppResult<UserRow> {
+    caller.principal.require_authenticated()?;
+    let mut conn = caller.db.conn().await?;
+    let visible = match &caller.principal {
+        crate::auth::Principal::User { user_id: me, .. } => {
+            *me == user_id || db::members::share_a_workspace(&mut conn, *me, user_id).await?
+        }
+        crate::auth::Principal::ApiKey { workspace_id, .. } => {
+            db::members::is_member(&mut conn, *workspace_id, user_id).await?
+        }
+        crate::auth::Principal::Anonymous => false,
+    };
+    if !visible {
+        return Err(AppError::NotFound("user"));
+    }
+    db::users::find(&mut conn, user_id).await?.ok_or(AppError::NotFound("user"))
+}

@@ -1,0 +1,106 @@
+//! Workspace membership. Invariant: a workspace always keeps at least one OWNER.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::db::{self, members::MemberRow};
+use crate::domain::access;
+use crate::domain::enums::Role;
+use crate::domain::validate;
+use crate::domain::Caller;
+use crate::error::{AppError, AppResult};
+
+pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -> AppResult<MemberRow> {
+    let email = validate::email("email", email).map_err(|e| AppError::BadUserInput(vec![e]))?;
+    let mut conn = caller.db.conn().await?;
+    let my_role =
+        access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    if role == Role::Owner {
+        access::ensure(my_role, Role::Owner)?;
+    }
+    let user = db::users::find_by_email(&mut conn, &email)
+        .await?
+        .ok_or_else(|| AppError::bad_input("email", "no account uses this email address; they must sign up first"))?;
+    if db::members::role_of(&mut conn, workspace_id, user.id).await?.is_some() {
+        return Err(AppError::conflict(format!("{email} is already a member of this workspace")));
+    }
+    db::members::insert(&mut conn, workspace_id, user.id, role).await.map_err(|e| {
+        if crate::error::is_unique_violation(&e, "workspace_members_workspace_id_user_id_key") {
+            AppError::conflict(format!("{email} is already a member of this workspace"))
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Loads a member the caller may manage: NOT_FOUND unless the caller belongs to its workspace.
+async fn load_target(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<(MemberRow, Role)> {
+    caller.principal.require_authenticated()?;
+    let member = db::members::find(conn, member_id).await?.ok_or(AppError::NotFound("member"))?;
+    let my_role = access::role_in(conn, &caller.principal, member.workspace_id)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok((member, my_role))
+}
+
+pub async fn change_role(caller: &Caller, member_id: Uuid, role: Role) -> AppResult<MemberRow> {
+    let mut conn = caller.db.conn().await?;
+    let (member, my_role) = load_target(&mut conn, caller, member_id).await?;
+    access::ensure(my_role, Role::Admin)?;
+    // Only owners make or unmake owners.
+    if role == Role::Owner || member.role == Role::Owner {
+        access::ensure(my_role, Role::Owner)?;
+    }
+    if member.role == role {
+        return Ok(member);
+    }
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            if member.role == Role::Owner {
+                ensure_another_owner(conn, member.workspace_id, member.id, "demote").await?;
+            }
+            Ok(db::members::set_role(conn, member.id, role).await?)
+        })
+    .await
+}
+
+/// Removes a member. Anyone may leave; removing others needs ADMIN (OWNER to remove an owner).
+pub async fn remove(caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
+    let mut conn = caller.db.conn().await?;
+    let (member, my_role) = load_target(&mut conn, caller, member_id).await?;
+    let leaving = caller.principal.user_id() == Some(member.user_id);
+    if !leaving {
+        access::ensure(my_role, Role::Admin)?;
+        if member.role == Role::Owner {
+            access::ensure(my_role, Role::Owner)?;
+        }
+    }
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            if member.role == Role::Owner {
+                ensure_another_owner(conn, member.workspace_id, member.id, "remove").await?;
+            }
+            db::members::delete(conn, member.id).await?;
+            Ok(member)
+        })
+    .await
+}
+
+async fn ensure_another_owner(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    member_id: Uuid,
+    verb: &str,
+) -> AppResult<()> {
+    let owners = db::members::lock_owners(conn, workspace_id).await?;
+    if owners.iter().all(|id| *id == member_id) {
+        return Err(AppError::conflict(format!(
+            "cannot {verb} the last owner of the workspace; make another member an owner first"
+        )));
+    }
+    Ok(())
+}
+
+/// A single member, visible to anyone in its workspace.
+pub async fn get(caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
+    let mut conn = caller.db.conn().await?;
+    Ok(load_target(&mut conn, caller, member_id).await?.0)
+}

@@ -1,0 +1,138 @@
+//! Workspaces: the tenant boundary.
+
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use crate::db::paging::{Page, Slice};
+use crate::db::{self, workspaces::WorkspaceRow};
+use crate::domain::access;
+use crate::domain::enums::Role;
+use crate::domain::validate::{self, Problems};
+use crate::domain::Caller;
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+/// A workspace as seen by a caller, with the caller's role in it.
+#[derive(Debug, Clone)]
+pub struct Visible {
+    pub row: WorkspaceRow,
+    pub role: Role,
+}
+
+pub struct NewWorkspace {
+    pub name: String,
+    pub slug: String,
+    pub intake_email: Option<String>,
+}
+
+fn slug_taken(slug: &str) -> AppError {
+    AppError::conflict(format!("slug: the workspace slug `{slug}` is already taken"))
+}
+
+pub async fn create(caller: &Caller, input: NewWorkspace) -> AppResult<Visible> {
+    let user_id = caller.principal.require_user()?;
+    let mut problems = Problems::default();
+    let name = problems.check(validate::name("name", &input.name, 200));
+    let slug = problems.check(validate::slug("slug", &input.slug));
+    let intake_email = match input.intake_email.as_deref() {
+        Some(raw) => problems.check(validate::email("intakeEmail", raw)),
+        None => None,
+    };
+    problems.into_result()?;
+    let (Some(name), Some(slug)) = (name, slug) else {
+        return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
+    };
+    let mut conn = caller.db.conn().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+            let row = db::workspaces::insert(
+                conn,
+                db::workspaces::NewWorkspace {
+                    name: &name,
+                    slug: &slug,
+                    intake_email: intake_email.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, "workspaces_slug_key") { slug_taken(&slug) } else { e.into() }
+            })?;
+            db::members::insert(conn, row.id, user_id, Role::Owner).await?;
+            Ok(Visible { row, role: Role::Owner })
+        })
+    .await
+}
+
+pub async fn get(caller: &Caller, id: Uuid) -> AppResult<Visible> {
+    let mut conn = caller.db.conn().await?;
+    let role = access::require(&mut conn, &caller.principal, id, Role::Viewer, "workspace").await?;
+    let row = db::workspaces::find(&mut conn, id).await?.ok_or(AppError::NotFound("workspace"))?;
+    Ok(Visible { row, role })
+}
+
+pub async fn get_by_slug(caller: &Caller, slug: &str) -> AppResult<Visible> {
+    caller.principal.require_authenticated()?;
+    let mut conn = caller.db.conn().await?;
+    let row = db::workspaces::find_by_slug(&mut conn, slug.trim())
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    let role = access::require(&mut conn, &caller.principal, row.id, Role::Viewer, "workspace").await?;
+    Ok(Visible { row, role })
+}
+
+pub struct WorkspaceUpdate {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `Some(None)` clears the address.
+    pub intake_email: Option<Option<String>>,
+}
+
+pub async fn update(caller: &Caller, id: Uuid, input: WorkspaceUpdate) -> AppResult<Visible> {
+    let mut conn = caller.db.conn().await?;
+    let role = access::require(&mut conn, &caller.principal, id, Role::Admin, "workspace").await?;
+    let mut problems = Problems::default();
+    let mut changes = db::workspaces::WorkspaceChanges::default();
+    if let Some(name) = &input.name {
+        changes.name = problems.check(validate::name("name", name, 200));
+    }
+    if let Some(slug) = &input.slug {
+        changes.slug = problems.check(validate::slug("slug", slug));
+    }
+    match &input.intake_email {
+        Some(Some(email)) => {
+            changes.intake_email = problems.check(validate::email("intakeEmail", email)).map(Some);
+        }
+        Some(None) => changes.intake_email = Some(None),
+        None => {}
+    }
+    problems.into_result()?;
+    let no_changes = changes.name.is_none() && changes.slug.is_none() && changes.intake_email.is_none();
+    let row = if no_changes {
+        db::workspaces::find(&mut conn, id).await?.ok_or(AppError::NotFound("workspace"))?
+    } else {
+        let slug = changes.slug.clone();
+        db::workspaces::update(&mut conn, id, changes).await.map_err(|e| {
+            if is_unique_violation(&e, "workspaces_slug_key") {
+                slug_taken(slug.as_deref().unwrap_or_default())
+            } else {
+                e.into()
+            }
+        })?
+    };
+    Ok(Visible { row, role })
+}
+
+/// The caller's workspaces, each with when the caller joined it (the list's order).
+pub async fn page_for_me(
+    caller: &Caller,
+    page: &Page,
+) -> AppResult<Slice<(Visible, chrono::DateTime<chrono::Utc>)>> {
+    let user_id = caller.principal.require_user()?;
+    let mut conn = caller.db.conn().await?;
+    let slice = db::workspaces::page_for_user(&mut conn, user_id, page).await?;
+    Ok(slice.map(|(row, role, joined)| (Visible { row, role }, joined)))
+}
+
+pub async fn count_for_me(caller: &Caller) -> AppResult<i64> {
+    let user_id = caller.principal.require_user()?;
+    let mut conn = caller.db.conn().await?;
+    Ok(db::workspaces::count_for_user(&mut conn, user_id).await?)
+}

@@ -1,0 +1,35 @@
+//! The GraphQL schema: resolvers stay thin and call the domain services.
+
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod relay;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+
+use crate::domain::Caller;
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Query nesting deeper than this is refused before execution.
+pub const MAX_DEPTH: usize = 16;
+/// Upper bound on a query's field count (list fields weigh by their page size).
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+pub fn build_schema() -> AppSchema {
+    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+        .register_output_type::<relay::Node>()
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL exactly as `schema.graphql` holds it.
+pub fn sdl() -> String {
+    build_schema().sdl()
+}
+
+pub fn caller<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Caller> {
+    ctx.data::<Caller>()
+}

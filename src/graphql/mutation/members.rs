@@ -1,0 +1,48 @@
+use async_graphql::{Context, ID, Object};
+
+use crate::domain::enums::Role;
+use crate::domain::members;
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::WorkspaceMember;
+
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Adds an existing account to a workspace. Needs ADMIN; adding an OWNER needs OWNER.
+    async fn add_workspace_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        email: String,
+        role: Role,
+    ) -> async_graphql::Result<WorkspaceMember> {
+        let workspace_id = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
+        Ok(WorkspaceMember(members::add(caller(ctx)?, workspace_id, &email, role).await?))
+    }
+
+    /// Changes a member's role. Needs ADMIN; making or unmaking an OWNER needs OWNER. The last
+    /// OWNER can't be demoted (CONFLICT).
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role: Role,
+    ) -> async_graphql::Result<WorkspaceMember> {
+        let member_id = expect_id("memberId", &member_id, Kind::WorkspaceMember)?;
+        Ok(WorkspaceMember(members::change_role(caller(ctx)?, member_id, role).await?))
+    }
+
+    /// Removes a member (anyone may remove themselves). Returns the removed membership. The last
+    /// OWNER can't be removed (CONFLICT).
+    async fn remove_workspace_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+    ) -> async_graphql::Result<WorkspaceMember> {
+        let member_id = expect_id("memberId", &member_id, Kind::WorkspaceMember)?;
+        Ok(WorkspaceMember(members::remove(caller(ctx)?, member_id).await?))
+    }
+}

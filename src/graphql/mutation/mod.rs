@@ -1,0 +1,14 @@
+//! Root mutation fields, grouped by area.
+
+mod accounts;
+mod api_keys;
+mod members;
+mod workspaces;
+
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(
+    accounts::AccountMutation,
+    workspaces::WorkspaceMutation,
+    members::MemberMutation,
+    api_keys::ApiKeyMutation,
+);

@@ -1,0 +1,64 @@
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+
+use crate::domain::workspaces::{self, NewWorkspace, WorkspaceUpdate};
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::Workspace;
+
+#[derive(InputObject)]
+pub struct CreateWorkspaceInput {
+    pub name: String,
+    /// Lower-case letters, digits and inner hyphens; unique.
+    pub slug: String,
+    pub intake_email: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateWorkspaceInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `null` clears it; leave it out to keep it.
+    pub intake_email: MaybeUndefined<String>,
+}
+
+#[derive(Default)]
+pub struct WorkspaceMutation;
+
+#[Object]
+impl WorkspaceMutation {
+    /// Creates a workspace; you become its OWNER.
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkspaceInput,
+    ) -> async_graphql::Result<Workspace> {
+        let created = workspaces::create(
+            caller(ctx)?,
+            NewWorkspace { name: input.name, slug: input.slug, intake_email: input.intake_email },
+        )
+        .await?;
+        Ok(created.into())
+    }
+
+    /// Renames a workspace or changes its slug. Needs ADMIN.
+    async fn update_workspace(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWorkspaceInput,
+    ) -> async_graphql::Result<Workspace> {
+        let id = expect_id("id", &id, Kind::Workspace)?;
+        let intake_email = match input.intake_email {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(v)),
+        };
+        let updated = workspaces::update(
+            caller(ctx)?,
+            id,
+            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email },
+        )
+        .await?;
+        Ok(updated.into())
+    }
+}

@@ -1,0 +1,8 @@
+//! Root query fields, grouped by area.
+
+mod node;
+mod viewer;
+mod workspaces;
+
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(node::NodeQuery, viewer::ViewerQuery, workspaces::WorkspaceQuery);

@@ -1,0 +1,29 @@
+use async_graphql::{Context, ID, Object};
+
+use crate::domain;
+use crate::error::AppError;
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, Node, parse_global_id};
+use crate::graphql::types::{ApiKey, User, Workspace, WorkspaceMember};
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global id. Objects you may not see are NOT_FOUND.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Node> {
+        let caller = caller(ctx)?;
+        let Some((kind, uuid)) = parse_global_id(&id) else {
+            return Err(AppError::bad_input("id", "is not a valid id").into());
+        };
+        Ok(match kind {
+            Kind::User => Node::User(User(domain::accounts::user(caller, uuid).await?)),
+            Kind::Workspace => Node::Workspace(Workspace::from(domain::workspaces::get(caller, uuid).await?)),
+            Kind::WorkspaceMember => {
+                Node::WorkspaceMember(WorkspaceMember(domain::members::get(caller, uuid).await?))
+            }
+            Kind::ApiKey => Node::ApiKey(ApiKey(domain::api_keys::get(caller, uuid).await?)),
+        })
+    }
+}

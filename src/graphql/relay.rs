@@ -1,0 +1,184 @@
+//! Relay plumbing: opaque global ids, the `Node` interface and cursor connections.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, Interface, Object, OutputType};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::db::paging::{ChildRow, Cursor, Page, Slice};
+use crate::error::AppError;
+use crate::graphql::loaders::{CountKey, Loaders, load_or_internal};
+use crate::graphql::types::{ApiKey, User, Workspace, WorkspaceMember};
+
+pub const MAX_PAGE_SIZE: i32 = 100;
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// The object kinds that have global ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Workspace,
+    WorkspaceMember,
+    ApiKey,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Workspace => "Workspace",
+            Kind::WorkspaceMember => "WorkspaceMember",
+            Kind::ApiKey => "ApiKey",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Kind> {
+        [Kind::User, Kind::Workspace, Kind::WorkspaceMember, Kind::ApiKey]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+pub fn to_global_id(kind: Kind, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
+}
+
+pub fn parse_global_id(id: &str) -> Option<(Kind, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, uuid) = text.split_once(':')?;
+    Some((Kind::parse(kind)?, uuid.parse().ok()?))
+}
+
+/// Decodes an id argument that must name an object of `kind`; `field` names the argument.
+pub fn expect_id(field: &str, id: &ID, kind: Kind) -> Result<Uuid, AppError> {
+    match parse_global_id(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        Some((k, _)) => Err(AppError::bad_input(
+            field,
+            format!("expected the id of a {}, got the id of a {}", kind.name(), k.name()),
+        )),
+        None => Err(AppError::bad_input(field, "is not a valid id")),
+    }
+}
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier, usable with `node(id:)`."))]
+pub enum Node {
+    User(User),
+    Workspace(Workspace),
+    WorkspaceMember(WorkspaceMember),
+    ApiKey(ApiKey),
+}
+
+/// Validates Relay arguments: `first` or `last` (not both), at most [`MAX_PAGE_SIZE`].
+pub fn page(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Page, AppError> {
+    let mut problems = crate::domain::validate::Problems::default();
+    if first.is_some() && last.is_some() {
+        problems.push("last", "pass either `first` or `last`, not both");
+    }
+    for (name, value) in [("first", first), ("last", last)] {
+        if let Some(n) = value {
+            if !(0..=MAX_PAGE_SIZE).contains(&n) {
+                problems.push(name, format!("must be between 0 and {MAX_PAGE_SIZE}"));
+            }
+        }
+    }
+    let mut cursor = |name: &str, value: Option<String>| -> Option<Cursor> {
+        let text = value?;
+        let decoded = Cursor::decode(&text);
+        if decoded.is_none() {
+            problems.push(name, "is not a valid cursor");
+        }
+        decoded
+    };
+    let after = cursor("after", after);
+    let before = cursor("before", before);
+    problems.into_result()?;
+    let backward = last.is_some();
+    let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE).clamp(0, MAX_PAGE_SIZE) as usize;
+    Ok(Page { after, before, limit, backward })
+}
+
+/// The extra fields of every connection: `totalCount`, computed only when asked for and batched
+/// across parents by the count loader.
+pub struct ConnectionTotals {
+    key: Option<CountKey>,
+}
+
+impl ConnectionTotals {
+    pub fn new(key: CountKey) -> Self {
+        ConnectionTotals { key: Some(key) }
+    }
+}
+
+#[Object]
+impl ConnectionTotals {
+    /// Number of items in the whole list, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let Some(key) = &self.key else { return Ok(0) };
+        Ok(load_or_internal(ctx, key.clone()).await?.unwrap_or(0))
+    }
+}
+
+pub type Conn<T> = Connection<String, T, ConnectionTotals, EmptyFields>;
+
+/// Builds a connection from a page of rows; `cursor` gives each row's position.
+pub fn connection<R, T: OutputType>(
+    slice: Slice<R>,
+    totals: ConnectionTotals,
+    cursor: impl Fn(&R) -> Cursor,
+    node: impl Fn(R) -> T,
+) -> Conn<T> {
+    let mut conn =
+        Connection::with_additional_fields(slice.has_previous_page, slice.has_next_page, totals);
+    conn.edges.extend(slice.rows.into_iter().map(|row| {
+        let c = cursor(&row).encode();
+        Edge::new(c, node(row))
+    }));
+    conn
+}
+
+/// The common case: child rows that know their own cursor.
+pub fn child_connection<R: ChildRow, T: OutputType>(
+    slice: Slice<R>,
+    totals: ConnectionTotals,
+    node: impl Fn(R) -> T,
+) -> Conn<T> {
+    connection(slice, totals, |r| r.cursor(), node)
+}
+
+pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a async_graphql::dataloader::DataLoader<Loaders>> {
+    ctx.data::<async_graphql::dataloader::DataLoader<Loaders>>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_check_kind() {
+        let id = Uuid::new_v4();
+        let gid = to_global_id(Kind::Workspace, id);
+        assert_eq!(parse_global_id(&gid), Some((Kind::Workspace, id)));
+        assert!(expect_id("id", &gid, Kind::Workspace).is_ok());
+        assert!(expect_id("id", &gid, Kind::User).is_err());
+        assert!(expect_id("id", &ID("garbage".into()), Kind::User).is_err());
+    }
+
+    #[test]
+    fn page_arguments_are_validated() {
+        assert!(page(Some(101), None, None, None).is_err());
+        assert!(page(Some(1), None, Some(1), None).is_err());
+        assert!(page(None, Some("nope".into()), None, None).is_err());
+        let p = page(None, None, Some(5), None).unwrap();
+        assert!(p.backward && p.limit == 5);
+        assert_eq!(page(None, None, None, None).unwrap().limit, DEFAULT_PAGE_SIZE as usize);
+    }
+}

@@ -1,0 +1,10 @@
+use async_graphql::SimpleObject;
+
+use crate::graphql::types::User;
+
+/// A new session: send `token` as `Authorization: Bearer <token>`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub token: String,
+    pub user: User,
+}

@@ -1,0 +1,54 @@
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+
+use crate::db::users::UserRow;
+use crate::error::AppError;
+use crate::graphql::caller;
+use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::loaders::CountKey;
+use crate::graphql::types::Workspace;
+
+/// A person with an account.
+pub struct User(pub UserRow);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id(Kind::User, self.0.id)
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The workspaces this user belongs to, in the order they joined. Only readable on yourself.
+    async fn workspaces(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<Workspace>> {
+        let caller = caller(ctx)?;
+        if caller.principal.user_id() != Some(self.0.id) {
+            return Err(AppError::forbidden("only your own workspaces can be listed").into());
+        }
+        let page = relay::page(first, after, last, before)?;
+        let slice = crate::domain::workspaces::page_for_me(caller, &page).await?;
+        Ok(relay::connection(
+            slice,
+            ConnectionTotals::new(CountKey::WorkspacesOfUser(self.0.id)),
+            |(v, joined)| crate::db::paging::Cursor::at_time(*joined, v.row.id),
+            |(v, _)| Workspace::from(v),
+        ))
+    }
+}

@@ -1,0 +1,344 @@
+//! The HTTP surface: `/graphql` (GraphQL over HTTP, POST and GET, plus WebSocket upgrades),
+//! GraphiQL at `/`, `/healthz` and `/readyz`.
+//!
+//! The GraphQL-over-HTTP handling follows the spec's status-code rules: with
+//! `application/graphql-response+json` a request error (unparseable, invalid) is a 4xx and a
+//! response with `data` is 200; with legacy `application/json` every well-formed request is 200.
+
+use std::net::SocketAddr;
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use crate::auth;
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::domain::{Caller, ClientInfo};
+use crate::error::AppError;
+use crate::graphql::AppSchema;
+use crate::graphql::loaders::Loaders;
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+pub const APPLICATION_JSON: &str = "application/json";
+pub const SQL_STATEMENTS_HEADER: &str = "x-intakeflow-sql-statements";
+/// Request bodies larger than this are refused before parsing.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: Db,
+    pub config: AppConfig,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = async {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = state.db.conn().await.ok()?;
+        conn.batch_execute("SELECT 1").await.ok()
+    }
+    .await;
+    match ready {
+        Some(()) => (StatusCode::OK, "ready").into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+/// The media type we answer with, from the request's `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphQLResponse,
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphQLResponse => GRAPHQL_RESPONSE_JSON,
+            MediaType::Json => APPLICATION_JSON,
+        }
+    }
+}
+
+/// Picks the best supported type by q-value. No `Accept` header means legacy clients: JSON.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    let mut best: Option<(f32, MediaType)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let range = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let media = match range.as_str() {
+            GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => MediaType::GraphQLResponse,
+            APPLICATION_JSON => MediaType::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, media));
+        }
+    }
+    best.map(|(_, media)| media)
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: serde_json::Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    resp
+}
+
+fn request_error(status: StatusCode, media: MediaType, err: AppError) -> Response {
+    let gql = err.into_graphql();
+    let server = gql.into_server_error(async_graphql::Pos::default());
+    let mut error = serde_json::to_value(&server).unwrap_or_else(|_| json!({"message": "error"}));
+    if let Some(obj) = error.as_object_mut() {
+        obj.remove("locations");
+    }
+    json_response(status, media, json!({ "errors": [error] }))
+}
+
+fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
+    request_error(StatusCode::BAD_REQUEST, media, AppError::bad_input("request", message.into()))
+}
+
+fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientInfo {
+    ClientInfo {
+        ip: peer.map(|p| p.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+    }
+}
+
+/// The peer address, when the server was started with connect info (tests may not be).
+fn peer_of(req: &Request) -> Option<SocketAddr> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+async fn graphql_post(State(state): State<AppState>, req: Request) -> Response {
+    let peer = peer_of(&req);
+    let headers = req.headers().clone();
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != APPLICATION_JSON {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            AppError::bad_input("content-type", "POST bodies must be `application/json`"),
+        );
+    }
+    let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            AppError::bad_input("request", format!("the body exceeds {MAX_BODY_BYTES} bytes")),
+        );
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(media, format!("the body is not a GraphQL request: {e}")),
+    };
+    execute(state, request, media, &headers, peer, false).await
+}
+
+async fn graphql_get(State(state): State<AppState>, req: Request) -> Response {
+    let peer = peer_of(&req);
+    let is_upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_upgrade {
+        return websocket(state, req, peer).await;
+    }
+    let headers = req.headers().clone();
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let query = req.uri().query().unwrap_or("");
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(r) => r,
+        Err(e) => return bad_request(media, format!("the query string is not a GraphQL request: {e}")),
+    };
+    execute(state, request, media, &headers, peer, true).await
+}
+
+fn not_acceptable() -> Response {
+    let mut resp = (
+        StatusCode::NOT_ACCEPTABLE,
+        format!("supported response types: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}"),
+    )
+        .into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp
+}
+
+/// Whether the operation the request would run is a query (GET may not change anything).
+fn operation_is_query(request: &async_graphql::Request) -> Result<bool, String> {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let doc = async_graphql::parser::parse_query(&request.query).map_err(|e| e.to_string())?;
+    let ty = match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    };
+    // An ambiguous or unknown operation fails in validation with a proper error.
+    Ok(ty.is_none_or(|t| t == OperationType::Query))
+}
+
+async fn execute(
+    state: AppState,
+    request: async_graphql::Request,
+    media: MediaType,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    via_get: bool,
+) -> Response {
+    match operation_is_query(&request) {
+        Err(message) => return bad_request(media, format!("syntax error: {message}")),
+        Ok(false) if via_get => {
+            let mut resp = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                AppError::bad_input("method", "mutations and subscriptions need POST"),
+            );
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+        Ok(_) => {}
+    }
+    let (db, statements) = state.db.counted();
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let principal = match auth::authenticate(&db, authorization).await {
+        Ok(p) => p,
+        Err(err) => {
+            let status = match err {
+                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let mut resp = request_error(status, media, err);
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return resp;
+        }
+    };
+    let caller = Caller { db: db.clone(), principal, client: client_info(headers, peer), config: state.config.clone() };
+    let request = request.data(caller).data(Loaders::new(db));
+    let response = state.schema.execute(request).await;
+
+    let is_request_error =
+        response.data == async_graphql::Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    let status = if is_request_error {
+        // Validation failed before execution: the spec says the response has no `data` entry.
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+        if media == MediaType::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK }
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = json_response(status, media, body);
+    if state.config.sql_statement_header {
+        let n = statements.load(std::sync::atomic::Ordering::Relaxed);
+        resp.headers_mut().insert(SQL_STATEMENTS_HEADER, HeaderValue::from(n));
+    }
+    resp
+}
+
+async fn websocket(state: AppState, req: Request, peer: Option<SocketAddr>) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
+        Ok(p) => p,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let client = client_info(&parts.headers, peer);
+    let AppState { schema, db, config } = state;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| connection_init(db, config, client, payload))
+                .serve()
+                .await
+        })
+}
+
+/// Authenticates a WebSocket connection from its `connection_init` payload:
+/// `{"authorization": "Bearer <token>"}` (also accepted as `Authorization`).
+async fn connection_init(
+    db: Db,
+    config: AppConfig,
+    client: ClientInfo,
+    payload: serde_json::Value,
+) -> async_graphql::Result<async_graphql::Data> {
+    let authorization = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|k| payload.get(*k))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let principal = auth::authenticate(&db, authorization.as_deref()).await?;
+    let mut data = async_graphql::Data::default();
+    data.insert(Caller { db: db.clone(), principal, client, config });
+    data.insert(Loaders::new(db));
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn negotiation_follows_q_values() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(negotiate(&accept("application/graphql-response+json")), Some(MediaType::GraphQLResponse));
+        assert_eq!(negotiate(&accept("application/json")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::GraphQLResponse));
+        assert_eq!(negotiate(&accept("text/html")), None);
+    }
+}

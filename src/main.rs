@@ -1,0 +1,81 @@
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use intakeflow::config::{DatabaseConfig, ServerConfig};
+use intakeflow::{graphql, seed, server};
+
+/// intakeflow: client intake and workflow automation, served as one GraphQL API.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (and GraphiQL at /).
+    Serve {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[command(flatten)]
+        server: ServerConfig,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseConfig,
+    },
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+    /// Load the demo account, workspace and data (idempotent).
+    SeedDemo {
+        #[command(flatten)]
+        db: DatabaseConfig,
+    },
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Schema) {
+        init_tracing();
+    }
+    match run(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // One line a person can act on; the cause chain follows on the same line.
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { db, server } => server::serve(&db, &server).await,
+        Command::Migrate { db } => {
+            let database = server::resolve_database(&db).await?;
+            let applied = intakeflow::db::migrate(&database.url).await?;
+            tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::SeedDemo { db } => {
+            let database = server::resolve_database(&db).await?;
+            let handle = server::open(&database, 2).await?;
+            let demo = seed::seed_demo(&handle).await?;
+            tracing::info!(email = demo.email, password = demo.password, workspace = demo.workspace_slug, "demo data ready");
+            Ok(())
+        }
+    }
+}

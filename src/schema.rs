@@ -1,0 +1,350 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    account_lockouts (id) {
+        id -> Uuid,
+        email -> Text,
+        failed_attempts -> Int4,
+        locked_until -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        role -> Text,
+        token_prefix -> Text,
+        token_hash -> Bytea,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    auth_attempts (id) {
+        id -> Int8,
+        email -> Text,
+        success -> Bool,
+        ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    execution_logs (id, created_at) {
+        id -> Int8,
+        workspace_id -> Uuid,
+        execution_id -> Uuid,
+        step_id -> Nullable<Uuid>,
+        level -> Text,
+        message -> Text,
+        data -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    execution_steps (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        execution_id -> Uuid,
+        node_key -> Text,
+        node_type -> Text,
+        step_number -> Int4,
+        status -> Text,
+        input -> Nullable<Jsonb>,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        attempt -> Int4,
+        max_attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    form_fields (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        form_id -> Uuid,
+        key -> Text,
+        label -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        required -> Bool,
+        placeholder -> Nullable<Text>,
+        help_text -> Nullable<Text>,
+        options -> Jsonb,
+        validation -> Jsonb,
+        position -> Int4,
+        identifies_lead -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    form_submissions (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        form_id -> Uuid,
+        lead_id -> Uuid,
+        data -> Jsonb,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_digest -> Nullable<Text>,
+        submitted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    forms (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        settings -> Jsonb,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    lead_events (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        data -> Jsonb,
+        actor_user_id -> Nullable<Uuid>,
+        actor_api_key_id -> Nullable<Uuid>,
+        actor_execution_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lead_field_values (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        form_field_id -> Uuid,
+        value -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        source_form_id -> Nullable<Uuid>,
+        email -> Text,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        company -> Nullable<Text>,
+        status -> Text,
+        priority -> Text,
+        assignee_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workflow_edges (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        workflow_id -> Uuid,
+        source_key -> Text,
+        target_key -> Text,
+        source_handle -> Text,
+        condition -> Nullable<Jsonb>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workflow_executions (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        workflow_id -> Uuid,
+        version_id -> Uuid,
+        lead_id -> Nullable<Uuid>,
+        submission_id -> Nullable<Uuid>,
+        status -> Text,
+        trigger_type -> Text,
+        trigger_data -> Jsonb,
+        context -> Jsonb,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        simulate -> Bool,
+        idempotency_key -> Nullable<Text>,
+        attempts -> Int4,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        run_at -> Timestamptz,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_nodes (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        workflow_id -> Uuid,
+        key -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        name -> Text,
+        config -> Jsonb,
+        position_x -> Float8,
+        position_y -> Float8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workflow_versions (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        workflow_id -> Uuid,
+        version -> Int4,
+        graph -> Jsonb,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workflows (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        current_version_id -> Nullable<Uuid>,
+        webhook_token_hash -> Nullable<Bytea>,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workspace_members (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        intake_email -> Nullable<Text>,
+        plan -> Text,
+        settings -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(api_keys -> users (created_by_id));
+diesel::joinable!(api_keys -> workspaces (workspace_id));
+diesel::joinable!(forms -> users (created_by_id));
+diesel::joinable!(forms -> workspaces (workspace_id));
+diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
+diesel::joinable!(lead_events -> users (actor_user_id));
+diesel::joinable!(lead_events -> workflow_executions (actor_execution_id));
+diesel::joinable!(lead_field_values -> form_fields (form_field_id));
+diesel::joinable!(leads -> forms (source_form_id));
+diesel::joinable!(leads -> users (assignee_id));
+diesel::joinable!(leads -> workspaces (workspace_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(workflow_executions -> form_submissions (submission_id));
+diesel::joinable!(workflow_executions -> leads (lead_id));
+diesel::joinable!(workflow_executions -> users (created_by_id));
+diesel::joinable!(workflow_executions -> workflow_versions (version_id));
+diesel::joinable!(workflow_versions -> users (created_by_id));
+diesel::joinable!(workflows -> users (created_by_id));
+diesel::joinable!(workflows -> workspaces (workspace_id));
+diesel::joinable!(workspace_members -> users (user_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    account_lockouts,
+    api_keys,
+    auth_attempts,
+    execution_logs,
+    execution_steps,
+    form_fields,
+    form_submissions,
+    forms,
+    lead_events,
+    lead_field_values,
+    leads,
+    sessions,
+    users,
+    workflow_edges,
+    workflow_executions,
+    workflow_nodes,
+    workflow_versions,
+    workflows,
+    workspace_members,
+    workspaces,
+);

@@ -1,0 +1,108 @@
+//! Process start-up: find or start the database, migrate, and serve.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::config::{AppConfig, DatabaseConfig, ServerConfig};
+use crate::db::local_pg::{ClusterOptions, LocalCluster};
+use crate::db::{self, Db};
+use crate::graphql;
+use crate::http::{self, AppState};
+
+pub const LOCAL_DATABASE: &str = "intakeflow";
+
+/// The database to use, and whether it is the managed local cluster.
+pub struct Database {
+    pub url: String,
+    pub managed: bool,
+}
+
+/// `DATABASE_URL` when set; otherwise the managed cluster in the data dir, started if needed.
+pub async fn resolve_database(config: &DatabaseConfig) -> anyhow::Result<Database> {
+    if let Some(url) = config.database_url.clone().filter(|u| !u.trim().is_empty()) {
+        return Ok(Database { url, managed: false });
+    }
+    let data_dir = config.data_dir.clone();
+    let url = tokio::task::spawn_blocking(move || start_local(&data_dir)).await??;
+    Ok(Database { url, managed: true })
+}
+
+fn start_local(data_dir: &Path) -> anyhow::Result<String> {
+    let cluster = LocalCluster::ensure_started(data_dir, ClusterOptions { fast: false })?;
+    cluster.ensure_database(LOCAL_DATABASE)?;
+    Ok(cluster.database_url(LOCAL_DATABASE))
+}
+
+/// Migrates and opens the pool.
+pub async fn open(database: &Database, pool_size: u32) -> anyhow::Result<Db> {
+    let applied = db::migrate(&database.url).await.context("migrating the database")?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    let pool = db::connect(&database.url, pool_size).await?;
+    Ok(Db::new(pool))
+}
+
+pub fn app_state(db: Db, config: AppConfig) -> AppState {
+    AppState { schema: graphql::build_schema(), db, config }
+}
+
+/// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig) -> anyhow::Result<()> {
+    let database = resolve_database(db_config).await?;
+    let db = open(&database, db_config.pool_size).await?;
+    if database.managed {
+        match crate::seed::seed_if_empty(&db).await? {
+            Some(demo) => tracing::info!(
+                email = demo.email, password = demo.password, workspace = demo.workspace_slug,
+                "loaded demo data: sign in with these credentials"
+            ),
+            None => tracing::info!(
+                email = crate::seed::DEMO_EMAIL, password = crate::seed::DEMO_PASSWORD,
+                "demo account (if you haven't changed it)"
+            ),
+        }
+    }
+    let listener = TcpListener::bind(server.addr)
+        .await
+        .with_context(|| format!("binding {}", server.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "GraphiQL at http://{addr}/ ; GraphQL at http://{addr}/graphql");
+    let app = http::router(app_state(db, AppConfig::from(server)));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "could not listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining requests");
+}

@@ -1,0 +1,86 @@
+//! One cluster for the whole test run; one migrated template per test process; each test gets
+//! its own copy of the template (a file-level copy in PostgreSQL: fast, isolated, parallel).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use intakeflow::db::local_pg::{ClusterOptions, LocalCluster};
+use tokio::sync::OnceCell;
+
+struct Shared {
+    admin_url: String,
+    url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+    template: String,
+}
+
+static SHARED: OnceCell<Shared> = OnceCell::const_new();
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The test cluster's folder: under the system temp dir (which the unprivileged PostgreSQL user
+/// can always traverse), one per user and checkout, unless the Makefile says otherwise.
+pub fn data_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("INTAKEFLOW_TEST_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    let hash = checkout.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let uid = nix::unistd::geteuid();
+    std::env::temp_dir().join(format!("intakeflow-test-{uid}-{hash:08x}"))
+}
+
+pub fn cluster() -> LocalCluster {
+    let dir = data_dir();
+    LocalCluster::ensure_started(&dir, ClusterOptions { fast: true }).expect("start the test cluster")
+}
+
+async fn shared() -> &'static Shared {
+    SHARED
+        .get_or_init(|| async {
+            let cluster = tokio::task::spawn_blocking(cluster).await.expect("cluster thread");
+            let admin_url = cluster.database_url("postgres");
+            let template = format!("it_tpl_{}", std::process::id());
+            drop_leftovers(&admin_url).await;
+            let mut admin = AsyncPgConnection::establish(&admin_url).await.expect("admin connection");
+            // Separate statements: a multi-statement batch is one implicit transaction, which
+            // CREATE/DROP DATABASE refuse.
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {template}")).await.expect("drop template");
+            admin.batch_execute(&format!("CREATE DATABASE {template}")).await.expect("create template");
+            intakeflow::db::migrate(&cluster.database_url(&template)).await.expect("migrate template");
+            let url_for = Box::new(move |db: &str| cluster.database_url(db));
+            Shared { admin_url, url_for, template }
+        })
+        .await
+}
+
+/// Databases left by earlier test processes that are gone now.
+async fn drop_leftovers(admin_url: &str) {
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let rows = client
+        .query("SELECT datname FROM pg_database WHERE datname LIKE 'it\\_%'", &[])
+        .await
+        .expect("list databases");
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.rsplit('_').nth(if name.starts_with("it_tpl_") { 0 } else { 1 });
+        let alive = pid
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
+        if !alive {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+        }
+    }
+}
+
+/// A new database copied from the migrated template; returns its URL.
+pub async fn fresh_database() -> String {
+    let shared = shared().await;
+    let name = format!("it_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut admin = AsyncPgConnection::establish(&shared.admin_url).await.expect("admin connection");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", shared.template))
+        .await
+        .expect("copy template");
+    (shared.url_for)(&name)
+}
