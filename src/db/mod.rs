@@ -16,10 +16,15 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod api_keys;
 pub mod auth_attempts;
+pub mod field_values;
+pub mod forms;
+pub mod lead_events;
+pub mod leads;
 pub mod local_pg;
 pub mod members;
 pub mod paging;
 pub mod sessions;
+pub mod submissions;
 pub mod users;
 pub mod workspaces;
 

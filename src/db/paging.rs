@@ -116,17 +116,18 @@ pub struct ChildList {
 }
 
 impl ChildList {
-    fn sql(&self, page: &Page) -> String {
+    fn sql(&self, page: &Page, eq_column: Option<&'static str>) -> String {
         // Reading backward flips the order; the slice is reversed back afterwards.
         let descending = self.descending != page.backward;
         let (dir, after_op, before_op) =
             if descending { ("DESC", "<", ">") } else { ("ASC", ">", "<") };
         let (t, p, f) = (self.time_column, self.parent_column, self.filter);
+        let eq = eq_column.map(|c| format!("AND c.{c} = $7")).unwrap_or_default();
         format!(
             "SELECT * FROM (SELECT c.*, row_number() OVER (PARTITION BY c.{p} ORDER BY c.{t} {dir}, c.id {dir}) AS page_row \
              FROM {table} c WHERE c.{p} = ANY($1) AND ({f}) \
              AND ($2::timestamptz IS NULL OR (c.{t}, c.id) {after_op} ($2, $3)) \
-             AND ($4::timestamptz IS NULL OR (c.{t}, c.id) {before_op} ($4, $5))) paged \
+             AND ($4::timestamptz IS NULL OR (c.{t}, c.id) {before_op} ($4, $5)) {eq}) paged \
              WHERE page_row <= $6 ORDER BY {p}, page_row",
             table = self.table,
         )
@@ -142,21 +143,39 @@ impl ChildList {
     where
         R: QueryableByName<Pg> + ChildRow + Send + 'static,
     {
+        self.load_where(conn, parents, page, None).await
+    }
+
+    /// Like [`ChildList::load`], keeping only rows whose text column equals a value.
+    pub async fn load_where<R>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        parents: &[Uuid],
+        page: &Page,
+        text_eq: Option<(&'static str, &str)>,
+    ) -> diesel::QueryResult<HashMap<Uuid, Slice<R>>>
+    where
+        R: QueryableByName<Pg> + ChildRow + Send + 'static,
+    {
         // In reading direction `after` bounds the start; reading backward, `before` does.
         let (start, end) = if page.backward {
             (page.before.as_ref(), page.after.as_ref())
         } else {
             (page.after.as_ref(), page.before.as_ref())
         };
-        let rows: Vec<R> = diesel::sql_query(self.sql(page))
+        let query = diesel::sql_query(self.sql(page, text_eq.map(|(c, _)| c)))
+            .into_boxed::<Pg>()
             .bind::<Array<SqlUuid>, _>(parents.to_vec())
             .bind::<Nullable<Timestamptz>, _>(start.and_then(Cursor::time))
             .bind::<Nullable<SqlUuid>, _>(start.map(|c| c.id))
             .bind::<Nullable<Timestamptz>, _>(end.and_then(Cursor::time))
             .bind::<Nullable<SqlUuid>, _>(end.map(|c| c.id))
-            .bind::<BigInt, _>(page.limit as i64 + 1)
-            .load(conn)
-            .await?;
+            .bind::<BigInt, _>(page.limit as i64 + 1);
+        let query = match text_eq {
+            Some((_, value)) => query.bind::<diesel::sql_types::Text, _>(value.to_owned()),
+            None => query,
+        };
+        let rows: Vec<R> = query.load(conn).await?;
         let mut grouped: HashMap<Uuid, Vec<R>> = HashMap::new();
         for row in rows {
             grouped.entry(row.parent_id()).or_default().push(row);

@@ -51,3 +51,4 @@ pub fn ensure(role: Role, min: Role) -> AppResult<()> {
         )))
     }
 }
+

@@ -60,6 +60,41 @@ text_enum! {
     Role { Viewer => "VIEWER", Member => "MEMBER", Admin => "ADMIN", Owner => "OWNER" }
 }
 
+text_enum! {
+    FormStatus { Draft => "DRAFT", Published => "PUBLISHED", Archived => "ARCHIVED" }
+}
+
+text_enum! {
+    FieldType {
+        Text => "TEXT", Textarea => "TEXTAREA", Email => "EMAIL", Phone => "PHONE",
+        Number => "NUMBER", Date => "DATE", Url => "URL", Select => "SELECT",
+        Multiselect => "MULTISELECT", Checkbox => "CHECKBOX",
+    }
+}
+
+text_enum! {
+    /// Pipeline columns, in pipeline order.
+    LeadStatus {
+        New => "NEW", Contacted => "CONTACTED", Qualified => "QUALIFIED", Booked => "BOOKED",
+        ProposalSent => "PROPOSAL_SENT", Won => "WON", Lost => "LOST", Unresponsive => "UNRESPONSIVE",
+    }
+}
+
+text_enum! {
+    LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
+}
+
+text_enum! {
+    LeadEventType {
+        LeadCreated => "LEAD_CREATED", FormSubmitted => "FORM_SUBMITTED",
+        StatusChanged => "STATUS_CHANGED", PriorityChanged => "PRIORITY_CHANGED",
+        NoteAdded => "NOTE_ADDED", Assigned => "ASSIGNED", Updated => "UPDATED",
+        Deleted => "DELETED", Restored => "RESTORED", EmailSent => "EMAIL_SENT",
+        WebhookSent => "WEBHOOK_SENT", WorkflowStarted => "WORKFLOW_STARTED",
+        WorkflowFinished => "WORKFLOW_FINISHED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Role;

@@ -70,28 +70,45 @@ impl Loader<WorkspaceId> for Loaders {
     }
 }
 
-/// One page of a parent's children; keys with equal pages share one statement.
+/// One page of a parent's children, optionally only those whose `status` is `only`; keys with
+/// equal pages share one statement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChildPage<const LIST: u8> {
     pub parent: Uuid,
     pub page: Page,
+    pub only: Option<&'static str>,
+}
+
+impl<const L: u8> ChildPage<L> {
+    pub fn new(parent: Uuid, page: Page) -> Self {
+        ChildPage { parent, page, only: None }
+    }
 }
 
 pub const MEMBERS: u8 = 0;
 pub const API_KEYS: u8 = 1;
+pub const FORMS: u8 = 2;
+pub const SUBMISSIONS_BY_FORM: u8 = 3;
+pub const SUBMISSIONS_BY_LEAD: u8 = 4;
+pub const EVENTS_BY_LEAD: u8 = 5;
 
-fn group_by_page<const L: u8>(keys: &[ChildPage<L>]) -> HashMap<&Page, Vec<Uuid>> {
-    let mut groups: HashMap<&Page, Vec<Uuid>> = HashMap::new();
+type PageGroup<'a> = (&'a Page, Option<&'static str>);
+
+fn group_by_page<const L: u8>(keys: &[ChildPage<L>]) -> HashMap<PageGroup<'_>, Vec<Uuid>> {
+    let mut groups: HashMap<PageGroup<'_>, Vec<Uuid>> = HashMap::new();
     for key in keys {
-        groups.entry(&key.page).or_default().push(key.parent);
+        groups.entry((&key.page, key.only)).or_default().push(key.parent);
     }
     groups
 }
 
 macro_rules! child_page_loader {
     ($list:ident, $row:ty, $spec:path) => {
+        child_page_loader!($list, $row, $spec, |r: $row| r);
+    };
+    ($list:ident, $row:ty, $spec:path, $unwrap:expr) => {
         impl Loader<ChildPage<$list>> for Loaders {
-            type Value = Slice<$row>;
+            type Value = Slice<<$row as Unwrap>::Inner>;
             type Error = async_graphql::Error;
 
             async fn load(
@@ -100,10 +117,13 @@ macro_rules! child_page_loader {
             ) -> Result<HashMap<ChildPage<$list>, Self::Value>, Self::Error> {
                 let mut conn = self.conn().await?;
                 let mut out = HashMap::new();
-                for (page, parents) in group_by_page(keys) {
-                    let slices = $spec.load::<$row>(&mut conn, &parents, page).await.map_err(internal)?;
+                for ((page, only), parents) in group_by_page(keys) {
+                    let slices = $spec
+                        .load_where::<$row>(&mut conn, &parents, page, only.map(|v| ("status", v)))
+                        .await
+                        .map_err(internal)?;
                     for (parent, slice) in slices {
-                        out.insert(ChildPage { parent, page: page.clone() }, slice);
+                        out.insert(ChildPage { parent, page: page.clone(), only }, slice.map($unwrap));
                     }
                 }
                 Ok(out)
@@ -112,8 +132,95 @@ macro_rules! child_page_loader {
     };
 }
 
+/// Rows paged under a parent through a newtype yield the inner row.
+pub trait Unwrap {
+    type Inner;
+}
+
+impl Unwrap for db::members::MemberRow {
+    type Inner = Self;
+}
+impl Unwrap for db::api_keys::ApiKeyRow {
+    type Inner = Self;
+}
+impl Unwrap for db::forms::FormRow {
+    type Inner = Self;
+}
+impl Unwrap for db::lead_events::LeadEventRow {
+    type Inner = Self;
+}
+impl Unwrap for db::submissions::ByForm {
+    type Inner = db::submissions::SubmissionRow;
+}
+impl Unwrap for db::submissions::ByLead {
+    type Inner = db::submissions::SubmissionRow;
+}
+
 child_page_loader!(MEMBERS, db::members::MemberRow, db::members::BY_WORKSPACE);
 child_page_loader!(API_KEYS, db::api_keys::ApiKeyRow, db::api_keys::BY_WORKSPACE);
+child_page_loader!(FORMS, db::forms::FormRow, db::forms::BY_WORKSPACE);
+child_page_loader!(EVENTS_BY_LEAD, db::lead_events::LeadEventRow, db::lead_events::BY_LEAD);
+child_page_loader!(SUBMISSIONS_BY_FORM, db::submissions::ByForm, db::submissions::BY_FORM, |r: db::submissions::ByForm| r.0);
+child_page_loader!(SUBMISSIONS_BY_LEAD, db::submissions::ByLead, db::submissions::BY_LEAD, |r: db::submissions::ByLead| r.0);
+
+macro_rules! by_id_loader {
+    ($key:ident, $row:ty, $find:path) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for Loaders {
+            type Value = $row;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = $find(&mut *self.conn().await?, &ids).await.map_err(internal)?;
+                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(FormId, db::forms::FormRow, db::forms::find_many);
+by_id_loader!(LeadId, db::leads::LeadRow, db::leads::find_many);
+
+/// A form's fields in position order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldsOfForm(pub Uuid);
+
+impl Loader<FieldsOfForm> for Loaders {
+    type Value = Vec<db::forms::FieldRow>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[FieldsOfForm]) -> Result<HashMap<FieldsOfForm, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = db::forms::fields_of(&mut *self.conn().await?, &ids).await.map_err(internal)?;
+        let mut out: HashMap<FieldsOfForm, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(FieldsOfForm(row.form_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// A lead's stored field values, each with its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ValuesOfLead(pub Uuid);
+
+impl Loader<ValuesOfLead> for Loaders {
+    type Value = Vec<(db::field_values::FieldValueRow, db::forms::FieldRow)>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ValuesOfLead]) -> Result<HashMap<ValuesOfLead, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = db::field_values::of_leads(&mut *self.conn().await?, &ids).await.map_err(internal)?;
+        let mut out: HashMap<ValuesOfLead, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (value, field) in rows {
+            out.entry(ValuesOfLead(value.lead_id)).or_default().push((value, field));
+        }
+        Ok(out)
+    }
+}
 
 /// `totalCount` of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,6 +228,10 @@ pub enum CountKey {
     MembersOf(Uuid),
     ApiKeysOf(Uuid),
     WorkspacesOfUser(Uuid),
+    FormsOf(Uuid, Option<crate::domain::enums::FormStatus>),
+    SubmissionsOfForm(Uuid),
+    SubmissionsOfLead(Uuid),
+    EventsOfLead(Uuid),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -141,6 +252,35 @@ impl Loader<CountKey> for Loaders {
         if !keys_of.is_empty() {
             for (id, n) in db::api_keys::count_by_workspace(&mut conn, &keys_of).await.map_err(internal)? {
                 out.insert(CountKey::ApiKeysOf(id), n);
+            }
+        }
+        let mut status_groups: HashMap<Option<crate::domain::enums::FormStatus>, Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            if let CountKey::FormsOf(ws, status) = k {
+                status_groups.entry(*status).or_default().push(*ws);
+            }
+        }
+        for (status, workspaces) in status_groups {
+            for (id, n) in db::forms::count_by_workspace(&mut conn, &workspaces, status).await.map_err(internal)? {
+                out.insert(CountKey::FormsOf(id, status), n);
+            }
+        }
+        let by_form = pick(|k| if let CountKey::SubmissionsOfForm(id) = k { Some(*id) } else { None });
+        if !by_form.is_empty() {
+            for (id, n) in db::submissions::count_by(&mut conn, true, &by_form).await.map_err(internal)? {
+                out.insert(CountKey::SubmissionsOfForm(id), n);
+            }
+        }
+        let by_lead = pick(|k| if let CountKey::SubmissionsOfLead(id) = k { Some(*id) } else { None });
+        if !by_lead.is_empty() {
+            for (id, n) in db::submissions::count_by(&mut conn, false, &by_lead).await.map_err(internal)? {
+                out.insert(CountKey::SubmissionsOfLead(id), n);
+            }
+        }
+        let events = pick(|k| if let CountKey::EventsOfLead(id) = k { Some(*id) } else { None });
+        if !events.is_empty() {
+            for (id, n) in db::lead_events::count_by_lead(&mut conn, &events).await.map_err(internal)? {
+                out.insert(CountKey::EventsOfLead(id), n);
             }
         }
         for user in pick(|k| if let CountKey::WorkspacesOfUser(id) = k { Some(*id) } else { None }) {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::paging::{ChildRow, Cursor, Page, Slice};
 use crate::error::AppError;
 use crate::graphql::loaders::{CountKey, Loaders, load_or_internal};
-use crate::graphql::types::{ApiKey, User, Workspace, WorkspaceMember};
+use crate::graphql::types::{ApiKey, Form, FormField, FormSubmission, Lead, User, Workspace, WorkspaceMember};
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -21,7 +21,24 @@ pub enum Kind {
     Workspace,
     WorkspaceMember,
     ApiKey,
+    Form,
+    FormField,
+    FormSubmission,
+    Lead,
+    LeadEvent,
 }
+
+const KINDS: [Kind; 9] = [
+    Kind::User,
+    Kind::Workspace,
+    Kind::WorkspaceMember,
+    Kind::ApiKey,
+    Kind::Form,
+    Kind::FormField,
+    Kind::FormSubmission,
+    Kind::Lead,
+    Kind::LeadEvent,
+];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -30,13 +47,16 @@ impl Kind {
             Kind::Workspace => "Workspace",
             Kind::WorkspaceMember => "WorkspaceMember",
             Kind::ApiKey => "ApiKey",
+            Kind::Form => "Form",
+            Kind::FormField => "FormField",
+            Kind::FormSubmission => "FormSubmission",
+            Kind::Lead => "Lead",
+            Kind::LeadEvent => "LeadEvent",
         }
     }
 
     fn parse(name: &str) -> Option<Kind> {
-        [Kind::User, Kind::Workspace, Kind::WorkspaceMember, Kind::ApiKey]
-            .into_iter()
-            .find(|k| k.name() == name)
+        KINDS.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -70,6 +90,10 @@ pub enum Node {
     Workspace(Workspace),
     WorkspaceMember(WorkspaceMember),
     ApiKey(ApiKey),
+    Form(Form),
+    FormField(FormField),
+    FormSubmission(FormSubmission),
+    Lead(Lead),
 }
 
 /// Validates Relay arguments: `first` or `last` (not both), at most [`MAX_PAGE_SIZE`].

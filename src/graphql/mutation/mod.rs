@@ -2,6 +2,9 @@
 
 mod accounts;
 mod api_keys;
+mod forms;
+mod intake;
+mod leads;
 mod members;
 mod workspaces;
 
@@ -11,4 +14,7 @@ pub struct Mutation(
     workspaces::WorkspaceMutation,
     members::MemberMutation,
     api_keys::ApiKeyMutation,
+    forms::FormMutation,
+    intake::IntakeMutation,
+    leads::LeadMutation,
 );

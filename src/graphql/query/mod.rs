@@ -1,8 +1,14 @@
 //! Root query fields, grouped by area.
 
+mod intake;
 mod node;
 mod viewer;
 mod workspaces;
 
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(node::NodeQuery, viewer::ViewerQuery, workspaces::WorkspaceQuery);
+pub struct Query(
+    node::NodeQuery,
+    viewer::ViewerQuery,
+    workspaces::WorkspaceQuery,
+    intake::IntakeQuery,
+);

@@ -4,7 +4,7 @@ use crate::domain;
 use crate::error::AppError;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, Node, parse_global_id};
-use crate::graphql::types::{ApiKey, User, Workspace, WorkspaceMember};
+use crate::graphql::types::{ApiKey, Form, FormField, FormSubmission, Lead, User, Workspace, WorkspaceMember};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -24,6 +24,22 @@ impl NodeQuery {
                 Node::WorkspaceMember(WorkspaceMember(domain::members::get(caller, uuid).await?))
             }
             Kind::ApiKey => Node::ApiKey(ApiKey(domain::api_keys::get(caller, uuid).await?)),
+            Kind::Form => {
+                let (row, role) = domain::forms::get(caller, uuid).await?;
+                Node::Form(Form { row, role })
+            }
+            Kind::FormField => Node::FormField(FormField(domain::forms::get_field(caller, uuid).await?.0)),
+            Kind::FormSubmission => {
+                let (row, role) = domain::forms::get_submission(caller, uuid).await?;
+                Node::FormSubmission(FormSubmission { row, role })
+            }
+            Kind::Lead => {
+                let (row, role) = domain::leads::get(caller, uuid).await?;
+                Node::Lead(Lead { row, role })
+            }
+            Kind::LeadEvent => {
+                return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
+            }
         })
     }
 }

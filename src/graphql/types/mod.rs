@@ -2,7 +2,10 @@
 
 mod api_key;
 mod auth_payload;
+mod form;
+mod lead;
 mod member;
+mod submission;
 mod user;
 mod workspace;
 
@@ -11,3 +14,6 @@ pub use auth_payload::AuthPayload;
 pub use member::WorkspaceMember;
 pub use user::User;
 pub use workspace::Workspace;
+pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
+pub use lead::{Lead, LeadEvent, LeadFieldValue, PipelineStatusCount};
+pub use submission::{FormSubmission, SubmitFormPayload};

@@ -7,7 +7,12 @@ use crate::domain::enums::Role;
 use crate::domain::workspaces::Visible;
 use crate::graphql::loaders::{API_KEYS, ChildPage, CountKey, MEMBERS, load_or_internal};
 use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
-use crate::graphql::types::{ApiKey, WorkspaceMember};
+use crate::db::leads::LeadOrder;
+use crate::domain::enums::FormStatus;
+use crate::error::AppError;
+use crate::graphql::loaders::FORMS;
+use crate::graphql::relay::expect_id;
+use crate::graphql::types::{ApiKey, Form, Lead, PipelineStatusCount, WorkspaceMember};
 
 /// A tenant: a firm's own space. Everything else belongs to exactly one workspace.
 pub struct Workspace {
@@ -67,7 +72,7 @@ impl Workspace {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<WorkspaceMember>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<MEMBERS> { parent: self.row.id, page: page.clone() };
+        let key = ChildPage::<MEMBERS>::new(self.row.id, page.clone());
         let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
         Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::MembersOf(self.row.id)), WorkspaceMember))
     }
@@ -83,8 +88,135 @@ impl Workspace {
     ) -> async_graphql::Result<Conn<ApiKey>> {
         access::ensure(self.role, Role::Admin)?;
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<API_KEYS> { parent: self.row.id, page: page.clone() };
+        let key = ChildPage::<API_KEYS>::new(self.row.id, page.clone());
         let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
         Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::ApiKeysOf(self.row.id)), ApiKey))
     }
+
+    /// Forms, oldest first, optionally of one status.
+    async fn forms(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<FormStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<Form>> {
+        let page = relay::page(first, after, last, before)?;
+        let key = ChildPage::<FORMS> { parent: self.row.id, page: page.clone(), only: status.map(FormStatus::as_str) };
+        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
+        let role = self.role;
+        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::FormsOf(self.row.id, status)), |row| Form { row, role }))
+    }
+
+    /// The pipeline: filter, order (default newest first) and page through leads.
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LeadFilterInput>,
+        order_by: Option<LeadOrderInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<async_graphql::connection::Connection<String, Lead, LeadTotals, async_graphql::connection::EmptyFields>> {
+        let page = relay::page(first, after, last, before)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let (field, direction) = order_by.map(|o| (o.field, o.direction)).unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
+        let order = match field {
+            LeadOrderField::CreatedAt => LeadOrder::CreatedAt,
+            LeadOrderField::UpdatedAt => LeadOrder::UpdatedAt,
+            LeadOrderField::Name => LeadOrder::Name,
+            LeadOrderField::Status => LeadOrder::Status,
+        };
+        let caller = crate::graphql::caller(ctx)?;
+        let slice = crate::domain::leads::list(caller, self.row.id, &filter, order, direction == OrderDirection::Desc, &page).await?;
+        let mut conn = async_graphql::connection::Connection::with_additional_fields(
+            slice.has_previous_page,
+            slice.has_next_page,
+            LeadTotals { workspace_id: self.row.id, filter },
+        );
+        let role = self.role;
+        conn.edges.extend(slice.rows.into_iter().map(|row| {
+            async_graphql::connection::Edge::new(order.cursor(&row).encode(), Lead { row, role })
+        }));
+        Ok(conn)
+    }
+
+    /// Per pipeline column: how many leads, and how many were created in the last 7 days.
+    async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {
+        let rows = crate::domain::leads::pipeline_summary(crate::graphql::caller(ctx)?, self.row.id).await?;
+        Ok(rows.into_iter().map(|r| PipelineStatusCount { status: r.status, count: r.count, new_this_week: r.new_this_week }).collect())
+    }
 }
+
+/// Which leads to list.
+#[derive(async_graphql::InputObject, Default)]
+pub struct LeadFilterInput {
+    pub status: Option<Vec<crate::domain::enums::LeadStatus>>,
+    pub priority: Option<Vec<crate::domain::enums::LeadPriority>>,
+    pub assignee_id: Option<ID>,
+    pub source_form_id: Option<ID>,
+    /// Case-insensitive substring of name, email or company.
+    pub search: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Include soft-deleted leads.
+    #[graphql(default = false)]
+    pub include_deleted: bool,
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrderField {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    /// Pipeline order.
+    Status,
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(async_graphql::InputObject)]
+pub struct LeadOrderInput {
+    pub field: LeadOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl LeadFilterInput {
+    fn into_filter(self) -> Result<crate::db::leads::LeadFilter, AppError> {
+        let assignee_id = self.assignee_id.map(|id| expect_id("filter.assigneeId", &id, Kind::User)).transpose()?;
+        let source_form_id = self.source_form_id.map(|id| expect_id("filter.sourceFormId", &id, Kind::Form)).transpose()?;
+        Ok(crate::db::leads::LeadFilter {
+            statuses: self.status.unwrap_or_default(),
+            priorities: self.priority.unwrap_or_default(),
+            assignee_id,
+            source_form_id,
+            search: self.search,
+            created_after: self.created_after,
+            created_before: self.created_before,
+            include_deleted: self.include_deleted,
+        })
+    }
+}
+
+/// `totalCount` of a filtered lead list, counted only when asked for.
+pub struct LeadTotals {
+    workspace_id: uuid::Uuid,
+    filter: crate::db::leads::LeadFilter,
+}
+
+#[Object]
+impl LeadTotals {
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(crate::domain::leads::count(crate::graphql::caller(ctx)?, self.workspace_id, &self.filter).await?)
+    }
+}
+

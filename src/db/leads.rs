@@ -1,0 +1,297 @@
+//! Leads: the pipeline's rows. Listing supports filters and several orders with keyset cursors,
+//! so the statement is assembled from fixed fragments with every client value bound.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::paging::{Cursor, Page, Slice, SortKey};
+use crate::domain::enums::{LeadPriority, LeadStatus};
+use crate::schema::leads;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
+#[diesel(table_name = leads, check_for_backend(diesel::pg::Pg))]
+pub struct LeadRow {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub source_form_id: Option<Uuid>,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub status: LeadStatus,
+    pub priority: LeadPriority,
+    pub assignee_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeadOrder {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    Status,
+}
+
+impl LeadOrder {
+    fn expression(self) -> &'static str {
+        match self {
+            LeadOrder::CreatedAt => "l.created_at",
+            LeadOrder::UpdatedAt => "l.updated_at",
+            LeadOrder::Name => "lower(coalesce(l.name, ''))",
+            // Pipeline order, not alphabetical.
+            LeadOrder::Status => {
+                "lpad(array_position(ARRAY['NEW','CONTACTED','QUALIFIED','BOOKED','PROPOSAL_SENT','WON','LOST','UNRESPONSIVE']::text[], l.status)::text, 2, '0')"
+            }
+        }
+    }
+
+    pub fn cursor(self, row: &LeadRow) -> Cursor {
+        let key = match self {
+            LeadOrder::CreatedAt => SortKey::Time(row.created_at),
+            LeadOrder::UpdatedAt => SortKey::Time(row.updated_at),
+            LeadOrder::Name => SortKey::Text(row.name.clone().unwrap_or_default().to_lowercase()),
+            LeadOrder::Status => {
+                let pos = LeadStatus::ALL.iter().position(|s| *s == row.status).unwrap_or(0) + 1;
+                SortKey::Text(format!("{pos:02}"))
+            }
+        };
+        Cursor { key, id: row.id }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LeadFilter {
+    pub statuses: Vec<LeadStatus>,
+    pub priorities: Vec<LeadPriority>,
+    pub assignee_id: Option<Uuid>,
+    pub source_form_id: Option<Uuid>,
+    pub search: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub include_deleted: bool,
+}
+
+fn apply_filter<'a>(mut q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>, f: &LeadFilter) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+    if !f.include_deleted {
+        q = q.sql(" AND l.deleted_at IS NULL");
+    }
+    if !f.statuses.is_empty() {
+        let v: Vec<String> = f.statuses.iter().map(|s| s.as_str().to_owned()).collect();
+        q = q.sql(" AND l.status = ANY(").bind::<Array<Text>, _>(v).sql(")");
+    }
+    if !f.priorities.is_empty() {
+        let v: Vec<String> = f.priorities.iter().map(|s| s.as_str().to_owned()).collect();
+        q = q.sql(" AND l.priority = ANY(").bind::<Array<Text>, _>(v).sql(")");
+    }
+    if let Some(a) = f.assignee_id {
+        q = q.sql(" AND l.assignee_id = ").bind::<SqlUuid, _>(a);
+    }
+    if let Some(form) = f.source_form_id {
+        q = q.sql(" AND l.source_form_id = ").bind::<SqlUuid, _>(form);
+    }
+    if let Some(search) = f.search.as_ref().filter(|s| !s.trim().is_empty()) {
+        let escaped = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        q = q
+            .sql(" AND (l.name ILIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(" OR l.email ILIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(" OR l.company ILIKE ")
+            .bind::<Text, _>(pattern)
+            .sql(")");
+    }
+    if let Some(t) = f.created_after {
+        q = q.sql(" AND l.created_at >= ").bind::<Timestamptz, _>(t);
+    }
+    if let Some(t) = f.created_before {
+        q = q.sql(" AND l.created_at < ").bind::<Timestamptz, _>(t);
+    }
+    q
+}
+
+fn bind_cursor<'a>(
+    q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>,
+    expr: &'static str,
+    op: &'static str,
+    cursor: &Cursor,
+) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+    let q = q.sql(format!(" AND ({expr}, l.id) {op} ("));
+    let q = match &cursor.key {
+        SortKey::Time(t) => q.bind::<Timestamptz, _>(*t),
+        SortKey::Text(s) => q.bind::<Text, _>(s.clone()),
+    };
+    q.sql(", ").bind::<SqlUuid, _>(cursor.id).sql(")")
+}
+
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    filter: &LeadFilter,
+    order: LeadOrder,
+    descending: bool,
+    page: &Page,
+) -> QueryResult<Slice<LeadRow>> {
+    let expr = order.expression();
+    let reading_desc = descending != page.backward;
+    let (after_op, before_op, dir) = if reading_desc { ("<", ">", "DESC") } else { (">", "<", "ASC") };
+    let (start, end) = if page.backward { (&page.before, &page.after) } else { (&page.after, &page.before) };
+    let mut q = diesel::sql_query("SELECT l.* FROM leads l WHERE l.workspace_id = ")
+        .into_boxed::<Pg>()
+        .bind::<SqlUuid, _>(workspace_id);
+    q = apply_filter(q, filter);
+    if let Some(c) = start {
+        q = bind_cursor(q, expr, after_op, c);
+    }
+    if let Some(c) = end {
+        q = bind_cursor(q, expr, before_op, c);
+    }
+    q = q.sql(format!(" ORDER BY {expr} {dir}, l.id {dir} LIMIT ")).bind::<BigInt, _>(page.limit as i64 + 1);
+    let rows: Vec<LeadRow> = q.load(conn).await?;
+    Ok(Slice::from_probe(rows, page))
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, workspace_id: Uuid, filter: &LeadFilter) -> QueryResult<i64> {
+    let q = diesel::sql_query("SELECT count(*) AS n FROM leads l WHERE l.workspace_id = ")
+        .into_boxed::<Pg>()
+        .bind::<SqlUuid, _>(workspace_id);
+    let rows: Vec<Count> = apply_filter(q, filter).load(conn).await?;
+    Ok(rows.into_iter().next().map(|c| c.n).unwrap_or(0))
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<LeadRow>> {
+    leads::table.find(id).select(LeadRow::as_select()).first(conn).await.optional()
+}
+
+pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<LeadRow>> {
+    leads::table.find(id).select(LeadRow::as_select()).for_update().first(conn).await.optional()
+}
+
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<LeadRow>> {
+    leads::table.filter(leads::id.eq_any(ids)).select(LeadRow::as_select()).load(conn).await
+}
+
+pub async fn live_with_email(conn: &mut AsyncPgConnection, workspace_id: Uuid, email: &str) -> QueryResult<Option<LeadRow>> {
+    leads::table
+        .filter(leads::workspace_id.eq(workspace_id))
+        .filter(diesel::dsl::sql::<Bool>("lower(email) = lower(").bind::<Text, _>(email.to_owned()).sql(")"))
+        .filter(leads::deleted_at.is_null())
+        .select(LeadRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Contact details a submission or manual entry brings; `None` keeps what the lead has.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+#[derive(QueryableByName)]
+pub struct Upserted {
+    #[diesel(embed)]
+    pub lead: LeadRow,
+    #[diesel(sql_type = Bool)]
+    pub inserted: bool,
+}
+
+/// Inserts the lead or updates the live lead with the same address (case-insensitive),
+/// keeping its status. Returns whether it was created.
+pub async fn upsert_by_email(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    email: &str,
+    contact: &Contact,
+    source_form_id: Option<Uuid>,
+) -> QueryResult<Upserted> {
+    diesel::sql_query(
+        "INSERT INTO leads (workspace_id, email, name, phone, company, source_form_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (workspace_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET \
+           name = COALESCE(EXCLUDED.name, leads.name), \
+           phone = COALESCE(EXCLUDED.phone, leads.phone), \
+           company = COALESCE(EXCLUDED.company, leads.company), \
+           updated_at = now() \
+         RETURNING leads.*, (xmax = 0) AS inserted",
+    )
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<Text, _>(email)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.name.as_deref())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.phone.as_deref())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.company.as_deref())
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(source_form_id)
+    .get_result(conn)
+    .await
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = leads)]
+pub struct LeadChanges {
+    pub email: Option<String>,
+    pub name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub status: Option<LeadStatus>,
+    pub priority: Option<LeadPriority>,
+    pub assignee_id: Option<Option<Uuid>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: LeadChanges) -> QueryResult<LeadRow> {
+    diesel::update(leads::table.find(id)).set(changes).returning(LeadRow::as_returning()).get_result(conn).await
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = leads)]
+pub struct NewLead {
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub status: LeadStatus,
+    pub priority: LeadPriority,
+    pub assignee_id: Option<Uuid>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewLead) -> QueryResult<LeadRow> {
+    diesel::insert_into(leads::table).values(new).returning(LeadRow::as_returning()).get_result(conn).await
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct StatusCount {
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub new_this_week: i64,
+}
+
+/// Seed 002's "Dashboard Pipeline Summary".
+pub async fn pipeline_summary(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<Vec<StatusCount>> {
+    diesel::sql_query(
+        "SELECT status, count(*) AS count, \
+                count(*) FILTER (WHERE created_at > now() - interval '7 days') AS new_this_week \
+         FROM leads WHERE workspace_id = $1 AND deleted_at IS NULL GROUP BY status",
+    )
+    .bind::<SqlUuid, _>(workspace_id)
+    .load(conn)
+    .await
+}

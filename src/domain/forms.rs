@@ -1,0 +1,346 @@
+//! Forms and their fields. Editing needs ADMIN; reading needs VIEWER. A form always has exactly
+//! one field that identifies the lead: an EMAIL field, `email` unless moved.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db::forms::{FieldRow, FieldValues, FormChanges, FormRow};
+use crate::db::{self};
+use crate::domain::access;
+use crate::domain::enums::{FieldType, FormStatus, Role};
+use crate::domain::field_rules::{self, Rules};
+use crate::domain::validate::{self, Problems};
+use crate::domain::Caller;
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+
+/// Display texts of a public form.
+#[derive(Debug, Clone, Default)]
+pub struct FormSettings {
+    pub title: Option<String>,
+    pub submit_text: Option<String>,
+    pub success_message: Option<String>,
+}
+
+impl FormSettings {
+    fn merge_into(self, mut current: Value) -> Value {
+        if !current.is_object() {
+            current = json!({});
+        }
+        for (k, v) in [("title", self.title), ("submitText", self.submit_text), ("successMessage", self.success_message)] {
+            if let Some(v) = v {
+                current[k] = json!(v);
+            }
+        }
+        current
+    }
+}
+
+pub struct FormInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+    pub settings: Option<FormSettings>,
+}
+
+fn slug_taken(slug: &str) -> AppError {
+    AppError::conflict(format!("slug: a form with the slug `{slug}` already exists in this workspace"))
+}
+
+/// Loads a form the caller may act on with `min`; NOT_FOUND outside the caller's workspaces.
+async fn load(conn: &mut AsyncPgConnection, caller: &Caller, form_id: Uuid, min: Role) -> AppResult<(FormRow, Role)> {
+    caller.principal.require_authenticated()?;
+    let form = db::forms::find(conn, form_id).await?.ok_or(AppError::NotFound("form"))?;
+    let role = access::require(conn, &caller.principal, form.workspace_id, min, "form").await?;
+    Ok((form, role))
+}
+
+pub async fn get(caller: &Caller, form_id: Uuid) -> AppResult<(FormRow, Role)> {
+    let mut conn = caller.db.conn().await?;
+    load(&mut conn, caller, form_id, Role::Viewer).await
+}
+
+pub async fn create(caller: &Caller, workspace_id: Uuid, input: FormInput) -> AppResult<FormRow> {
+    let mut problems = Problems::default();
+    let name = problems.check(validate::name("name", input.name.as_deref().unwrap_or(""), 200));
+    let slug = problems.check(validate::slug("slug", input.slug.as_deref().unwrap_or("")));
+    problems.into_result()?;
+    let (Some(name), Some(slug)) = (name, slug) else {
+        return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
+    };
+    let mut conn = caller.db.conn().await?;
+    access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let settings = input.settings.unwrap_or_default().merge_into(json!({}));
+    let description = input.description.flatten();
+    let created_by = caller.principal.user_id();
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let form = db::forms::insert(
+            conn,
+            db::forms::NewForm {
+                workspace_id,
+                name: &name,
+                slug: &slug,
+                description: description.as_deref(),
+                settings,
+                created_by_id: created_by,
+            },
+        )
+        .await
+        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })?;
+        db::forms::insert_field(
+            conn,
+            workspace_id,
+            form.id,
+            0,
+            FieldValues {
+                key: "email".into(),
+                label: "Email".into(),
+                field_type: FieldType::Email,
+                required: true,
+                placeholder: None,
+                help_text: None,
+                options: json!([]),
+                validation: json!({}),
+                identifies_lead: true,
+            },
+        )
+        .await?;
+        Ok(form)
+    })
+    .await
+}
+
+pub async fn update(caller: &Caller, form_id: Uuid, input: FormInput) -> AppResult<FormRow> {
+    let mut conn = caller.db.conn().await?;
+    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    let mut problems = Problems::default();
+    let mut changes = FormChanges::default();
+    if let Some(name) = &input.name {
+        changes.name = problems.check(validate::name("name", name, 200));
+    }
+    if let Some(slug) = &input.slug {
+        changes.slug = problems.check(validate::slug("slug", slug));
+    }
+    problems.into_result()?;
+    changes.description = input.description;
+    changes.settings = input.settings.map(|s| s.merge_into(form.settings.clone()));
+    let slug = changes.slug.clone().unwrap_or_default();
+    Ok(db::forms::update(&mut conn, form_id, changes)
+        .await
+        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })?)
+}
+
+pub async fn set_status(caller: &Caller, form_id: Uuid, status: FormStatus) -> AppResult<FormRow> {
+    let mut conn = caller.db.conn().await?;
+    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    if form.status == status {
+        return Ok(form);
+    }
+    let now = chrono::Utc::now();
+    let changes = match status {
+        FormStatus::Published => FormChanges { status: Some(status), published_at: Some(Some(now)), archived_at: Some(None), ..Default::default() },
+        FormStatus::Archived => FormChanges { status: Some(status), archived_at: Some(Some(now)), ..Default::default() },
+        FormStatus::Draft => FormChanges { status: Some(status), ..Default::default() },
+    };
+    Ok(db::forms::update(&mut conn, form_id, changes).await?)
+}
+
+/// Only a DRAFT with no submissions may be deleted; anything else is archived instead.
+pub async fn delete(caller: &Caller, form_id: Uuid) -> AppResult<FormRow> {
+    let mut conn = caller.db.conn().await?;
+    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    if form.status != FormStatus::Draft {
+        return Err(AppError::conflict(format!("only DRAFT forms can be deleted; this one is {} (archive it instead)", form.status)));
+    }
+    if db::forms::has_submissions(&mut conn, form_id).await? {
+        return Err(AppError::conflict("this form has submissions; archive it instead"));
+    }
+    db::forms::delete(&mut conn, form_id).await?;
+    Ok(form)
+}
+
+pub async fn public(caller: &Caller, workspace_slug: &str, form_slug: &str) -> AppResult<(FormRow, Vec<FieldRow>)> {
+    let mut conn = caller.db.conn().await?;
+    let form = db::forms::find_by_slugs(&mut conn, workspace_slug.trim(), form_slug.trim())
+        .await?
+        .filter(|f| f.status == FormStatus::Published)
+        .ok_or(AppError::NotFound("form"))?;
+    let fields = db::forms::fields_of(&mut conn, &[form.id]).await?;
+    Ok((form, fields))
+}
+
+// ───── fields ─────
+
+pub struct FieldInput {
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub field_type: Option<FieldType>,
+    pub required: Option<bool>,
+    pub placeholder: Option<Option<String>>,
+    pub help_text: Option<Option<String>>,
+    pub options: Option<Vec<String>>,
+    pub rules: Option<Rules>,
+    pub identifies_lead: Option<bool>,
+}
+
+fn check_key(raw: &str) -> Result<String, FieldError> {
+    let key = raw.trim();
+    let ok = key.len() <= 63
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok { Ok(key.to_owned()) } else { Err(FieldError::new("key", "must be lower-case letters, digits and underscores, starting with a letter")) }
+}
+
+/// Merges input over the current definition (if any) and checks the result as a whole.
+fn resolve_field(current: Option<&FieldRow>, input: FieldInput) -> AppResult<FieldValues> {
+    let mut problems = Problems::default();
+    let key = match (&input.key, current) {
+        (Some(k), _) => problems.check(check_key(k)),
+        (None, Some(c)) => Some(c.key.clone()),
+        (None, None) => problems.check(Err(FieldError::new("key", "is required"))),
+    };
+    let label = match (&input.label, current) {
+        (Some(l), _) => problems.check(validate::name("label", l, 200)),
+        (None, Some(c)) => Some(c.label.clone()),
+        (None, None) => problems.check(Err(FieldError::new("label", "is required"))),
+    };
+    let field_type = input.field_type.or(current.map(|c| c.field_type));
+    let Some(field_type) = field_type else {
+        problems.push("type", "is required");
+        return Err(AppError::BadUserInput(problems.0));
+    };
+    let options = input.options.unwrap_or_else(|| {
+        current.and_then(|c| serde_json::from_value::<Vec<String>>(c.options.clone()).ok()).unwrap_or_default()
+    });
+    let options: Vec<String> = options.into_iter().map(|o| o.trim().to_owned()).collect();
+    let rules = input.rules.unwrap_or_else(|| current.map(|c| Rules::from_json(&c.validation)).unwrap_or_default());
+    problems.0.extend(field_rules::check_definition(field_type, &options, &rules));
+    let identifies_lead = input.identifies_lead.unwrap_or(current.is_some_and(|c| c.identifies_lead));
+    if identifies_lead && field_type != FieldType::Email {
+        problems.push("identifiesLead", "only an EMAIL field can identify the lead");
+    }
+    if current.is_some_and(|c| c.identifies_lead) && input.identifies_lead == Some(false) {
+        problems.push("identifiesLead", "mark another EMAIL field as identifying the lead instead");
+    }
+    problems.into_result()?;
+    Ok(FieldValues {
+        key: key.unwrap_or_default(),
+        label: label.unwrap_or_default(),
+        field_type,
+        required: input.required.unwrap_or(current.is_some_and(|c| c.required)) || identifies_lead,
+        placeholder: input.placeholder.unwrap_or_else(|| current.and_then(|c| c.placeholder.clone())),
+        help_text: input.help_text.unwrap_or_else(|| current.and_then(|c| c.help_text.clone())),
+        options: json!(options),
+        validation: rules.to_json(field_type),
+        identifies_lead,
+    })
+}
+
+fn key_taken(e: diesel::result::Error, key: &str) -> AppError {
+    if is_unique_violation(&e, "form_fields_form_id_key_key") {
+        AppError::BadUserInput(vec![FieldError::new("key", format!("the form already has a field `{key}`"))])
+    } else {
+        e.into()
+    }
+}
+
+pub async fn add_field(caller: &Caller, form_id: Uuid, input: FieldInput, position: Option<i32>) -> AppResult<FieldRow> {
+    let mut conn = caller.db.conn().await?;
+    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    let values = resolve_field(None, input)?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        db::forms::lock(conn, form.id).await?;
+        let fields = db::forms::fields_of(conn, &[form.id]).await?;
+        let last = fields.len() as i32;
+        let at = position.unwrap_or(last).clamp(0, last);
+        for f in fields.iter().filter(|f| f.position >= at) {
+            db::forms::set_position(conn, f.id, f.position + 1).await?;
+        }
+        if values.identifies_lead {
+            db::forms::clear_identity(conn, form.id).await?;
+        }
+        let key = values.key.clone();
+        db::forms::insert_field(conn, form.workspace_id, form.id, at, values).await.map_err(|e| key_taken(e, &key))
+    })
+    .await
+}
+
+async fn load_field(conn: &mut AsyncPgConnection, caller: &Caller, field_id: Uuid) -> AppResult<FieldRow> {
+    caller.principal.require_authenticated()?;
+    let field = db::forms::find_field(conn, field_id).await?.ok_or(AppError::NotFound("form field"))?;
+    access::require(conn, &caller.principal, field.workspace_id, Role::Admin, "form field").await?;
+    Ok(field)
+}
+
+pub async fn update_field(caller: &Caller, field_id: Uuid, input: FieldInput) -> AppResult<FieldRow> {
+    let mut conn = caller.db.conn().await?;
+    let current = load_field(&mut conn, caller, field_id).await?;
+    let values = resolve_field(Some(&current), input)?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        db::forms::lock(conn, current.form_id).await?;
+        if values.identifies_lead && !current.identifies_lead {
+            db::forms::clear_identity(conn, current.form_id).await?;
+        }
+        let key = values.key.clone();
+        db::forms::update_field(conn, current.id, values).await.map_err(|e| key_taken(e, &key))
+    })
+    .await
+}
+
+pub async fn remove_field(caller: &Caller, field_id: Uuid) -> AppResult<FieldRow> {
+    let mut conn = caller.db.conn().await?;
+    let field = load_field(&mut conn, caller, field_id).await?;
+    if field.identifies_lead {
+        return Err(AppError::bad_input("fieldId", "the field that identifies the lead can't be removed; mark another EMAIL field first"));
+    }
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        db::forms::lock(conn, field.form_id).await?;
+        db::forms::delete_field(conn, field.id).await?;
+        let rest = db::forms::fields_of(conn, &[field.form_id]).await?;
+        for (i, f) in rest.iter().enumerate() {
+            if f.position != i as i32 {
+                db::forms::set_position(conn, f.id, i as i32).await?;
+            }
+        }
+        Ok(field)
+    })
+    .await
+}
+
+/// `field_ids` must name every field of the form exactly once, in the new order.
+pub async fn reorder_fields(caller: &Caller, form_id: Uuid, field_ids: Vec<Uuid>) -> AppResult<Vec<FieldRow>> {
+    let mut conn = caller.db.conn().await?;
+    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        db::forms::lock(conn, form.id).await?;
+        let fields = db::forms::fields_of(conn, &[form.id]).await?;
+        let mut expected: Vec<Uuid> = fields.iter().map(|f| f.id).collect();
+        let mut given = field_ids.clone();
+        expected.sort();
+        given.sort();
+        if expected != given {
+            return Err(AppError::bad_input("fieldIds", "must list every field of the form exactly once"));
+        }
+        for (i, id) in field_ids.iter().enumerate() {
+            db::forms::set_position(conn, *id, i as i32).await?;
+        }
+        Ok(db::forms::fields_of(conn, &[form.id]).await?)
+    })
+    .await
+}
+
+pub async fn get_field(caller: &Caller, field_id: Uuid) -> AppResult<(FieldRow, Role)> {
+    caller.principal.require_authenticated()?;
+    let mut conn = caller.db.conn().await?;
+    let field = db::forms::find_field(&mut conn, field_id).await?.ok_or(AppError::NotFound("form field"))?;
+    let role = access::require(&mut conn, &caller.principal, field.workspace_id, Role::Viewer, "form field").await?;
+    Ok((field, role))
+}
+
+pub async fn get_submission(caller: &Caller, id: Uuid) -> AppResult<(db::submissions::SubmissionRow, Role)> {
+    caller.principal.require_authenticated()?;
+    let mut conn = caller.db.conn().await?;
+    let row = db::submissions::find(&mut conn, id).await?.ok_or(AppError::NotFound("submission"))?;
+    let role = access::require(&mut conn, &caller.principal, row.workspace_id, Role::Viewer, "submission").await?;
+    Ok((row, role))
+}

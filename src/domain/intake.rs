@@ -1,0 +1,196 @@
+//! Public form submission: no account needed. Validation first (every problem at once), then
+//! ONE transaction writes the submission, upserts the lead by address, stores the field values
+//! and appends the FORM_SUBMITTED event. Idempotency follows Stripe's rules.
+
+use std::collections::BTreeMap;
+
+use diesel_async::AsyncConnection;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::db::forms::FieldRow;
+use crate::db::leads::Contact;
+use crate::db::submissions::SubmissionRow;
+use crate::db::{self, lead_events::Actor};
+use crate::domain::Caller;
+use crate::domain::enums::LeadEventType;
+use crate::domain::field_rules::{self, FieldSpec, Rules};
+use crate::error::{AppError, AppResult, FieldError};
+
+pub struct Submitted {
+    pub submission: SubmissionRow,
+    pub success_message: String,
+    /// The idempotency key matched an earlier submission; nothing was written.
+    pub replayed: bool,
+}
+
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Orders object keys so equal values hash equally whatever order the client sent.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            json!(sorted)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+fn digest(values: &Value) -> String {
+    hex::encode(Sha256::digest(canonical(values).to_string().as_bytes()))
+}
+
+/// Validates every value against its field; unknown keys are rejected.
+pub fn validate_values(fields: &[FieldRow], values: &Value) -> Result<Vec<(usize, Value)>, Vec<FieldError>> {
+    let Some(map) = values.as_object() else {
+        return Err(vec![FieldError::new("values", "must be an object of field key → value")]);
+    };
+    let mut problems = Vec::new();
+    for key in map.keys() {
+        if !fields.iter().any(|f| &f.key == key) {
+            problems.push(FieldError::new(key.clone(), "is not a field of this form"));
+        }
+    }
+    let mut accepted = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        let spec = FieldSpec {
+            key: &field.key,
+            ty: field.field_type,
+            required: field.required,
+            options: serde_json::from_value(field.options.clone()).unwrap_or_default(),
+            rules: Rules::from_json(&field.validation),
+        };
+        match field_rules::check_value(&spec, map.get(&field.key)) {
+            Ok(Some(v)) => accepted.push((i, v)),
+            Ok(None) => {}
+            Err(message) => problems.push(FieldError::new(field.key.clone(), message)),
+        }
+    }
+    if problems.is_empty() { Ok(accepted) } else { Err(problems) }
+}
+
+fn text_of(fields: &[FieldRow], accepted: &[(usize, Value)], key: &str) -> Option<String> {
+    accepted
+        .iter()
+        .find(|(i, _)| fields[*i].key == key)
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
+}
+
+pub async fn submit(
+    caller: &Caller,
+    workspace_slug: &str,
+    form_slug: &str,
+    values: Value,
+    idempotency_key: Option<String>,
+) -> AppResult<Submitted> {
+    let key = idempotency_key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+    if key.as_ref().is_some_and(|k| k.len() > MAX_IDEMPOTENCY_KEY) {
+        return Err(AppError::bad_input("idempotencyKey", format!("must be at most {MAX_IDEMPOTENCY_KEY} characters")));
+    }
+    let (form, fields) = crate::domain::forms::public(caller, workspace_slug, form_slug).await?;
+    let request_digest = digest(&values);
+    let success_message = form
+        .settings
+        .get("successMessage")
+        .and_then(Value::as_str)
+        .unwrap_or("Thank you! We'll be in touch.")
+        .to_owned();
+
+    let mut conn = caller.db.conn().await?;
+    // A replay must answer with the first result even if the form changed since: check it
+    // before validating against the current fields.
+    if let Some(k) = &key {
+        if let Some(first) = db::submissions::find_by_key(&mut conn, form.id, k).await? {
+            return replay(first, &request_digest, success_message);
+        }
+    }
+    let accepted = validate_values(&fields, &values).map_err(AppError::BadUserInput)?;
+    let identity = fields.iter().position(|f| f.identifies_lead).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("form {} has no identifying field", form.id))
+    })?;
+    let email = accepted
+        .iter()
+        .find(|(i, _)| *i == identity)
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::bad_input(fields[identity].key.clone(), "is required"))?;
+    let contact = Contact {
+        name: text_of(&fields, &accepted, "name"),
+        phone: text_of(&fields, &accepted, "phone"),
+        company: text_of(&fields, &accepted, "company"),
+    };
+    let stored: serde_json::Map<String, Value> =
+        accepted.iter().map(|(i, v)| (fields[*i].key.clone(), v.clone())).collect();
+    let field_values: Vec<_> = accepted.iter().map(|(i, v)| (fields[*i].id, v.clone())).collect();
+    let client = caller.client.clone();
+
+    let outcome = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            if let Some(k) = &key {
+                db::submissions::lock_key(conn, form.id, k).await?;
+                // Someone with the same key may have committed while we validated.
+                if let Some(first) = db::submissions::find_by_key(conn, form.id, k).await? {
+                    return Ok(Err(first));
+                }
+            }
+            let upserted = db::leads::upsert_by_email(conn, form.workspace_id, &email, &contact, Some(form.id)).await?;
+            let lead = upserted.lead;
+            let data = Value::Object(stored);
+            let submission = db::submissions::insert(
+                conn,
+                db::submissions::NewSubmission {
+                    workspace_id: form.workspace_id,
+                    form_id: form.id,
+                    lead_id: lead.id,
+                    data: &data,
+                    ip: client.ip.as_deref(),
+                    user_agent: client.user_agent.as_deref(),
+                    idempotency_key: key.as_deref(),
+                    request_digest: Some(&request_digest),
+                },
+            )
+            .await?;
+            db::field_values::upsert(conn, form.workspace_id, lead.id, &field_values).await?;
+            let event = json!({
+                "formId": form.id,
+                "formName": form.name,
+                "submissionId": submission.id,
+                "newLead": upserted.inserted,
+            });
+            db::lead_events::append(conn, form.workspace_id, lead.id, LeadEventType::FormSubmitted, &event, Actor::default())
+                .await?;
+            Ok(Ok(submission))
+        })
+        .await?;
+    match outcome {
+        Ok(submission) => Ok(Submitted { submission, success_message, replayed: false }),
+        Err(first) => {
+            let digest = digest(&values);
+            replay(first, &digest, success_message)
+        }
+    }
+}
+
+fn replay(first: SubmissionRow, request_digest: &str, success_message: String) -> AppResult<Submitted> {
+    if first.request_digest.as_deref() == Some(request_digest) {
+        Ok(Submitted { submission: first, success_message, replayed: true })
+    } else {
+        Err(AppError::conflict(
+            "idempotencyKey: this key was already used with different values; use a new key for a new submission",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ignores_key_order() {
+        assert_eq!(digest(&json!({"a": 1, "b": [1, {"x": 1, "y": 2}]})), digest(&json!({"b": [1, {"y": 2, "x": 1}], "a": 1})));
+        assert_ne!(digest(&json!({"a": 1})), digest(&json!({"a": 2})));
+    }
+}

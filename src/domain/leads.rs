@@ -1,0 +1,300 @@
+//! Leads and their pipeline. VIEWER reads; MEMBER changes. Every change appends its event in
+//! the same transaction; a change that changes nothing writes nothing.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::db::leads::{LeadChanges, LeadFilter, LeadOrder, LeadRow};
+use crate::db::paging::{Page, Slice};
+use crate::db::{self, lead_events::Actor};
+use crate::domain::Caller;
+use crate::domain::access;
+use crate::domain::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
+use crate::domain::validate::{self, Problems};
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+
+pub fn actor_of(principal: &Principal) -> Actor {
+    match principal {
+        Principal::User { user_id, .. } => Actor { user_id: Some(*user_id), ..Actor::default() },
+        Principal::ApiKey { key_id, .. } => Actor { api_key_id: Some(*key_id), ..Actor::default() },
+        Principal::Anonymous => Actor::default(),
+    }
+}
+
+pub async fn list(
+    caller: &Caller,
+    workspace_id: Uuid,
+    filter: &LeadFilter,
+    order: LeadOrder,
+    descending: bool,
+    page: &Page,
+) -> AppResult<Slice<LeadRow>> {
+    let mut conn = caller.db.conn().await?;
+    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
+    Ok(db::leads::page(&mut conn, workspace_id, filter, order, descending, page).await?)
+}
+
+/// Counting is separate so it runs only when a client asks for `totalCount`.
+pub async fn count(caller: &Caller, workspace_id: Uuid, filter: &LeadFilter) -> AppResult<i64> {
+    let mut conn = caller.db.conn().await?;
+    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
+    Ok(db::leads::count(&mut conn, workspace_id, filter).await?)
+}
+
+async fn load(conn: &mut AsyncPgConnection, caller: &Caller, lead_id: Uuid, min: Role) -> AppResult<LeadRow> {
+    caller.principal.require_authenticated()?;
+    let lead = db::leads::find(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
+    access::require(conn, &caller.principal, lead.workspace_id, min, "lead").await?;
+    Ok(lead)
+}
+
+/// A lead and the caller's role in its workspace.
+pub async fn get(caller: &Caller, lead_id: Uuid) -> AppResult<(LeadRow, Role)> {
+    caller.principal.require_authenticated()?;
+    let mut conn = caller.db.conn().await?;
+    let lead = db::leads::find(&mut conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
+    let role = access::require(&mut conn, &caller.principal, lead.workspace_id, Role::Viewer, "lead").await?;
+    Ok((lead, role))
+}
+
+fn optional_text(field: &str, v: Option<String>, max: usize, problems: &mut Problems) -> Option<Option<String>> {
+    v.map(|s| {
+        let t = s.trim();
+        if t.is_empty() {
+            None
+        } else if t.chars().count() > max {
+            problems.push(field, format!("must be at most {max} characters"));
+            None
+        } else {
+            Some(t.to_owned())
+        }
+    })
+}
+
+pub struct LeadInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+fn email_taken(e: diesel::result::Error, email: &str) -> AppError {
+    if is_unique_violation(&e, "leads_workspace_email_live") {
+        AppError::conflict(format!("email: a lead with the address {email} already exists"))
+    } else {
+        e.into()
+    }
+}
+
+pub async fn create(
+    caller: &Caller,
+    workspace_id: Uuid,
+    input: LeadInput,
+    status: Option<LeadStatus>,
+    priority: Option<LeadPriority>,
+    assignee_id: Option<Uuid>,
+) -> AppResult<LeadRow> {
+    let mut problems = Problems::default();
+    let email = problems.check(validate::email("email", input.email.as_deref().unwrap_or("")));
+    let name = optional_text("name", input.name, 200, &mut problems).flatten();
+    let phone = optional_text("phone", input.phone, 40, &mut problems).flatten();
+    let company = optional_text("company", input.company, 200, &mut problems).flatten();
+    problems.into_result()?;
+    let email = email.unwrap_or_default();
+    let mut conn = caller.db.conn().await?;
+    access::require(&mut conn, &caller.principal, workspace_id, Role::Member, "workspace").await?;
+    if let Some(a) = assignee_id {
+        ensure_assignable(&mut conn, workspace_id, a).await?;
+    }
+    let actor = actor_of(&caller.principal);
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let lead = db::leads::insert(
+            conn,
+            db::leads::NewLead {
+                workspace_id,
+                email: email.clone(),
+                name,
+                phone,
+                company,
+                status: status.unwrap_or(LeadStatus::New),
+                priority: priority.unwrap_or(LeadPriority::Medium),
+                assignee_id,
+            },
+        )
+        .await
+        .map_err(|e| email_taken(e, &email))?;
+        db::lead_events::append(conn, workspace_id, lead.id, LeadEventType::LeadCreated, &json!({"source": "manual"}), actor).await?;
+        Ok(lead)
+    })
+    .await
+}
+
+async fn ensure_assignable(conn: &mut AsyncPgConnection, workspace_id: Uuid, user_id: Uuid) -> AppResult<()> {
+    if db::members::is_member(conn, workspace_id, user_id).await? {
+        Ok(())
+    } else {
+        Err(AppError::BadUserInput(vec![FieldError::new("assigneeId", "is not a member of this workspace")]))
+    }
+}
+
+/// Applies a change under a row lock and appends its event; `plan` returns `None` for a no-op.
+async fn change(
+    caller: &Caller,
+    lead_id: Uuid,
+    min: Role,
+    plan: impl FnOnce(&LeadRow) -> AppResult<Option<(LeadChanges, LeadEventType, Value)>> + Send + 'static,
+) -> AppResult<LeadRow> {
+    let mut conn = caller.db.conn().await?;
+    load(&mut conn, caller, lead_id, min).await?;
+    let actor = actor_of(&caller.principal);
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let lead = db::leads::find_for_update(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
+        let Some((changes, event, data)) = plan(&lead)? else { return Ok(lead) };
+        let email = changes.email.clone().unwrap_or_default();
+        let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
+        db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
+        Ok(updated)
+    })
+    .await
+}
+
+fn live(lead: &LeadRow) -> AppResult<()> {
+    if lead.deleted_at.is_some() {
+        Err(AppError::conflict("the lead is deleted; restore it first"))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn update(caller: &Caller, lead_id: Uuid, input: LeadInput) -> AppResult<LeadRow> {
+    let mut problems = Problems::default();
+    let email = input.email.as_deref().map(|e| problems.check(validate::email("email", e)));
+    let name = optional_text("name", input.name, 200, &mut problems);
+    let phone = optional_text("phone", input.phone, 40, &mut problems);
+    let company = optional_text("company", input.company, 200, &mut problems);
+    problems.into_result()?;
+    change(caller, lead_id, Role::Member, move |lead| {
+        live(lead)?;
+        let mut changes = LeadChanges::default();
+        let mut diff = serde_json::Map::new();
+        if let Some(Some(e)) = email.filter(|e| e.as_deref() != Some(lead.email.as_str())) {
+            diff.insert("email".into(), json!({"from": lead.email, "to": e}));
+            changes.email = Some(e);
+        }
+        for (key, new, old, slot) in [
+            ("name", name, &lead.name, &mut changes.name),
+            ("phone", phone, &lead.phone, &mut changes.phone),
+            ("company", company, &lead.company, &mut changes.company),
+        ] {
+            if let Some(v) = new.filter(|v| v != old) {
+                diff.insert(key.into(), json!({"from": old, "to": v}));
+                *slot = Some(v);
+            }
+        }
+        Ok((!diff.is_empty()).then(|| (changes, LeadEventType::Updated, Value::Object(diff))))
+    })
+    .await
+}
+
+pub async fn change_status(caller: &Caller, lead_id: Uuid, status: LeadStatus, note: Option<String>) -> AppResult<LeadRow> {
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    change(caller, lead_id, Role::Member, move |lead| {
+        live(lead)?;
+        if lead.status == status {
+            return Ok(None);
+        }
+        let changes = LeadChanges { status: Some(status), ..Default::default() };
+        Ok(Some((changes, LeadEventType::StatusChanged, json!({"from": lead.status, "to": status, "note": note}))))
+    })
+    .await
+}
+
+pub async fn set_priority(caller: &Caller, lead_id: Uuid, priority: LeadPriority) -> AppResult<LeadRow> {
+    change(caller, lead_id, Role::Member, move |lead| {
+        live(lead)?;
+        if lead.priority == priority {
+            return Ok(None);
+        }
+        let changes = LeadChanges { priority: Some(priority), ..Default::default() };
+        Ok(Some((changes, LeadEventType::PriorityChanged, json!({"from": lead.priority, "to": priority}))))
+    })
+    .await
+}
+
+pub async fn assign(caller: &Caller, lead_id: Uuid, assignee_id: Option<Uuid>) -> AppResult<LeadRow> {
+    if let Some(a) = assignee_id {
+        let mut conn = caller.db.conn().await?;
+        let lead = load(&mut conn, caller, lead_id, Role::Member).await?;
+        ensure_assignable(&mut conn, lead.workspace_id, a).await?;
+    }
+    change(caller, lead_id, Role::Member, move |lead| {
+        live(lead)?;
+        if lead.assignee_id == assignee_id {
+            return Ok(None);
+        }
+        let changes = LeadChanges { assignee_id: Some(assignee_id), ..Default::default() };
+        Ok(Some((changes, LeadEventType::Assigned, json!({"from": lead.assignee_id, "to": assignee_id}))))
+    })
+    .await
+}
+
+pub async fn add_note(caller: &Caller, lead_id: Uuid, body: &str) -> AppResult<db::lead_events::LeadEventRow> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(AppError::bad_input("body", "must be 1 to 10000 characters"));
+    }
+    let mut conn = caller.db.conn().await?;
+    let lead = load(&mut conn, caller, lead_id, Role::Member).await?;
+    live(&lead)?;
+    let actor = actor_of(&caller.principal);
+    Ok(db::lead_events::append(&mut conn, lead.workspace_id, lead.id, LeadEventType::NoteAdded, &json!({"body": body}), actor).await?)
+}
+
+pub async fn delete(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {
+    change(caller, lead_id, Role::Member, move |lead| {
+        if lead.deleted_at.is_some() {
+            return Ok(None);
+        }
+        let changes = LeadChanges { deleted_at: Some(Some(chrono::Utc::now())), ..Default::default() };
+        Ok(Some((changes, LeadEventType::Deleted, json!({}))))
+    })
+    .await
+}
+
+/// Restoring fails with CONFLICT when a live lead now uses the same address.
+pub async fn restore(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {
+    change(caller, lead_id, Role::Member, move |lead| {
+        if lead.deleted_at.is_none() {
+            return Ok(None);
+        }
+        let changes = LeadChanges { deleted_at: Some(None), email: Some(lead.email.clone()), ..Default::default() };
+        Ok(Some((changes, LeadEventType::Restored, json!({}))))
+    })
+    .await
+}
+
+pub struct StatusSummary {
+    pub status: LeadStatus,
+    pub count: i64,
+    pub new_this_week: i64,
+}
+
+/// Every pipeline column, in order, with zeroes where there are no leads.
+pub async fn pipeline_summary(caller: &Caller, workspace_id: Uuid) -> AppResult<Vec<StatusSummary>> {
+    let mut conn = caller.db.conn().await?;
+    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
+    let rows = db::leads::pipeline_summary(&mut conn, workspace_id).await?;
+    Ok(LeadStatus::ALL
+        .iter()
+        .map(|status| {
+            let row = rows.iter().find(|r| r.status == status.as_str());
+            StatusSummary {
+                status: *status,
+                count: row.map(|r| r.count).unwrap_or(0),
+                new_this_week: row.map(|r| r.new_this_week).unwrap_or(0),
+            }
+        })
+        .collect())
+}

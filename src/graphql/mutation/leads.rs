@@ -1,0 +1,89 @@
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::domain::enums::{LeadPriority, LeadStatus, Role};
+use crate::domain::leads::{self, LeadInput};
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::{Lead, LeadEvent};
+
+#[derive(InputObject)]
+pub struct CreateLeadInput {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub status: Option<LeadStatus>,
+    pub priority: Option<LeadPriority>,
+    pub assignee_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    pub email: Option<String>,
+    /// An empty string clears the value.
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+fn lead(row: crate::db::leads::LeadRow) -> Lead {
+    // Lead mutations need MEMBER, so that is at least the caller's role.
+    Lead { row, role: Role::Member }
+}
+
+fn lead_id(id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
+    expect_id("leadId", id, Kind::Lead)
+}
+
+#[derive(Default)]
+pub struct LeadMutation;
+
+#[Object]
+impl LeadMutation {
+    /// Manual entry. CONFLICT if a live lead already has the address.
+    async fn create_lead(&self, ctx: &Context<'_>, workspace_id: ID, input: CreateLeadInput) -> async_graphql::Result<Lead> {
+        let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
+        let assignee = input.assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
+        let contact = LeadInput { email: Some(input.email), name: input.name, phone: input.phone, company: input.company };
+        Ok(lead(leads::create(caller(ctx)?, ws, contact, input.status, input.priority, assignee).await?))
+    }
+
+    async fn update_lead(&self, ctx: &Context<'_>, lead_id: ID, input: UpdateLeadInput) -> async_graphql::Result<Lead> {
+        let contact = LeadInput { email: input.email, name: input.name, phone: input.phone, company: input.company };
+        Ok(lead(leads::update(caller(ctx)?, self::lead_id(&lead_id)?, contact).await?))
+    }
+
+    /// Moves the lead to another pipeline column, recording from, to, who and the note.
+    async fn change_lead_status(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        status: LeadStatus,
+        note: Option<String>,
+    ) -> async_graphql::Result<Lead> {
+        Ok(lead(leads::change_status(caller(ctx)?, self::lead_id(&lead_id)?, status, note).await?))
+    }
+
+    /// Assigns the lead to a workspace member, or unassigns it with `null`.
+    async fn assign_lead(&self, ctx: &Context<'_>, lead_id: ID, assignee_id: Option<ID>) -> async_graphql::Result<Lead> {
+        let assignee = assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
+        Ok(lead(leads::assign(caller(ctx)?, self::lead_id(&lead_id)?, assignee).await?))
+    }
+
+    async fn set_lead_priority(&self, ctx: &Context<'_>, lead_id: ID, priority: LeadPriority) -> async_graphql::Result<Lead> {
+        Ok(lead(leads::set_priority(caller(ctx)?, self::lead_id(&lead_id)?, priority).await?))
+    }
+
+    async fn add_lead_note(&self, ctx: &Context<'_>, lead_id: ID, body: String) -> async_graphql::Result<LeadEvent> {
+        Ok(LeadEvent(leads::add_note(caller(ctx)?, self::lead_id(&lead_id)?, &body).await?))
+    }
+
+    /// Soft delete: hidden from lists unless `includeDeleted`; its events stay.
+    async fn delete_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
+        Ok(lead(leads::delete(caller(ctx)?, self::lead_id(&lead_id)?).await?))
+    }
+
+    async fn restore_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
+        Ok(lead(leads::restore(caller(ctx)?, self::lead_id(&lead_id)?).await?))
+    }
+}

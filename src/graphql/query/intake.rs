@@ -1,0 +1,33 @@
+use async_graphql::{Context, ID, Object};
+
+use crate::domain;
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::{Form, Lead, PublicForm};
+
+#[derive(Default)]
+pub struct IntakeQuery;
+
+#[Object]
+impl IntakeQuery {
+    async fn form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
+        let (row, role) = domain::forms::get(caller(ctx)?, expect_id("id", &id, Kind::Form)?).await?;
+        Ok(Form { row, role })
+    }
+
+    /// A PUBLISHED form's definition, for rendering it publicly. Needs no authentication.
+    async fn public_form(
+        &self,
+        ctx: &Context<'_>,
+        workspace_slug: String,
+        form_slug: String,
+    ) -> async_graphql::Result<PublicForm> {
+        let (row, fields) = domain::forms::public(caller(ctx)?, &workspace_slug, &form_slug).await?;
+        Ok(PublicForm { row, fields })
+    }
+
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lead> {
+        let (row, role) = domain::leads::get(caller(ctx)?, expect_id("id", &id, Kind::Lead)?).await?;
+        Ok(Lead { row, role })
+    }
+}

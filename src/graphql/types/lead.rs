@@ -1,0 +1,158 @@
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::db::lead_events::LeadEventRow;
+use crate::db::leads::LeadRow;
+use crate::domain::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
+use crate::graphql::loaders::{
+    ChildPage, CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
+};
+use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::types::{Form, FormField, FormSubmission, User};
+
+/// A person in the pipeline, one per email address per workspace.
+pub struct Lead {
+    pub row: LeadRow,
+    pub role: Role,
+}
+
+#[Object]
+impl Lead {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id(Kind::Lead, self.row.id)
+    }
+    async fn email(&self) -> &str {
+        &self.row.email
+    }
+    async fn name(&self) -> Option<&str> {
+        self.row.name.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.row.phone.as_deref()
+    }
+    async fn company(&self) -> Option<&str> {
+        self.row.company.as_deref()
+    }
+    async fn status(&self) -> LeadStatus {
+        self.row.status
+    }
+    async fn priority(&self) -> LeadPriority {
+        self.row.priority
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at
+    }
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.deleted_at
+    }
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.row.assignee_id else { return Ok(None) };
+        Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+    }
+    /// The form that first brought this lead in.
+    async fn source_form(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Form>> {
+        let Some(id) = self.row.source_form_id else { return Ok(None) };
+        Ok(load_or_internal(ctx, FormId(id)).await?.map(|row| Form { row, role: self.role }))
+    }
+    /// Typed values of the custom fields, latest submission wins.
+    async fn field_values(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LeadFieldValue>> {
+        let values = load_or_internal(ctx, ValuesOfLead(self.row.id)).await?.unwrap_or_default();
+        Ok(values
+            .into_iter()
+            .map(|(v, field)| LeadFieldValue { key: field.key.clone(), value: v.value, updated_at: v.updated_at, field: FormField(field) })
+            .collect())
+    }
+    /// The same values as a JSON map of field key → value.
+    async fn custom_fields(&self, ctx: &Context<'_>) -> async_graphql::Result<serde_json::Value> {
+        let values = load_or_internal(ctx, ValuesOfLead(self.row.id)).await?.unwrap_or_default();
+        Ok(serde_json::Value::Object(values.into_iter().map(|(v, f)| (f.key, v.value)).collect()))
+    }
+    /// History, newest first. Events are never changed or removed.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<LeadEvent>> {
+        let page = relay::page(first, after, last, before)?;
+        let key = ChildPage::<EVENTS_BY_LEAD>::new(self.row.id, page.clone());
+        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
+        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::EventsOfLead(self.row.id)), LeadEvent))
+    }
+    /// Newest first.
+    async fn submissions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<FormSubmission>> {
+        let page = relay::page(first, after, last, before)?;
+        let key = ChildPage::<SUBMISSIONS_BY_LEAD>::new(self.row.id, page.clone());
+        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
+        let role = self.role;
+        Ok(relay::connection(
+            slice,
+            ConnectionTotals::new(CountKey::SubmissionsOfLead(self.row.id)),
+            |s| crate::db::paging::Cursor::at_time(s.submitted_at, s.id),
+            |row| FormSubmission { row, role },
+        ))
+    }
+}
+
+/// A custom field's value on a lead.
+#[derive(SimpleObject)]
+pub struct LeadFieldValue {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+    pub field: FormField,
+}
+
+/// One entry of a lead's audit trail.
+pub struct LeadEvent(pub LeadEventRow);
+
+#[Object]
+impl LeadEvent {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id(Kind::LeadEvent, self.0.id)
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> LeadEventType {
+        self.0.event_type
+    }
+    /// Details: `from`/`to` for changes, `body` for notes, form and submission for submissions.
+    async fn data(&self) -> &serde_json::Value {
+        &self.0.data
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The person who acted, when it was a person.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.0.actor_user_id else { return Ok(None) };
+        Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+    }
+    async fn actor_api_key_id(&self) -> Option<ID> {
+        self.0.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
+    }
+    /// The workflow execution that acted, when one did.
+    async fn actor_execution_id(&self) -> Option<async_graphql::ID> {
+        self.0.actor_execution_id.map(|id| ID(id.to_string()))
+    }
+}
+
+/// One pipeline column.
+#[derive(SimpleObject)]
+pub struct PipelineStatusCount {
+    pub status: LeadStatus,
+    pub count: i64,
+    /// Leads in this column created in the last 7 days.
+    pub new_this_week: i64,
+}
