@@ -3,6 +3,8 @@
 
 use diesel_async::AsyncConnection;
 
+pub mod intake;
+
 use crate::auth::password;
 use crate::db::{self, Db};
 use crate::domain::enums::Role;
@@ -46,7 +48,7 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
     if db::users::find_by_email(&mut conn, DEMO_EMAIL).await?.is_some() {
         return Ok(DEMO);
     }
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    let (owner_id, workspace_id) = conn.transaction::<_, AppError, _>(async move |conn| {
             let owner = db::users::insert(
                 conn,
                 db::users::NewUser { email: DEMO_EMAIL, name: "Demo Owner", password_hash: &hash },
@@ -79,12 +81,14 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
                     db::members::insert(conn, workspace.id, user.id, role).await?;
                 }
             }
-            Ok(())
+            Ok((owner.id, workspace.id))
         })
     .await
     .map_err(|e| match e {
         AppError::Internal(err) => err,
         other => anyhow::anyhow!("seeding demo data: {}", other.public_message()),
     })?;
+    drop(conn);
+    intake::seed(db, owner_id, workspace_id, DEMO_WORKSPACE_SLUG).await?;
     Ok(DEMO)
 }
