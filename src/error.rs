@@ -37,7 +37,10 @@ pub enum AppError {
     BadUserInput(Vec<FieldError>),
     Conflict(String),
     QuotaExceeded(String),
-    RateLimited { message: String, retry_after_secs: i64 },
+    RateLimited {
+        message: String,
+        retry_after_secs: i64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -83,8 +86,7 @@ impl AppError {
             AppError::RateLimited { message, .. } => message.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::BadUserInput(fields) => {
-                let parts: Vec<String> =
-                    fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+                let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
                 format!("Invalid input: {}", parts.join("; "))
             }
             AppError::Internal(_) => "Internal server error".to_owned(),
@@ -184,17 +186,13 @@ mod tests {
         assert_eq!(code_of(AppError::bad_input("email", "bad")), "BAD_USER_INPUT");
         assert_eq!(code_of(AppError::conflict("x")), "CONFLICT");
         assert_eq!(code_of(AppError::QuotaExceeded("x".into())), "QUOTA_EXCEEDED");
-        assert_eq!(
-            code_of(AppError::RateLimited { message: "x".into(), retry_after_secs: 3 }),
-            "RATE_LIMITED"
-        );
+        assert_eq!(code_of(AppError::RateLimited { message: "x".into(), retry_after_secs: 3 }), "RATE_LIMITED");
         assert_eq!(code_of(AppError::internal(anyhow::anyhow!("boom"))), "INTERNAL");
     }
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let gql = AppError::internal(anyhow::anyhow!("relation \"users\" does not exist"))
-            .into_graphql();
+        let gql = AppError::internal(anyhow::anyhow!("relation \"users\" does not exist")).into_graphql();
         assert_eq!(gql.message, "Internal server error");
         let ext = gql.extensions.expect("extensions");
         assert!(ext.get("errorId").is_some());
@@ -209,9 +207,7 @@ mod tests {
         .into_graphql();
         assert!(gql.message.contains("email: is not an email address"));
         let ext = gql.extensions.expect("extensions");
-        let Some(async_graphql::Value::List(fields)) = ext.get("fields") else {
-            panic!("fields missing")
-        };
+        let Some(async_graphql::Value::List(fields)) = ext.get("fields") else { panic!("fields missing") };
         assert_eq!(fields.len(), 2);
     }
 }

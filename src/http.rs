@@ -7,13 +7,13 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
@@ -44,12 +44,59 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/hooks/{token}", axum::routing::post(webhook))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+}
+
+/// Inbound webhook for WEBHOOK-triggered workflows: the JSON body becomes the trigger data.
+/// Answers 202 with the execution id once the execution is durably queued.
+async fn webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    req: Request,
+) -> Response {
+    let idempotency_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return plain_error(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", "the body is too large"),
+    };
+    let payload: serde_json::Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return plain_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("the body is not JSON: {e}"));
+            }
+        }
+    };
+    match crate::domain::executions::webhook(&state.db, &token, payload, idempotency_key).await {
+        Ok(execution) => {
+            let id = crate::graphql::relay::to_global_id(crate::graphql::relay::Kind::WorkflowExecution, execution.id);
+            (StatusCode::ACCEPTED, axum::Json(json!({ "executionId": id.0, "status": execution.status })))
+                .into_response()
+        }
+        Err(err) => {
+            let status = match err {
+                AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let code = err.code();
+            let gql = err.into_graphql();
+            plain_error(status, code, &gql.message)
+        }
+    }
+}
+
+fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": { "code": code, "message": message } }))).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -90,10 +137,7 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     for part in accept.split(',') {
         let mut pieces = part.split(';');
         let range = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = pieces
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q = pieces.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
         let media = match range.as_str() {
             GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => MediaType::GraphQLResponse,
             APPLICATION_JSON => MediaType::Json,
@@ -185,19 +229,43 @@ async fn graphql_get(State(state): State<AppState>, req: Request) -> Response {
         return not_acceptable();
     };
     let query = req.uri().query().unwrap_or("");
-    let request = match async_graphql::http::parse_query_string(query) {
+    let request = match parse_query_string(query) {
         Ok(r) => r,
         Err(e) => return bad_request(media, format!("the query string is not a GraphQL request: {e}")),
     };
     execute(state, request, media, &headers, peer, true).await
 }
 
+/// GET parameters per the GraphQL-over-HTTP spec: `query`, `operationName`, and `variables` /
+/// `extensions` as JSON.
+fn parse_query_string(query: &str) -> Result<async_graphql::Request, String> {
+    let (mut text, mut operation, mut variables) = (None, None, None);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "query" => text = Some(value.into_owned()),
+            "operationName" => operation = Some(value.into_owned()).filter(|o| !o.is_empty()),
+            "variables" if !value.is_empty() => {
+                let json: serde_json::Value =
+                    serde_json::from_str(&value).map_err(|e| format!("`variables` is not JSON: {e}"))?;
+                variables = Some(async_graphql::Variables::from_json(json));
+            }
+            _ => {}
+        }
+    }
+    let mut request = async_graphql::Request::new(text.ok_or("the `query` parameter is missing")?);
+    if let Some(op) = operation {
+        request = request.operation_name(op);
+    }
+    if let Some(v) = variables {
+        request = request.variables(v);
+    }
+    Ok(request)
+}
+
 fn not_acceptable() -> Response {
-    let mut resp = (
-        StatusCode::NOT_ACCEPTABLE,
-        format!("supported response types: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}"),
-    )
-        .into_response();
+    let mut resp =
+        (StatusCode::NOT_ACCEPTABLE, format!("supported response types: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}"))
+            .into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     resp
 }
@@ -209,9 +277,7 @@ fn operation_is_query(request: &async_graphql::Request) -> Result<bool, String> 
     let ty = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         _ => None,
     };
     // An ambiguous or unknown operation fails in validation with a proper error.
@@ -227,7 +293,11 @@ async fn execute(
     via_get: bool,
 ) -> Response {
     match operation_is_query(&request) {
-        Err(message) => return bad_request(media, format!("syntax error: {message}")),
+        Err(message) => {
+            // The request itself was well-formed; legacy JSON clients get 200 for document errors.
+            let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            return request_error(status, media, AppError::bad_input("query", format!("syntax error: {message}")));
+        }
         Ok(false) if via_get => {
             let mut resp = request_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -257,8 +327,9 @@ async fn execute(
     let request = request.data(caller).data(Loaders::new(db));
     let response = state.schema.execute(request).await;
 
-    let is_request_error =
-        response.data == async_graphql::Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty());
+    let is_request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
     let status = if is_request_error {
         // Validation failed before execution: the spec says the response has no `data` entry.
@@ -289,14 +360,12 @@ async fn websocket(state: AppState, req: Request, peer: Option<SocketAddr>) -> R
     };
     let client = client_info(&parts.headers, peer);
     let AppState { schema, db, config } = state;
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| connection_init(db, config, client, payload))
-                .serve()
-                .await
-        })
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| connection_init(db, config, client, payload))
+            .serve()
+            .await
+    })
 }
 
 /// Authenticates a WebSocket connection from its `connection_init` payload:

@@ -7,9 +7,11 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod pubsub;
 #[rustfmt::skip]
 pub mod schema;
 pub mod seed;

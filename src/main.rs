@@ -2,6 +2,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use intakeflow::config::{DatabaseConfig, ServerConfig};
+use intakeflow::engine::EngineConfig;
 use intakeflow::{graphql, seed, server};
 
 /// intakeflow: client intake and workflow automation, served as one GraphQL API.
@@ -20,6 +21,15 @@ enum Command {
         db: DatabaseConfig,
         #[command(flatten)]
         server: ServerConfig,
+        #[command(flatten)]
+        engine: EngineConfig,
+    },
+    /// Run workflow workers only (no HTTP).
+    Worker {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[command(flatten)]
+        engine: EngineConfig,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -36,8 +46,8 @@ enum Command {
 }
 
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
@@ -59,7 +69,8 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { db, server } => server::serve(&db, &server).await,
+        Command::Serve { db, server, engine } => server::serve(&db, &server, &engine).await,
+        Command::Worker { db, engine } => server::worker(&db, &engine).await,
         Command::Migrate { db } => {
             let database = server::resolve_database(&db).await?;
             let applied = intakeflow::db::migrate(&database.url).await?;
@@ -74,7 +85,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let database = server::resolve_database(&db).await?;
             let handle = server::open(&database, 2).await?;
             let demo = seed::seed_demo(&handle).await?;
-            tracing::info!(email = demo.email, password = demo.password, workspace = demo.workspace_slug, "demo data ready");
+            tracing::info!(
+                email = demo.email,
+                password = demo.password,
+                workspace = demo.workspace_slug,
+                "demo data ready"
+            );
             Ok(())
         }
     }

@@ -37,6 +37,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    emails (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        execution_id -> Nullable<Uuid>,
+        node_key -> Nullable<Text>,
+        lead_id -> Nullable<Uuid>,
+        to_address -> Text,
+        subject -> Text,
+        content -> Text,
+        status -> Text,
+        transport -> Nullable<Text>,
+        attempts -> Int4,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     execution_logs (id, created_at) {
         id -> Int8,
         workspace_id -> Uuid,
@@ -277,6 +296,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
+        activated_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -306,6 +326,9 @@ diesel::table! {
 
 diesel::joinable!(api_keys -> users (created_by_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
+diesel::joinable!(emails -> leads (lead_id));
+diesel::joinable!(emails -> workflow_executions (execution_id));
+diesel::joinable!(emails -> workspaces (workspace_id));
 diesel::joinable!(forms -> users (created_by_id));
 diesel::joinable!(forms -> workspaces (workspace_id));
 diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
@@ -330,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_lockouts,
     api_keys,
     auth_attempts,
+    emails,
     execution_logs,
     execution_steps,
     form_fields,

@@ -9,8 +9,10 @@ use tokio::net::TcpListener;
 use crate::config::{AppConfig, DatabaseConfig, ServerConfig};
 use crate::db::local_pg::{ClusterOptions, LocalCluster};
 use crate::db::{self, Db};
+use crate::engine::{Engine, EngineConfig};
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::pubsub::PubSub;
 
 pub const LOCAL_DATABASE: &str = "intakeflow";
 
@@ -50,32 +52,48 @@ pub fn app_state(db: Db, config: AppConfig) -> AppState {
     AppState { schema: graphql::build_schema(), db, config }
 }
 
-/// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
-pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig) -> anyhow::Result<()> {
+/// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
+pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size).await?;
+    let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
+    let engine = Engine::start(db.clone(), pubsub, engine.clone())?;
     if database.managed {
         match crate::seed::seed_if_empty(&db).await? {
             Some(demo) => tracing::info!(
-                email = demo.email, password = demo.password, workspace = demo.workspace_slug,
+                email = demo.email,
+                password = demo.password,
+                workspace = demo.workspace_slug,
                 "loaded demo data: sign in with these credentials"
             ),
             None => tracing::info!(
-                email = crate::seed::DEMO_EMAIL, password = crate::seed::DEMO_PASSWORD,
+                email = crate::seed::DEMO_EMAIL,
+                password = crate::seed::DEMO_PASSWORD,
                 "demo account (if you haven't changed it)"
             ),
         }
     }
-    let listener = TcpListener::bind(server.addr)
-        .await
-        .with_context(|| format!("binding {}", server.addr))?;
+    let listener = TcpListener::bind(server.addr).await.with_context(|| format!("binding {}", server.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphiQL at http://{addr}/ ; GraphQL at http://{addr}/graphql");
     let app = http::router(app_state(db, AppConfig::from(server)));
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    engine.shutdown().await;
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Runs only the workflow engine (no HTTP) until SIGINT/SIGTERM.
+pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow::Result<()> {
+    let database = resolve_database(db_config).await?;
+    let db = open(&database, db_config.pool_size).await?;
+    let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
+    let engine = Engine::start(db, pubsub, engine.clone())?;
+    shutdown_signal().await;
+    engine.shutdown().await;
+    tracing::info!("worker stopped cleanly");
     Ok(())
 }
 

@@ -1,9 +1,9 @@
 //! Argon2id password hashing. Hashing is CPU-heavy by design, so it runs on the blocking pool
 //! instead of stalling the async workers.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 256;
@@ -33,11 +33,7 @@ pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
 /// as a real check, so response times don't reveal which addresses have accounts.
 pub async fn decoy_hash() -> &'static str {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY
-        .get_or_init(|| async {
-            hash(crate::auth::token::random_secret()).await.unwrap_or_default()
-        })
-        .await
+    DECOY.get_or_init(|| async { hash(crate::auth::token::random_secret()).await.unwrap_or_default() }).await
 }
 
 #[cfg(test)]

@@ -10,9 +10,16 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    User { user_id: Uuid, session_id: Uuid },
+    User {
+        user_id: Uuid,
+        session_id: Uuid,
+    },
     /// A partner integration: acts inside its one workspace with its role.
-    ApiKey { key_id: Uuid, workspace_id: Uuid, role: Role },
+    ApiKey {
+        key_id: Uuid,
+        workspace_id: Uuid,
+        role: Role,
+    },
 }
 
 impl Principal {
@@ -63,11 +70,11 @@ pub async fn authenticate(db: &Db, authorization: Option<&str>) -> AppResult<Pri
             db::sessions::touch(&mut conn, session.id).await?;
             return Ok(Principal::User { user_id: session.user_id, session_id: session.id });
         }
-    } else if token.starts_with(token::API_KEY_PREFIX) {
-        if let Some(key) = db::api_keys::find_live_by_hash(&mut conn, &digest).await? {
-            db::api_keys::touch(&mut conn, key.id).await?;
-            return Ok(Principal::ApiKey { key_id: key.id, workspace_id: key.workspace_id, role: key.role });
-        }
+    } else if token.starts_with(token::API_KEY_PREFIX)
+        && let Some(key) = db::api_keys::find_live_by_hash(&mut conn, &digest).await?
+    {
+        db::api_keys::touch(&mut conn, key.id).await?;
+        return Ok(Principal::ApiKey { key_id: key.id, workspace_id: key.workspace_id, role: key.role });
     }
     Err(AppError::Unauthenticated("the token is invalid, expired or revoked".into()))
 }

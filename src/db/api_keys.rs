@@ -53,17 +53,10 @@ pub struct NewApiKey<'a> {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewApiKey<'_>) -> QueryResult<ApiKeyRow> {
-    diesel::insert_into(api_keys::table)
-        .values(new)
-        .returning(ApiKeyRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::insert_into(api_keys::table).values(new).returning(ApiKeyRow::as_returning()).get_result(conn).await
 }
 
-pub async fn find_live_by_hash(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-) -> QueryResult<Option<ApiKeyRow>> {
+pub async fn find_live_by_hash(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> QueryResult<Option<ApiKeyRow>> {
     api_keys::table
         .filter(api_keys::token_hash.eq(token_hash))
         .filter(api_keys::revoked_at.is_null())
@@ -115,19 +108,14 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
     diesel::update(api_keys::table)
         .filter(api_keys::id.eq(id))
         .filter(
-            api_keys::last_used_at
-                .is_null()
-                .or(api_keys::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
+            api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
         )
         .set(api_keys::last_used_at.eq(diesel::dsl::now))
         .execute(conn)
         .await
 }
 
-pub async fn count_by_workspace(
-    conn: &mut AsyncPgConnection,
-    workspace_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, i64)>> {
+pub async fn count_by_workspace(conn: &mut AsyncPgConnection, workspace_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, i64)>> {
     api_keys::table
         .filter(api_keys::workspace_id.eq_any(workspace_ids))
         .group_by(api_keys::workspace_id)

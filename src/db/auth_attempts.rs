@@ -4,28 +4,15 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::schema::{account_lockouts, auth_attempts};
 
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    success: bool,
-    ip: Option<&str>,
-) -> QueryResult<usize> {
+pub async fn record(conn: &mut AsyncPgConnection, email: &str, success: bool, ip: Option<&str>) -> QueryResult<usize> {
     diesel::insert_into(auth_attempts::table)
-        .values((
-            auth_attempts::email.eq(email),
-            auth_attempts::success.eq(success),
-            auth_attempts::ip.eq(ip),
-        ))
+        .values((auth_attempts::email.eq(email), auth_attempts::success.eq(success), auth_attempts::ip.eq(ip)))
         .execute(conn)
         .await
 }
 
 /// Failed attempts since `since` that came after the last successful one.
-pub async fn recent_failures(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    since: DateTime<Utc>,
-) -> QueryResult<i64> {
+pub async fn recent_failures(conn: &mut AsyncPgConnection, email: &str, since: DateTime<Utc>) -> QueryResult<i64> {
     let last_success: Option<DateTime<Utc>> = auth_attempts::table
         .filter(auth_attempts::email.eq(email))
         .filter(auth_attempts::success.eq(true))
@@ -42,10 +29,7 @@ pub async fn recent_failures(
         .await
 }
 
-pub async fn active_lockout(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-) -> QueryResult<Option<DateTime<Utc>>> {
+pub async fn active_lockout(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<DateTime<Utc>>> {
     account_lockouts::table
         .filter(account_lockouts::email.eq(email))
         .filter(account_lockouts::locked_until.gt(diesel::dsl::now))

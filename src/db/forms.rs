@@ -195,11 +195,7 @@ pub async fn insert_field(
 }
 
 pub async fn update_field(conn: &mut AsyncPgConnection, id: Uuid, values: FieldValues) -> QueryResult<FieldRow> {
-    diesel::update(form_fields::table.find(id))
-        .set(values)
-        .returning(FieldRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::update(form_fields::table.find(id)).set(values).returning(FieldRow::as_returning()).get_result(conn).await
 }
 
 pub async fn clear_identity(conn: &mut AsyncPgConnection, form_id: Uuid) -> QueryResult<usize> {

@@ -78,7 +78,10 @@ pub struct LeadFilter {
     pub include_deleted: bool,
 }
 
-fn apply_filter<'a>(mut q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>, f: &LeadFilter) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+fn apply_filter<'a>(
+    mut q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>,
+    f: &LeadFilter,
+) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
     if !f.include_deleted {
         q = q.sql(" AND l.deleted_at IS NULL");
     }
@@ -184,7 +187,11 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
     leads::table.filter(leads::id.eq_any(ids)).select(LeadRow::as_select()).load(conn).await
 }
 
-pub async fn live_with_email(conn: &mut AsyncPgConnection, workspace_id: Uuid, email: &str) -> QueryResult<Option<LeadRow>> {
+pub async fn live_with_email(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    email: &str,
+) -> QueryResult<Option<LeadRow>> {
     leads::table
         .filter(leads::workspace_id.eq(workspace_id))
         .filter(diesel::dsl::sql::<Bool>("lower(email) = lower(").bind::<Text, _>(email.to_owned()).sql(")"))

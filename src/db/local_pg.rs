@@ -58,12 +58,11 @@ impl LocalCluster {
     /// processes or threads.
     pub fn ensure_started(data_dir: &Path, opts: ClusterOptions) -> Result<LocalCluster> {
         let bindir = find_bindir()?;
-        let data_dir = std::path::absolute(data_dir)
-            .with_context(|| format!("invalid data dir {}", data_dir.display()))?;
+        let data_dir =
+            std::path::absolute(data_dir).with_context(|| format!("invalid data dir {}", data_dir.display()))?;
         check_path_usable(&data_dir)?;
         let created = !data_dir.exists();
-        fs::create_dir_all(&data_dir)
-            .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+        fs::create_dir_all(&data_dir).with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
         if created && geteuid().is_root() {
             // The server runs as another user and must be able to enter the
             // directory we just made, whatever root's umask is.
@@ -189,9 +188,7 @@ impl LocalCluster {
             cmd.arg("--no-sync");
         }
         run_checked(&mut cmd)?;
-        let mut conf = OpenOptions::new()
-            .append(true)
-            .open(staging.join("postgresql.conf"))?;
+        let mut conf = OpenOptions::new().append(true).open(staging.join("postgresql.conf"))?;
         conf.write_all(cluster_config(&self.run_dir, opts.fast).as_bytes())?;
         fs::rename(&staging, &self.pgdata)?;
         Ok(true)
@@ -374,9 +371,7 @@ pub fn find_bindir() -> Result<PathBuf> {
         .collect();
     match highest_version(versions.iter().map(String::as_str)) {
         Some(v) => Ok(Path::new(DEBIAN_BINDIRS).join(v).join("bin")),
-        None => bail!(
-            "{NOT_FOUND} (looked for pg_config --bindir and {DEBIAN_BINDIRS}/*/bin): {INSTALL_HINT}"
-        ),
+        None => bail!("{NOT_FOUND} (looked for pg_config --bindir and {DEBIAN_BINDIRS}/*/bin): {INSTALL_HINT}"),
     }
 }
 
@@ -392,11 +387,7 @@ fn has_server_binaries(dir: &Path) -> bool {
 
 /// Numeric comparison so that 10 beats 9.6; names that are not versions are ignored.
 fn highest_version<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let key = |n: &str| {
-        n.split('.')
-            .map(|p| p.parse::<u32>().ok())
-            .collect::<Option<Vec<_>>>()
-    };
+    let key = |n: &str| n.split('.').map(|p| p.parse::<u32>().ok()).collect::<Option<Vec<_>>>();
     let versions = names.into_iter().filter_map(|n| Some((key(n)?, n)));
     versions.max().map(|(_, n)| n)
 }
@@ -424,11 +415,7 @@ fn service_user(pgdata: &Path, may_create: bool) -> Result<Option<String>> {
     }
     info!("creating system user {FALLBACK_OS_USER} to run PostgreSQL");
     let args = "--system --no-create-home --shell /usr/sbin/nologin";
-    run_checked(
-        Command::new("useradd")
-            .args(words(args))
-            .arg(FALLBACK_OS_USER),
-    )?;
+    run_checked(Command::new("useradd").args(words(args)).arg(FALLBACK_OS_USER))?;
     Ok(Some(FALLBACK_OS_USER.to_owned()))
 }
 
@@ -522,9 +509,7 @@ fn make_private_dir(path: &Path) -> Result<()> {
 }
 
 fn run_checked(cmd: &mut Command) -> Result<Output> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed ({}): {}", out.status, output_text(&out));
     }
@@ -556,10 +541,7 @@ mod tests {
     #[test]
     fn url_percent_encodes_socket_dir() {
         let url = cluster_at("/tmp/a b/data").database_url("intakeflow_dev");
-        assert_eq!(
-            url,
-            "postgres://postgres@/intakeflow_dev?host=%2Ftmp%2Fa%20b%2Fdata%2Frun&port=5432"
-        );
+        assert_eq!(url, "postgres://postgres@/intakeflow_dev?host=%2Ftmp%2Fa%20b%2Fdata%2Frun&port=5432");
     }
 
     #[test]

@@ -53,11 +53,7 @@ pub async fn insert(
         .await
 }
 
-pub async fn role_of(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    user_id: Uuid,
-) -> QueryResult<Option<Role>> {
+pub async fn role_of(conn: &mut AsyncPgConnection, workspace_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq(workspace_id))
         .filter(workspace_members::user_id.eq(user_id))
@@ -111,10 +107,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
     diesel::delete(workspace_members::table.find(id)).execute(conn).await
 }
 
-pub async fn count_by_workspace(
-    conn: &mut AsyncPgConnection,
-    workspace_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, i64)>> {
+pub async fn count_by_workspace(conn: &mut AsyncPgConnection, workspace_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, i64)>> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq_any(workspace_ids))
         .group_by(workspace_members::workspace_id)

@@ -16,6 +16,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod api_keys;
 pub mod auth_attempts;
+pub mod emails;
+pub mod execution_logs;
+pub mod executions;
 pub mod field_values;
 pub mod forms;
 pub mod lead_events;
@@ -26,6 +29,7 @@ pub mod paging;
 pub mod sessions;
 pub mod submissions;
 pub mod users;
+pub mod workflows;
 pub mod workspaces;
 
 pub use crate::schema;
@@ -33,7 +37,7 @@ pub use crate::schema;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type Pool = bb8::Pool<AsyncPgConnection>;
-pub type Conn = bb8::PooledConnection<'static, AsyncPgConnection>;
+pub type PooledConn = bb8::PooledConnection<'static, AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
 
 /// Opens a pool. Connections are established lazily; the first checkout proves the URL works.
@@ -47,15 +51,21 @@ pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-/// Applies pending embedded migrations. Runs on a blocking thread because diesel's migration
-/// harness is synchronous.
+/// Any fixed number: every process migrating the same database takes this advisory lock.
+const MIGRATION_LOCK: i64 = 0x696e_7461_6b65;
+
+/// Applies pending embedded migrations. Several processes starting at once serialise on an
+/// advisory lock, so only one applies them and the others find nothing left to do. Runs on a
+/// blocking thread because diesel's migration harness is synchronous.
 pub async fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
-    let conn = AsyncPgConnection::establish(url).await?;
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    // Session-level: held until this connection closes, after the harness has finished.
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).await?;
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
-        let versions = harness
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        let versions =
+            harness.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
         Ok(versions.iter().map(|v| v.to_string()).collect())
     })
     .await??;
@@ -88,10 +98,31 @@ impl Db {
 
     pub async fn conn(&self) -> Result<Conn, PoolError> {
         let mut conn = self.pool.get_owned().await?;
-        // Pooled connections are shared by requests: always replace the previous owner's
-        // instrumentation, or its counter would keep counting our statements.
         conn.set_instrumentation(StatementCounter(self.statements.clone()));
-        Ok(conn)
+        Ok(Conn(conn))
+    }
+}
+
+/// A pooled connection that counts its statements for the handle it came from. On return to the
+/// pool it forgets that handle, so the pool's own health checks are charged to no request.
+pub struct Conn(PooledConn);
+
+impl std::ops::Deref for Conn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.0
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.0.set_instrumentation(StatementCounter(None));
     }
 }
 

@@ -119,8 +119,7 @@ impl ChildList {
     fn sql(&self, page: &Page, eq_column: Option<&'static str>) -> String {
         // Reading backward flips the order; the slice is reversed back afterwards.
         let descending = self.descending != page.backward;
-        let (dir, after_op, before_op) =
-            if descending { ("DESC", "<", ">") } else { ("ASC", ">", "<") };
+        let (dir, after_op, before_op) = if descending { ("DESC", "<", ">") } else { ("ASC", ">", "<") };
         let (t, p, f) = (self.time_column, self.parent_column, self.filter);
         let eq = eq_column.map(|c| format!("AND c.{c} = $7")).unwrap_or_default();
         format!(

@@ -28,18 +28,11 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
-    diesel::insert_into(sessions::table)
-        .values(new)
-        .returning(SessionRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::insert_into(sessions::table).values(new).returning(SessionRow::as_returning()).get_result(conn).await
 }
 
 /// The live (unrevoked, unexpired) session for a token digest.
-pub async fn find_live(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-) -> QueryResult<Option<SessionRow>> {
+pub async fn find_live(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> QueryResult<Option<SessionRow>> {
     sessions::table
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
@@ -66,9 +59,7 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
     diesel::update(sessions::table)
         .filter(sessions::id.eq(id))
         .filter(
-            sessions::last_used_at
-                .is_null()
-                .or(sessions::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
+            sessions::last_used_at.is_null().or(sessions::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
         )
         .set(sessions::last_used_at.eq(diesel::dsl::now))
         .execute(conn)

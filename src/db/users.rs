@@ -25,24 +25,12 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<UserRow> {
-    diesel::insert_into(users::table)
-        .values(new)
-        .returning(UserRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::insert_into(users::table).values(new).returning(UserRow::as_returning()).get_result(conn).await
 }
 
 /// `email` must already be normalised (lower case, trimmed).
-pub async fn find_by_email(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::email.eq(email))
-        .select(UserRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).await.optional()
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
@@ -50,9 +38,5 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<UserRow>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(UserRow::as_select())
-        .load(conn)
-        .await
+    users::table.filter(users::id.eq_any(ids)).select(UserRow::as_select()).load(conn).await
 }

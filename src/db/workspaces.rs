@@ -38,18 +38,10 @@ pub struct WorkspaceChanges {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewWorkspace<'_>) -> QueryResult<WorkspaceRow> {
-    diesel::insert_into(workspaces::table)
-        .values(new)
-        .returning(WorkspaceRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::insert_into(workspaces::table).values(new).returning(WorkspaceRow::as_returning()).get_result(conn).await
 }
 
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    changes: WorkspaceChanges,
-) -> QueryResult<WorkspaceRow> {
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: WorkspaceChanges) -> QueryResult<WorkspaceRow> {
     diesel::update(workspaces::table.find(id))
         .set(changes)
         .returning(WorkspaceRow::as_returning())
@@ -61,24 +53,12 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
     workspaces::table.find(id).select(WorkspaceRow::as_select()).first(conn).await.optional()
 }
 
-pub async fn find_by_slug(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-) -> QueryResult<Option<WorkspaceRow>> {
-    workspaces::table
-        .filter(workspaces::slug.eq(slug))
-        .select(WorkspaceRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<WorkspaceRow>> {
+    workspaces::table.filter(workspaces::slug.eq(slug)).select(WorkspaceRow::as_select()).first(conn).await.optional()
 }
 
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<WorkspaceRow>> {
-    workspaces::table
-        .filter(workspaces::id.eq_any(ids))
-        .select(WorkspaceRow::as_select())
-        .load(conn)
-        .await
+    workspaces::table.filter(workspaces::id.eq_any(ids)).select(WorkspaceRow::as_select()).load(conn).await
 }
 
 /// The workspaces a user belongs to with their role and when they joined, in joining order.
@@ -117,15 +97,10 @@ pub async fn page_for_user(
     } else {
         query.order((workspace_members::created_at.desc(), workspaces::id.desc()))
     };
-    let rows: Vec<(WorkspaceRow, Role, DateTime<Utc>)> =
-        query.limit(page.limit as i64 + 1).load(conn).await?;
+    let rows: Vec<(WorkspaceRow, Role, DateTime<Utc>)> = query.limit(page.limit as i64 + 1).load(conn).await?;
     Ok(Slice::from_probe(rows, page))
 }
 
 pub async fn count_for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
-    workspace_members::table
-        .filter(workspace_members::user_id.eq(user_id))
-        .count()
-        .get_result(conn)
-        .await
+    workspace_members::table.filter(workspace_members::user_id.eq(user_id)).count().get_result(conn).await
 }

@@ -22,9 +22,7 @@ pub async fn role_in(
     Ok(match principal {
         Principal::Anonymous => None,
         Principal::User { user_id, .. } => db::members::role_of(conn, workspace_id, *user_id).await?,
-        Principal::ApiKey { workspace_id: key_ws, role, .. } => {
-            (*key_ws == workspace_id).then_some(*role)
-        }
+        Principal::ApiKey { workspace_id: key_ws, role, .. } => (*key_ws == workspace_id).then_some(*role),
     })
 }
 
@@ -46,9 +44,6 @@ pub fn ensure(role: Role, min: Role) -> AppResult<()> {
     if role >= min {
         Ok(())
     } else {
-        Err(AppError::forbidden(format!(
-            "this needs the {min} role or higher in the workspace; you have {role}"
-        )))
+        Err(AppError::forbidden(format!("this needs the {min} role or higher in the workspace; you have {role}")))
     }
 }
-

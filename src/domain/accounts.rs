@@ -39,10 +39,7 @@ pub async fn sign_up(caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
     let config = caller.config.clone();
     let client = caller.client.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
-            let user = db::users::insert(
-                conn,
-                db::users::NewUser { email: &email, name: &name, password_hash: &hash },
-            )
+        let user = db::users::insert(conn, db::users::NewUser { email: &email, name: &name, password_hash: &hash })
             .await
             .map_err(|e| {
                 if is_unique_violation(&e, "users_email_key") {
@@ -51,9 +48,9 @@ pub async fn sign_up(caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
                     e.into()
                 }
             })?;
-            let token = start_session(conn, &user, &config, &client).await?;
-            Ok(SignedIn { token, user })
-        })
+        let token = start_session(conn, &user, &config, &client).await?;
+        Ok(SignedIn { token, user })
+    })
     .await
 }
 
@@ -76,38 +73,37 @@ pub async fn sign_in(caller: &Caller, input: SignIn) -> AppResult<SignedIn> {
     let client = caller.client.clone();
     let attempt = conn
         .transaction::<_, AppError, _>(async move |conn| {
-                db::auth_attempts::lock_address(conn, &email).await?;
-                if let Some(until) = db::auth_attempts::active_lockout(conn, &email).await? {
-                    let secs = (until - Utc::now()).num_seconds().max(1);
-                    return Ok(Attempt::Locked { retry_after_secs: secs });
+            db::auth_attempts::lock_address(conn, &email).await?;
+            if let Some(until) = db::auth_attempts::active_lockout(conn, &email).await? {
+                let secs = (until - Utc::now()).num_seconds().max(1);
+                return Ok(Attempt::Locked { retry_after_secs: secs });
+            }
+            let user = db::users::find_by_email(conn, &email).await?;
+            let stored = match &user {
+                Some(u) => u.password_hash.clone(),
+                None => password::decoy_hash().await.to_owned(),
+            };
+            let matches = password::verify(input.password, stored).await?;
+            let ip = client.ip.as_deref();
+            match user {
+                Some(user) if matches => {
+                    db::auth_attempts::record(conn, &email, true, ip).await?;
+                    let token = start_session(conn, &user, &config, &client).await?;
+                    Ok(Attempt::Success(SignedIn { token, user }))
                 }
-                let user = db::users::find_by_email(conn, &email).await?;
-                let stored = match &user {
-                    Some(u) => u.password_hash.clone(),
-                    None => password::decoy_hash().await.to_owned(),
-                };
-                let matches = password::verify(input.password, stored).await?;
-                let ip = client.ip.as_deref();
-                match user {
-                    Some(user) if matches => {
-                        db::auth_attempts::record(conn, &email, true, ip).await?;
-                        let token = start_session(conn, &user, &config, &client).await?;
-                        Ok(Attempt::Success(SignedIn { token, user }))
+                _ => {
+                    db::auth_attempts::record(conn, &email, false, ip).await?;
+                    let window_start = Utc::now() - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                    let failures = db::auth_attempts::recent_failures(conn, &email, window_start).await?;
+                    if failures >= MAX_FAILED_ATTEMPTS {
+                        let until = Utc::now() + Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                        db::auth_attempts::lock(conn, &email, failures as i32, until).await?;
+                        tracing::warn!(email = %email, failures, "sign-in locked after repeated failures");
                     }
-                    _ => {
-                        db::auth_attempts::record(conn, &email, false, ip).await?;
-                        let window_start = Utc::now() - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                        let failures =
-                            db::auth_attempts::recent_failures(conn, &email, window_start).await?;
-                        if failures >= MAX_FAILED_ATTEMPTS {
-                            let until = Utc::now() + Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                            db::auth_attempts::lock(conn, &email, failures as i32, until).await?;
-                            tracing::warn!(email = %email, failures, "sign-in locked after repeated failures");
-                        }
-                        Ok(Attempt::Failed)
-                    }
+                    Ok(Attempt::Failed)
                 }
-            })
+            }
+        })
         .await?;
     // The failure is committed before it is reported, so it counts towards the lockout.
     match attempt {

@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use crate::auth::token;
 use crate::db::{self, api_keys::ApiKeyRow};
+use crate::domain::Caller;
 use crate::domain::access;
 use crate::domain::enums::Role;
 use crate::domain::validate;
-use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 
 pub struct Created {
@@ -29,8 +29,7 @@ pub async fn create(
         return Err(AppError::bad_input("expiresAt", "must be in the future"));
     }
     let mut conn = caller.db.conn().await?;
-    let my_role =
-        access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let my_role = access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
     if role > my_role {
         return Err(AppError::forbidden(format!(
             "a key can't have more power than its creator: you are {my_role}, the key asks for {role}"

@@ -95,6 +95,62 @@ text_enum! {
     }
 }
 
+text_enum! {
+    WorkflowStatus { Draft => "DRAFT", Active => "ACTIVE", Paused => "PAUSED", Archived => "ARCHIVED" }
+}
+
+text_enum! {
+    /// Triggers start a workflow; the rest are actions and logic.
+    NodeType {
+        FormSubmitted => "FORM_SUBMITTED", LeadStatusChanged => "LEAD_STATUS_CHANGED",
+        Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
+        SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
+        AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
+    }
+}
+
+impl NodeType {
+    pub fn is_trigger(self) -> bool {
+        matches!(
+            self,
+            NodeType::FormSubmitted
+                | NodeType::LeadStatusChanged
+                | NodeType::Manual
+                | NodeType::Webhook
+                | NodeType::Schedule
+        )
+    }
+
+    /// Nodes whose outgoing edges are chosen by a `true`/`false` handle.
+    pub fn branches(self) -> bool {
+        matches!(self, NodeType::Condition | NodeType::Approval)
+    }
+}
+
+text_enum! {
+    ExecutionStatus {
+        Queued => "QUEUED", Running => "RUNNING", Waiting => "WAITING",
+        Completed => "COMPLETED", Failed => "FAILED", Cancelled => "CANCELLED",
+    }
+}
+
+impl ExecutionStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled)
+    }
+}
+
+text_enum! {
+    StepStatus {
+        Pending => "PENDING", Running => "RUNNING", Waiting => "WAITING",
+        Completed => "COMPLETED", Failed => "FAILED", Skipped => "SKIPPED",
+    }
+}
+
+text_enum! {
+    LogLevel { Debug => "DEBUG", Info => "INFO", Warn => "WARN", Error => "ERROR" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Role;

@@ -92,7 +92,9 @@ pub fn check_definition(ty: FieldType, options: &[String], rules: &Rules) -> Vec
                     .transpose()
             };
             match (parse("validation.min", &rules.min), parse("validation.max", &rules.max)) {
-                (Ok(Some(min)), Ok(Some(max))) if min > max => bad("validation.min", "must not be greater than max".into()),
+                (Ok(Some(min)), Ok(Some(max))) if min > max => {
+                    bad("validation.min", "must not be greater than max".into())
+                }
                 (a, b) => {
                     for e in [a.err(), b.err()].into_iter().flatten() {
                         problems_push(&mut bad, e);
@@ -103,7 +105,10 @@ pub fn check_definition(ty: FieldType, options: &[String], rules: &Rules) -> Vec
         FieldType::Date => {
             let parse = |k: &str, v: &Option<String>| -> Result<Option<NaiveDate>, FieldError> {
                 v.as_ref()
-                    .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| FieldError::new(k, "must be a date like 2026-01-31")))
+                    .map(|s| {
+                        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                            .map_err(|_| FieldError::new(k, "must be a date like 2026-01-31"))
+                    })
                     .transpose()
             };
             match (parse("validation.min", &rules.min), parse("validation.max", &rules.max)) {
@@ -133,10 +138,10 @@ pub fn check_definition(ty: FieldType, options: &[String], rules: &Rules) -> Vec
             bad(k, "must not be negative".into());
         }
     }
-    if let (Some(min), Some(max)) = (rules.min_length, rules.max_length) {
-        if min > max {
-            bad("validation.minLength", "must not be greater than maxLength".into());
-        }
+    if let (Some(min), Some(max)) = (rules.min_length, rules.max_length)
+        && min > max
+    {
+        bad("validation.minLength", "must not be greater than maxLength".into());
     }
     if let Some(p) = &rules.pattern {
         if !is_texty(ty) {
@@ -297,7 +302,10 @@ mod tests {
         let inverted = Rules { min: Some("5".into()), max: Some("1".into()), ..Rules::default() };
         assert_eq!(check_definition(FieldType::Number, &[], &inverted)[0].field, "validation.min");
         assert!(!check_definition(FieldType::Select, &[], &Rules::default()).is_empty());
-        assert!(check_definition(FieldType::Date, &[], &Rules { min: Some("2026-01-01".into()), ..Rules::default() }).is_empty());
+        assert!(
+            check_definition(FieldType::Date, &[], &Rules { min: Some("2026-01-01".into()), ..Rules::default() })
+                .is_empty()
+        );
     }
 
     #[test]

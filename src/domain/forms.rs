@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use crate::db::forms::{FieldRow, FieldValues, FormChanges, FormRow};
 use crate::db::{self};
+use crate::domain::Caller;
 use crate::domain::access;
 use crate::domain::enums::{FieldType, FormStatus, Role};
 use crate::domain::field_rules::{self, Rules};
 use crate::domain::validate::{self, Problems};
-use crate::domain::Caller;
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 
 /// Display texts of a public form.
@@ -27,7 +27,9 @@ impl FormSettings {
         if !current.is_object() {
             current = json!({});
         }
-        for (k, v) in [("title", self.title), ("submitText", self.submit_text), ("successMessage", self.success_message)] {
+        for (k, v) in
+            [("title", self.title), ("submitText", self.submit_text), ("successMessage", self.success_message)]
+        {
             if let Some(v) = v {
                 current[k] = json!(v);
             }
@@ -86,7 +88,9 @@ pub async fn create(caller: &Caller, workspace_id: Uuid, input: FormInput) -> Ap
             },
         )
         .await
-        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })?;
+        .map_err(|e| {
+            if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() }
+        })?;
         db::forms::insert_field(
             conn,
             workspace_id,
@@ -125,9 +129,9 @@ pub async fn update(caller: &Caller, form_id: Uuid, input: FormInput) -> AppResu
     changes.description = input.description;
     changes.settings = input.settings.map(|s| s.merge_into(form.settings.clone()));
     let slug = changes.slug.clone().unwrap_or_default();
-    Ok(db::forms::update(&mut conn, form_id, changes)
+    db::forms::update(&mut conn, form_id, changes)
         .await
-        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })?)
+        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })
 }
 
 pub async fn set_status(caller: &Caller, form_id: Uuid, status: FormStatus) -> AppResult<FormRow> {
@@ -138,8 +142,15 @@ pub async fn set_status(caller: &Caller, form_id: Uuid, status: FormStatus) -> A
     }
     let now = chrono::Utc::now();
     let changes = match status {
-        FormStatus::Published => FormChanges { status: Some(status), published_at: Some(Some(now)), archived_at: Some(None), ..Default::default() },
-        FormStatus::Archived => FormChanges { status: Some(status), archived_at: Some(Some(now)), ..Default::default() },
+        FormStatus::Published => FormChanges {
+            status: Some(status),
+            published_at: Some(Some(now)),
+            archived_at: Some(None),
+            ..Default::default()
+        },
+        FormStatus::Archived => {
+            FormChanges { status: Some(status), archived_at: Some(Some(now)), ..Default::default() }
+        }
         FormStatus::Draft => FormChanges { status: Some(status), ..Default::default() },
     };
     Ok(db::forms::update(&mut conn, form_id, changes).await?)
@@ -150,7 +161,10 @@ pub async fn delete(caller: &Caller, form_id: Uuid) -> AppResult<FormRow> {
     let mut conn = caller.db.conn().await?;
     let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
     if form.status != FormStatus::Draft {
-        return Err(AppError::conflict(format!("only DRAFT forms can be deleted; this one is {} (archive it instead)", form.status)));
+        return Err(AppError::conflict(format!(
+            "only DRAFT forms can be deleted; this one is {} (archive it instead)",
+            form.status
+        )));
     }
     if db::forms::has_submissions(&mut conn, form_id).await? {
         return Err(AppError::conflict("this form has submissions; archive it instead"));
@@ -188,7 +202,11 @@ fn check_key(raw: &str) -> Result<String, FieldError> {
     let ok = key.len() <= 63
         && key.starts_with(|c: char| c.is_ascii_lowercase())
         && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok { Ok(key.to_owned()) } else { Err(FieldError::new("key", "must be lower-case letters, digits and underscores, starting with a letter")) }
+    if ok {
+        Ok(key.to_owned())
+    } else {
+        Err(FieldError::new("key", "must be lower-case letters, digits and underscores, starting with a letter"))
+    }
 }
 
 /// Merges input over the current definition (if any) and checks the result as a whole.
@@ -244,7 +262,12 @@ fn key_taken(e: diesel::result::Error, key: &str) -> AppError {
     }
 }
 
-pub async fn add_field(caller: &Caller, form_id: Uuid, input: FieldInput, position: Option<i32>) -> AppResult<FieldRow> {
+pub async fn add_field(
+    caller: &Caller,
+    form_id: Uuid,
+    input: FieldInput,
+    position: Option<i32>,
+) -> AppResult<FieldRow> {
     let mut conn = caller.db.conn().await?;
     let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
     let values = resolve_field(None, input)?;
@@ -291,7 +314,10 @@ pub async fn remove_field(caller: &Caller, field_id: Uuid) -> AppResult<FieldRow
     let mut conn = caller.db.conn().await?;
     let field = load_field(&mut conn, caller, field_id).await?;
     if field.identifies_lead {
-        return Err(AppError::bad_input("fieldId", "the field that identifies the lead can't be removed; mark another EMAIL field first"));
+        return Err(AppError::bad_input(
+            "fieldId",
+            "the field that identifies the lead can't be removed; mark another EMAIL field first",
+        ));
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
         db::forms::lock(conn, field.form_id).await?;

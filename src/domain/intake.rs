@@ -72,11 +72,7 @@ pub fn validate_values(fields: &[FieldRow], values: &Value) -> Result<Vec<(usize
 }
 
 fn text_of(fields: &[FieldRow], accepted: &[(usize, Value)], key: &str) -> Option<String> {
-    accepted
-        .iter()
-        .find(|(i, _)| fields[*i].key == key)
-        .and_then(|(_, v)| v.as_str())
-        .map(str::to_owned)
+    accepted.iter().find(|(i, _)| fields[*i].key == key).and_then(|(_, v)| v.as_str()).map(str::to_owned)
 }
 
 pub async fn submit(
@@ -102,15 +98,16 @@ pub async fn submit(
     let mut conn = caller.db.conn().await?;
     // A replay must answer with the first result even if the form changed since: check it
     // before validating against the current fields.
-    if let Some(k) = &key {
-        if let Some(first) = db::submissions::find_by_key(&mut conn, form.id, k).await? {
-            return replay(first, &request_digest, success_message);
-        }
+    if let Some(k) = &key
+        && let Some(first) = db::submissions::find_by_key(&mut conn, form.id, k).await?
+    {
+        return replay(first, &request_digest, success_message);
     }
     let accepted = validate_values(&fields, &values).map_err(AppError::BadUserInput)?;
-    let identity = fields.iter().position(|f| f.identifies_lead).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("form {} has no identifying field", form.id))
-    })?;
+    let identity = fields
+        .iter()
+        .position(|f| f.identifies_lead)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("form {} has no identifying field", form.id)))?;
     let email = accepted
         .iter()
         .find(|(i, _)| *i == identity)
@@ -160,7 +157,17 @@ pub async fn submit(
                 "submissionId": submission.id,
                 "newLead": upserted.inserted,
             });
-            db::lead_events::append(conn, form.workspace_id, lead.id, LeadEventType::FormSubmitted, &event, Actor::default())
+            db::lead_events::append(
+                conn,
+                form.workspace_id,
+                lead.id,
+                LeadEventType::FormSubmitted,
+                &event,
+                Actor::default(),
+            )
+            .await?;
+            // Workflows start in the same transaction: accepted means durable.
+            crate::domain::triggers::form_submitted(conn, form.workspace_id, form.id, lead.id, submission.id, &data)
                 .await?;
             Ok(Ok(submission))
         })
@@ -190,7 +197,10 @@ mod tests {
 
     #[test]
     fn digest_ignores_key_order() {
-        assert_eq!(digest(&json!({"a": 1, "b": [1, {"x": 1, "y": 2}]})), digest(&json!({"b": [1, {"y": 2, "x": 1}], "a": 1})));
+        assert_eq!(
+            digest(&json!({"a": 1, "b": [1, {"x": 1, "y": 2}]})),
+            digest(&json!({"b": [1, {"y": 2, "x": 1}], "a": 1}))
+        );
         assert_ne!(digest(&json!({"a": 1})), digest(&json!({"a": 2})));
     }
 }

@@ -125,7 +125,15 @@ pub async fn create(
         )
         .await
         .map_err(|e| email_taken(e, &email))?;
-        db::lead_events::append(conn, workspace_id, lead.id, LeadEventType::LeadCreated, &json!({"source": "manual"}), actor).await?;
+        db::lead_events::append(
+            conn,
+            workspace_id,
+            lead.id,
+            LeadEventType::LeadCreated,
+            &json!({"source": "manual"}),
+            actor,
+        )
+        .await?;
         Ok(lead)
     })
     .await
@@ -154,18 +162,25 @@ async fn change(
         let Some((changes, event, data)) = plan(&lead)? else { return Ok(lead) };
         let email = changes.email.clone().unwrap_or_default();
         let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
-        db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
+        let appended = db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
+        if event == LeadEventType::StatusChanged {
+            crate::domain::triggers::lead_status_changed(
+                conn,
+                lead.workspace_id,
+                lead.id,
+                lead.status,
+                updated.status,
+                appended.id,
+            )
+            .await?;
+        }
         Ok(updated)
     })
     .await
 }
 
 fn live(lead: &LeadRow) -> AppResult<()> {
-    if lead.deleted_at.is_some() {
-        Err(AppError::conflict("the lead is deleted; restore it first"))
-    } else {
-        Ok(())
-    }
+    if lead.deleted_at.is_some() { Err(AppError::conflict("the lead is deleted; restore it first")) } else { Ok(()) }
 }
 
 pub async fn update(caller: &Caller, lead_id: Uuid, input: LeadInput) -> AppResult<LeadRow> {
@@ -198,7 +213,12 @@ pub async fn update(caller: &Caller, lead_id: Uuid, input: LeadInput) -> AppResu
     .await
 }
 
-pub async fn change_status(caller: &Caller, lead_id: Uuid, status: LeadStatus, note: Option<String>) -> AppResult<LeadRow> {
+pub async fn change_status(
+    caller: &Caller,
+    lead_id: Uuid,
+    status: LeadStatus,
+    note: Option<String>,
+) -> AppResult<LeadRow> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     change(caller, lead_id, Role::Member, move |lead| {
         live(lead)?;
@@ -249,7 +269,15 @@ pub async fn add_note(caller: &Caller, lead_id: Uuid, body: &str) -> AppResult<d
     let lead = load(&mut conn, caller, lead_id, Role::Member).await?;
     live(&lead)?;
     let actor = actor_of(&caller.principal);
-    Ok(db::lead_events::append(&mut conn, lead.workspace_id, lead.id, LeadEventType::NoteAdded, &json!({"body": body}), actor).await?)
+    Ok(db::lead_events::append(
+        &mut conn,
+        lead.workspace_id,
+        lead.id,
+        LeadEventType::NoteAdded,
+        &json!({"body": body}),
+        actor,
+    )
+    .await?)
 }
 
 pub async fn delete(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {

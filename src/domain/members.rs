@@ -4,17 +4,16 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::{self, members::MemberRow};
+use crate::domain::Caller;
 use crate::domain::access;
 use crate::domain::enums::Role;
 use crate::domain::validate;
-use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 
 pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -> AppResult<MemberRow> {
     let email = validate::email("email", email).map_err(|e| AppError::BadUserInput(vec![e]))?;
     let mut conn = caller.db.conn().await?;
-    let my_role =
-        access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let my_role = access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
     if role == Role::Owner {
         access::ensure(my_role, Role::Owner)?;
     }
@@ -37,9 +36,8 @@ pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -
 async fn load_target(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<(MemberRow, Role)> {
     caller.principal.require_authenticated()?;
     let member = db::members::find(conn, member_id).await?.ok_or(AppError::NotFound("member"))?;
-    let my_role = access::role_in(conn, &caller.principal, member.workspace_id)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
+    let my_role =
+        access::role_in(conn, &caller.principal, member.workspace_id).await?.ok_or(AppError::NotFound("member"))?;
     Ok((member, my_role))
 }
 
@@ -55,11 +53,11 @@ pub async fn change_role(caller: &Caller, member_id: Uuid, role: Role) -> AppRes
         return Ok(member);
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
-            if member.role == Role::Owner {
-                ensure_another_owner(conn, member.workspace_id, member.id, "demote").await?;
-            }
-            Ok(db::members::set_role(conn, member.id, role).await?)
-        })
+        if member.role == Role::Owner {
+            ensure_another_owner(conn, member.workspace_id, member.id, "demote").await?;
+        }
+        Ok(db::members::set_role(conn, member.id, role).await?)
+    })
     .await
 }
 
@@ -75,12 +73,12 @@ pub async fn remove(caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
         }
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
-            if member.role == Role::Owner {
-                ensure_another_owner(conn, member.workspace_id, member.id, "remove").await?;
-            }
-            db::members::delete(conn, member.id).await?;
-            Ok(member)
-        })
+        if member.role == Role::Owner {
+            ensure_another_owner(conn, member.workspace_id, member.id, "remove").await?;
+        }
+        db::members::delete(conn, member.id).await?;
+        Ok(member)
+    })
     .await
 }
 

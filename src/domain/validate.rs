@@ -32,32 +32,20 @@ pub fn name(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
 pub fn slug(field: &str, raw: &str) -> Result<String, FieldError> {
     let value = raw.trim();
     let ok_chars = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let ok_shape = !value.is_empty()
-        && value.len() <= 63
-        && !value.starts_with('-')
-        && !value.ends_with('-');
+    let ok_shape = !value.is_empty() && value.len() <= 63 && !value.starts_with('-') && !value.ends_with('-');
     if ok_chars && ok_shape {
         Ok(value.to_owned())
     } else {
-        Err(FieldError::new(
-            field,
-            "must be 1-63 lower-case letters, digits or inner hyphens (like `acme-law`)",
-        ))
+        Err(FieldError::new(field, "must be 1-63 lower-case letters, digits or inner hyphens (like `acme-law`)"))
     }
 }
 
 pub fn password(field: &str, raw: &str) -> Result<(), FieldError> {
     let len = raw.chars().count();
     if len < crate::auth::password::MIN_LENGTH {
-        Err(FieldError::new(
-            field,
-            format!("must be at least {} characters", crate::auth::password::MIN_LENGTH),
-        ))
+        Err(FieldError::new(field, format!("must be at least {} characters", crate::auth::password::MIN_LENGTH)))
     } else if len > crate::auth::password::MAX_LENGTH {
-        Err(FieldError::new(
-            field,
-            format!("must be at most {} characters", crate::auth::password::MAX_LENGTH),
-        ))
+        Err(FieldError::new(field, format!("must be at most {} characters", crate::auth::password::MAX_LENGTH)))
     } else {
         Ok(())
     }

@@ -5,10 +5,10 @@ use uuid::Uuid;
 
 use crate::db::paging::{Page, Slice};
 use crate::db::{self, workspaces::WorkspaceRow};
+use crate::domain::Caller;
 use crate::domain::access;
 use crate::domain::enums::Role;
 use crate::domain::validate::{self, Problems};
-use crate::domain::Caller;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 /// A workspace as seen by a caller, with the caller's role in it.
@@ -43,21 +43,15 @@ pub async fn create(caller: &Caller, input: NewWorkspace) -> AppResult<Visible> 
     };
     let mut conn = caller.db.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-            let row = db::workspaces::insert(
-                conn,
-                db::workspaces::NewWorkspace {
-                    name: &name,
-                    slug: &slug,
-                    intake_email: intake_email.as_deref(),
-                },
-            )
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e, "workspaces_slug_key") { slug_taken(&slug) } else { e.into() }
-            })?;
-            db::members::insert(conn, row.id, user_id, Role::Owner).await?;
-            Ok(Visible { row, role: Role::Owner })
-        })
+        let row = db::workspaces::insert(
+            conn,
+            db::workspaces::NewWorkspace { name: &name, slug: &slug, intake_email: intake_email.as_deref() },
+        )
+        .await
+        .map_err(|e| if is_unique_violation(&e, "workspaces_slug_key") { slug_taken(&slug) } else { e.into() })?;
+        db::members::insert(conn, row.id, user_id, Role::Owner).await?;
+        Ok(Visible { row, role: Role::Owner })
+    })
     .await
 }
 
@@ -71,9 +65,7 @@ pub async fn get(caller: &Caller, id: Uuid) -> AppResult<Visible> {
 pub async fn get_by_slug(caller: &Caller, slug: &str) -> AppResult<Visible> {
     caller.principal.require_authenticated()?;
     let mut conn = caller.db.conn().await?;
-    let row = db::workspaces::find_by_slug(&mut conn, slug.trim())
-        .await?
-        .ok_or(AppError::NotFound("workspace"))?;
+    let row = db::workspaces::find_by_slug(&mut conn, slug.trim()).await?.ok_or(AppError::NotFound("workspace"))?;
     let role = access::require(&mut conn, &caller.principal, row.id, Role::Viewer, "workspace").await?;
     Ok(Visible { row, role })
 }
@@ -121,10 +113,7 @@ pub async fn update(caller: &Caller, id: Uuid, input: WorkspaceUpdate) -> AppRes
 }
 
 /// The caller's workspaces, each with when the caller joined it (the list's order).
-pub async fn page_for_me(
-    caller: &Caller,
-    page: &Page,
-) -> AppResult<Slice<(Visible, chrono::DateTime<chrono::Utc>)>> {
+pub async fn page_for_me(caller: &Caller, page: &Page) -> AppResult<Slice<(Visible, chrono::DateTime<chrono::Utc>)>> {
     let user_id = caller.principal.require_user()?;
     let mut conn = caller.db.conn().await?;
     let slice = db::workspaces::page_for_user(&mut conn, user_id, page).await?;

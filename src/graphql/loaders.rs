@@ -91,6 +91,8 @@ pub const FORMS: u8 = 2;
 pub const SUBMISSIONS_BY_FORM: u8 = 3;
 pub const SUBMISSIONS_BY_LEAD: u8 = 4;
 pub const EVENTS_BY_LEAD: u8 = 5;
+pub const WORKFLOWS: u8 = 6;
+pub const EXECUTIONS: u8 = 7;
 
 type PageGroup<'a> = (&'a Page, Option<&'static str>);
 
@@ -149,6 +151,12 @@ impl Unwrap for db::forms::FormRow {
 impl Unwrap for db::lead_events::LeadEventRow {
     type Inner = Self;
 }
+impl Unwrap for db::workflows::WorkflowRow {
+    type Inner = Self;
+}
+impl Unwrap for db::executions::ExecutionRow {
+    type Inner = Self;
+}
 impl Unwrap for db::submissions::ByForm {
     type Inner = db::submissions::SubmissionRow;
 }
@@ -159,9 +167,21 @@ impl Unwrap for db::submissions::ByLead {
 child_page_loader!(MEMBERS, db::members::MemberRow, db::members::BY_WORKSPACE);
 child_page_loader!(API_KEYS, db::api_keys::ApiKeyRow, db::api_keys::BY_WORKSPACE);
 child_page_loader!(FORMS, db::forms::FormRow, db::forms::BY_WORKSPACE);
+child_page_loader!(WORKFLOWS, db::workflows::WorkflowRow, db::workflows::BY_WORKSPACE);
+child_page_loader!(EXECUTIONS, db::executions::ExecutionRow, db::executions::BY_WORKFLOW);
 child_page_loader!(EVENTS_BY_LEAD, db::lead_events::LeadEventRow, db::lead_events::BY_LEAD);
-child_page_loader!(SUBMISSIONS_BY_FORM, db::submissions::ByForm, db::submissions::BY_FORM, |r: db::submissions::ByForm| r.0);
-child_page_loader!(SUBMISSIONS_BY_LEAD, db::submissions::ByLead, db::submissions::BY_LEAD, |r: db::submissions::ByLead| r.0);
+child_page_loader!(
+    SUBMISSIONS_BY_FORM,
+    db::submissions::ByForm,
+    db::submissions::BY_FORM,
+    |r: db::submissions::ByForm| r.0
+);
+child_page_loader!(
+    SUBMISSIONS_BY_LEAD,
+    db::submissions::ByLead,
+    db::submissions::BY_LEAD,
+    |r: db::submissions::ByLead| r.0
+);
 
 macro_rules! by_id_loader {
     ($key:ident, $row:ty, $find:path) => {
@@ -183,6 +203,62 @@ macro_rules! by_id_loader {
 
 by_id_loader!(FormId, db::forms::FormRow, db::forms::find_many);
 by_id_loader!(LeadId, db::leads::LeadRow, db::leads::find_many);
+by_id_loader!(WorkflowId, db::workflows::WorkflowRow, db::workflows::find_many);
+
+macro_rules! many_by_parent_loader {
+    ($key:ident, $row:ty, $find:path, $parent:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for Loaders {
+            type Value = Vec<$row>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = $find(&mut *self.conn().await?, &ids).await.map_err(internal)?;
+                let mut out: HashMap<$key, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+                for row in rows {
+                    out.entry($key(row.$parent)).or_default().push(row);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+many_by_parent_loader!(NodesOfWorkflow, db::workflows::NodeRow, db::workflows::nodes_of, workflow_id);
+many_by_parent_loader!(EdgesOfWorkflow, db::workflows::EdgeRow, db::workflows::edges_of, workflow_id);
+many_by_parent_loader!(VersionsOfWorkflow, db::workflows::VersionRow, db::workflows::versions_of, workflow_id);
+many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
+
+/// A page of an execution's log lines after a cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogsOfExecution {
+    pub execution: Uuid,
+    pub after: i64,
+    pub limit: i64,
+}
+
+impl Loader<LogsOfExecution> for Loaders {
+    type Value = Vec<db::execution_logs::LogRow>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[LogsOfExecution]) -> Result<HashMap<LogsOfExecution, Self::Value>, Self::Error> {
+        let mut conn = self.conn().await?;
+        let mut groups: HashMap<(i64, i64), Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            groups.entry((k.after, k.limit)).or_default().push(k.execution);
+        }
+        let mut out: HashMap<LogsOfExecution, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for ((after, limit), ids) in groups {
+            for row in db::execution_logs::page_per_execution(&mut conn, &ids, after, limit).await.map_err(internal)? {
+                out.entry(LogsOfExecution { execution: row.execution_id, after, limit }).or_default().push(row);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// A form's fields in position order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -232,6 +308,8 @@ pub enum CountKey {
     SubmissionsOfForm(Uuid),
     SubmissionsOfLead(Uuid),
     EventsOfLead(Uuid),
+    WorkflowsOf(Uuid, Option<crate::domain::enums::WorkflowStatus>),
+    ExecutionsOf(Uuid, Option<crate::domain::enums::ExecutionStatus>),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -281,6 +359,25 @@ impl Loader<CountKey> for Loaders {
         if !events.is_empty() {
             for (id, n) in db::lead_events::count_by_lead(&mut conn, &events).await.map_err(internal)? {
                 out.insert(CountKey::EventsOfLead(id), n);
+            }
+        }
+        let mut wf_groups: HashMap<Option<crate::domain::enums::WorkflowStatus>, Vec<Uuid>> = HashMap::new();
+        let mut ex_groups: HashMap<Option<crate::domain::enums::ExecutionStatus>, Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            match k {
+                CountKey::WorkflowsOf(ws, s) => wf_groups.entry(*s).or_default().push(*ws),
+                CountKey::ExecutionsOf(wf, s) => ex_groups.entry(*s).or_default().push(*wf),
+                _ => {}
+            }
+        }
+        for (status, ids) in wf_groups {
+            for (id, n) in db::workflows::count_by_workspace(&mut conn, &ids, status).await.map_err(internal)? {
+                out.insert(CountKey::WorkflowsOf(id, status), n);
+            }
+        }
+        for (status, ids) in ex_groups {
+            for (id, n) in db::executions::count_by_workflow(&mut conn, &ids, status).await.map_err(internal)? {
+                out.insert(CountKey::ExecutionsOf(id, status), n);
             }
         }
         for user in pick(|k| if let CountKey::WorkspacesOfUser(id) = k { Some(*id) } else { None }) {

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use crate::db::paging::{ChildRow, Cursor, Page, Slice};
 use crate::error::AppError;
 use crate::graphql::loaders::{CountKey, Loaders, load_or_internal};
-use crate::graphql::types::{ApiKey, Form, FormField, FormSubmission, Lead, User, Workspace, WorkspaceMember};
+use crate::graphql::types::{
+    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+};
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -26,9 +28,11 @@ pub enum Kind {
     FormSubmission,
     Lead,
     LeadEvent,
+    Workflow,
+    WorkflowExecution,
 }
 
-const KINDS: [Kind; 9] = [
+const KINDS: [Kind; 11] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -38,6 +42,8 @@ const KINDS: [Kind; 9] = [
     Kind::FormSubmission,
     Kind::Lead,
     Kind::LeadEvent,
+    Kind::Workflow,
+    Kind::WorkflowExecution,
 ];
 
 impl Kind {
@@ -52,6 +58,8 @@ impl Kind {
             Kind::FormSubmission => "FormSubmission",
             Kind::Lead => "Lead",
             Kind::LeadEvent => "LeadEvent",
+            Kind::Workflow => "Workflow",
+            Kind::WorkflowExecution => "WorkflowExecution",
         }
     }
 
@@ -94,6 +102,8 @@ pub enum Node {
     FormField(FormField),
     FormSubmission(FormSubmission),
     Lead(Lead),
+    Workflow(Workflow),
+    WorkflowExecution(WorkflowExecution),
 }
 
 /// Validates Relay arguments: `first` or `last` (not both), at most [`MAX_PAGE_SIZE`].
@@ -108,10 +118,10 @@ pub fn page(
         problems.push("last", "pass either `first` or `last`, not both");
     }
     for (name, value) in [("first", first), ("last", last)] {
-        if let Some(n) = value {
-            if !(0..=MAX_PAGE_SIZE).contains(&n) {
-                problems.push(name, format!("must be between 0 and {MAX_PAGE_SIZE}"));
-            }
+        if let Some(n) = value
+            && !(0..=MAX_PAGE_SIZE).contains(&n)
+        {
+            problems.push(name, format!("must be between 0 and {MAX_PAGE_SIZE}"));
         }
     }
     let mut cursor = |name: &str, value: Option<String>| -> Option<Cursor> {
@@ -160,8 +170,7 @@ pub fn connection<R, T: OutputType>(
     cursor: impl Fn(&R) -> Cursor,
     node: impl Fn(R) -> T,
 ) -> Conn<T> {
-    let mut conn =
-        Connection::with_additional_fields(slice.has_previous_page, slice.has_next_page, totals);
+    let mut conn = Connection::with_additional_fields(slice.has_previous_page, slice.has_next_page, totals);
     conn.edges.extend(slice.rows.into_iter().map(|row| {
         let c = cursor(&row).encode();
         Edge::new(c, node(row))

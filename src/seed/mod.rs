@@ -27,8 +27,7 @@ pub struct DemoInfo {
     pub workspace_slug: &'static str,
 }
 
-const DEMO: DemoInfo =
-    DemoInfo { email: DEMO_EMAIL, password: DEMO_PASSWORD, workspace_slug: DEMO_WORKSPACE_SLUG };
+const DEMO: DemoInfo = DemoInfo { email: DEMO_EMAIL, password: DEMO_PASSWORD, workspace_slug: DEMO_WORKSPACE_SLUG };
 
 /// Seeds only a database with no users at all (a first start).
 pub async fn seed_if_empty(db: &Db) -> anyhow::Result<Option<DemoInfo>> {
@@ -48,7 +47,8 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
     if db::users::find_by_email(&mut conn, DEMO_EMAIL).await?.is_some() {
         return Ok(DEMO);
     }
-    let (owner_id, workspace_id) = conn.transaction::<_, AppError, _>(async move |conn| {
+    let (owner_id, workspace_id) = conn
+        .transaction::<_, AppError, _>(async move |conn| {
             let owner = db::users::insert(
                 conn,
                 db::users::NewUser { email: DEMO_EMAIL, name: "Demo Owner", password_hash: &hash },
@@ -72,10 +72,7 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
             for (email, name, role) in TEAM {
                 let user = match db::users::find_by_email(conn, email).await? {
                     Some(u) => u,
-                    None => {
-                        db::users::insert(conn, db::users::NewUser { email, name, password_hash: &hash })
-                            .await?
-                    }
+                    None => db::users::insert(conn, db::users::NewUser { email, name, password_hash: &hash }).await?,
                 };
                 if db::members::role_of(conn, workspace.id, user.id).await?.is_none() {
                     db::members::insert(conn, workspace.id, user.id, role).await?;
@@ -83,11 +80,11 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
             }
             Ok((owner.id, workspace.id))
         })
-    .await
-    .map_err(|e| match e {
-        AppError::Internal(err) => err,
-        other => anyhow::anyhow!("seeding demo data: {}", other.public_message()),
-    })?;
+        .await
+        .map_err(|e| match e {
+            AppError::Internal(err) => err,
+            other => anyhow::anyhow!("seeding demo data: {}", other.public_message()),
+        })?;
     drop(conn);
     intake::seed(db, owner_id, workspace_id, DEMO_WORKSPACE_SLUG).await?;
     Ok(DEMO)

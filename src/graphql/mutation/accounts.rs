@@ -25,19 +25,16 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and signs it in.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
-        let signed = accounts::sign_up(
-            caller(ctx)?,
-            SignUp { email: input.email, password: input.password, name: input.name },
-        )
-        .await?;
+        let signed =
+            accounts::sign_up(caller(ctx)?, SignUp { email: input.email, password: input.password, name: input.name })
+                .await?;
         Ok(AuthPayload { token: signed.token, user: User(signed.user) })
     }
 
     /// Starts a session. After 5 failures for one address within 15 minutes, further attempts
     /// fail with RATE_LIMITED until the lockout passes.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> async_graphql::Result<AuthPayload> {
-        let signed =
-            accounts::sign_in(caller(ctx)?, SignIn { email: input.email, password: input.password }).await?;
+        let signed = accounts::sign_in(caller(ctx)?, SignIn { email: input.email, password: input.password }).await?;
         Ok(AuthPayload { token: signed.token, user: User(signed.user) })
     }
 

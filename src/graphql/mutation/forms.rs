@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
+use crate::domain::enums::Role;
 use crate::domain::enums::{FieldType, FormStatus};
 use crate::domain::field_rules::Rules;
 use crate::domain::forms::{self, FieldInput, FormInput, FormSettings};
-use crate::domain::enums::Role;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
 use crate::graphql::types::{Form, FormField};
@@ -105,7 +105,12 @@ pub struct FormMutation;
 #[Object]
 impl FormMutation {
     /// Creates a DRAFT form with its identifying `email` field. Needs ADMIN.
-    async fn create_form(&self, ctx: &Context<'_>, workspace_id: ID, input: CreateFormInput) -> async_graphql::Result<Form> {
+    async fn create_form(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        input: CreateFormInput,
+    ) -> async_graphql::Result<Form> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
         let input = FormInput {
             name: Some(input.name),
@@ -157,7 +162,12 @@ impl FormMutation {
         Ok(FormField(forms::add_field(caller(ctx)?, form_id, input.into(), position).await?))
     }
 
-    async fn update_form_field(&self, ctx: &Context<'_>, field_id: ID, input: FormFieldInput) -> async_graphql::Result<FormField> {
+    async fn update_form_field(
+        &self,
+        ctx: &Context<'_>,
+        field_id: ID,
+        input: FormFieldInput,
+    ) -> async_graphql::Result<FormField> {
         let field_id = expect_id("fieldId", &field_id, Kind::FormField)?;
         Ok(FormField(forms::update_field(caller(ctx)?, field_id, input.into()).await?))
     }
@@ -169,9 +179,15 @@ impl FormMutation {
     }
 
     /// `fieldIds` lists every field of the form once, in the new order.
-    async fn reorder_form_fields(&self, ctx: &Context<'_>, form_id: ID, field_ids: Vec<ID>) -> async_graphql::Result<Vec<FormField>> {
+    async fn reorder_form_fields(
+        &self,
+        ctx: &Context<'_>,
+        form_id: ID,
+        field_ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<FormField>> {
         let form_id = expect_id("formId", &form_id, Kind::Form)?;
-        let ids = field_ids.iter().map(|id| expect_id("fieldIds", id, Kind::FormField)).collect::<Result<Vec<_>, _>>()?;
+        let ids =
+            field_ids.iter().map(|id| expect_id("fieldIds", id, Kind::FormField)).collect::<Result<Vec<_>, _>>()?;
         Ok(forms::reorder_fields(caller(ctx)?, form_id, ids).await?.into_iter().map(FormField).collect())
     }
 }

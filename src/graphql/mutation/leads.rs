@@ -41,10 +41,16 @@ pub struct LeadMutation;
 #[Object]
 impl LeadMutation {
     /// Manual entry. CONFLICT if a live lead already has the address.
-    async fn create_lead(&self, ctx: &Context<'_>, workspace_id: ID, input: CreateLeadInput) -> async_graphql::Result<Lead> {
+    async fn create_lead(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        input: CreateLeadInput,
+    ) -> async_graphql::Result<Lead> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
         let assignee = input.assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
-        let contact = LeadInput { email: Some(input.email), name: input.name, phone: input.phone, company: input.company };
+        let contact =
+            LeadInput { email: Some(input.email), name: input.name, phone: input.phone, company: input.company };
         Ok(lead(leads::create(caller(ctx)?, ws, contact, input.status, input.priority, assignee).await?))
     }
 
@@ -65,12 +71,22 @@ impl LeadMutation {
     }
 
     /// Assigns the lead to a workspace member, or unassigns it with `null`.
-    async fn assign_lead(&self, ctx: &Context<'_>, lead_id: ID, assignee_id: Option<ID>) -> async_graphql::Result<Lead> {
+    async fn assign_lead(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        assignee_id: Option<ID>,
+    ) -> async_graphql::Result<Lead> {
         let assignee = assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
         Ok(lead(leads::assign(caller(ctx)?, self::lead_id(&lead_id)?, assignee).await?))
     }
 
-    async fn set_lead_priority(&self, ctx: &Context<'_>, lead_id: ID, priority: LeadPriority) -> async_graphql::Result<Lead> {
+    async fn set_lead_priority(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        priority: LeadPriority,
+    ) -> async_graphql::Result<Lead> {
         Ok(lead(leads::set_priority(caller(ctx)?, self::lead_id(&lead_id)?, priority).await?))
     }
 

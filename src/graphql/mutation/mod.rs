@@ -6,6 +6,7 @@ mod forms;
 mod intake;
 mod leads;
 mod members;
+mod workflows;
 mod workspaces;
 
 #[derive(async_graphql::MergedObject, Default)]
@@ -17,4 +18,5 @@ pub struct Mutation(
     forms::FormMutation,
     intake::IntakeMutation,
     leads::LeadMutation,
+    workflows::WorkflowMutation,
 );

@@ -53,12 +53,9 @@ impl WorkspaceMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(v) => Some(Some(v)),
         };
-        let updated = workspaces::update(
-            caller(ctx)?,
-            id,
-            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email },
-        )
-        .await?;
+        let updated =
+            workspaces::update(caller(ctx)?, id, WorkspaceUpdate { name: input.name, slug: input.slug, intake_email })
+                .await?;
         Ok(updated.into())
     }
 }

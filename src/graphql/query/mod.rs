@@ -3,6 +3,7 @@
 mod intake;
 mod node;
 mod viewer;
+mod workflows;
 mod workspaces;
 
 #[derive(async_graphql::MergedObject, Default)]
@@ -11,4 +12,5 @@ pub struct Query(
     viewer::ViewerQuery,
     workspaces::WorkspaceQuery,
     intake::IntakeQuery,
+    workflows::WorkflowQuery,
 );

@@ -4,7 +4,9 @@ use crate::domain;
 use crate::error::AppError;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, Node, parse_global_id};
-use crate::graphql::types::{ApiKey, Form, FormField, FormSubmission, Lead, User, Workspace, WorkspaceMember};
+use crate::graphql::types::{
+    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -20,9 +22,7 @@ impl NodeQuery {
         Ok(match kind {
             Kind::User => Node::User(User(domain::accounts::user(caller, uuid).await?)),
             Kind::Workspace => Node::Workspace(Workspace::from(domain::workspaces::get(caller, uuid).await?)),
-            Kind::WorkspaceMember => {
-                Node::WorkspaceMember(WorkspaceMember(domain::members::get(caller, uuid).await?))
-            }
+            Kind::WorkspaceMember => Node::WorkspaceMember(WorkspaceMember(domain::members::get(caller, uuid).await?)),
             Kind::ApiKey => Node::ApiKey(ApiKey(domain::api_keys::get(caller, uuid).await?)),
             Kind::Form => {
                 let (row, role) = domain::forms::get(caller, uuid).await?;
@@ -36,6 +36,14 @@ impl NodeQuery {
             Kind::Lead => {
                 let (row, role) = domain::leads::get(caller, uuid).await?;
                 Node::Lead(Lead { row, role })
+            }
+            Kind::Workflow => {
+                let (row, role) = domain::workflows::get(caller, uuid).await?;
+                Node::Workflow(Workflow { row, role })
+            }
+            Kind::WorkflowExecution => {
+                let (row, role) = domain::executions::get(caller, uuid).await?;
+                Node::WorkflowExecution(WorkflowExecution { row, role })
             }
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());

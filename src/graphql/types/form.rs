@@ -52,7 +52,12 @@ impl Form {
     }
     /// In display order.
     async fn fields(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FormField>> {
-        Ok(load_or_internal(ctx, FieldsOfForm(self.row.id)).await?.unwrap_or_default().into_iter().map(FormField).collect())
+        Ok(load_or_internal(ctx, FieldsOfForm(self.row.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(FormField)
+            .collect())
     }
     /// Newest first.
     async fn submissions(
@@ -138,7 +143,13 @@ impl FormField {
     }
     async fn validation(&self) -> FieldValidation {
         let r = Rules::from_json(&self.0.validation);
-        FieldValidation { min: r.min, max: r.max, min_length: r.min_length, max_length: r.max_length, pattern: r.pattern }
+        FieldValidation {
+            min: r.min,
+            max: r.max,
+            min_length: r.min_length,
+            max_length: r.max_length,
+            pattern: r.pattern,
+        }
     }
     async fn position(&self) -> i32 {
         self.0.position

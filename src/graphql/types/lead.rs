@@ -62,7 +62,12 @@ impl Lead {
         let values = load_or_internal(ctx, ValuesOfLead(self.row.id)).await?.unwrap_or_default();
         Ok(values
             .into_iter()
-            .map(|(v, field)| LeadFieldValue { key: field.key.clone(), value: v.value, updated_at: v.updated_at, field: FormField(field) })
+            .map(|(v, field)| LeadFieldValue {
+                key: field.key.clone(),
+                value: v.value,
+                updated_at: v.updated_at,
+                field: FormField(field),
+            })
             .collect())
     }
     /// The same values as a JSON map of field key → value.

@@ -26,9 +26,6 @@ impl WorkspaceMember {
     }
 
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        load_or_internal(ctx, UserId(self.0.user_id))
-            .await?
-            .map(User)
-            .ok_or_else(|| AppError::NotFound("user").into())
+        load_or_internal(ctx, UserId(self.0.user_id)).await?.map(User).ok_or_else(|| AppError::NotFound("user").into())
     }
 }

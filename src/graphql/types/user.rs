@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use crate::db::users::UserRow;
 use crate::error::AppError;
 use crate::graphql::caller;
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
 use crate::graphql::loaders::CountKey;
+use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
 use crate::graphql::types::Workspace;
 
 /// A person with an account.

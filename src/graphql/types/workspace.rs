@@ -1,17 +1,17 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use crate::db::leads::LeadOrder;
 use crate::db::workspaces::WorkspaceRow;
 use crate::domain::access;
+use crate::domain::enums::FormStatus;
 use crate::domain::enums::Role;
 use crate::domain::workspaces::Visible;
-use crate::graphql::loaders::{API_KEYS, ChildPage, CountKey, MEMBERS, load_or_internal};
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
-use crate::db::leads::LeadOrder;
-use crate::domain::enums::FormStatus;
 use crate::error::AppError;
 use crate::graphql::loaders::FORMS;
+use crate::graphql::loaders::{API_KEYS, ChildPage, CountKey, MEMBERS, load_or_internal};
 use crate::graphql::relay::expect_id;
+use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
 use crate::graphql::types::{ApiKey, Form, Lead, PipelineStatusCount, WorkspaceMember};
 
 /// A tenant: a firm's own space. Everything else belongs to exactly one workspace.
@@ -107,10 +107,35 @@ impl Workspace {
         let key = ChildPage::<FORMS> { parent: self.row.id, page: page.clone(), only: status.map(FormStatus::as_str) };
         let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
         let role = self.role;
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::FormsOf(self.row.id, status)), |row| Form { row, role }))
+        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::FormsOf(self.row.id, status)), |row| Form {
+            row,
+            role,
+        }))
+    }
+
+    /// Workflows, oldest first, optionally of one status.
+    async fn workflows(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<crate::domain::enums::WorkflowStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<crate::graphql::types::Workflow>> {
+        let page = relay::page(first, after, last, before)?;
+        let only = status.map(crate::domain::enums::WorkflowStatus::as_str);
+        let key = ChildPage::<{ crate::graphql::loaders::WORKFLOWS }> { parent: self.row.id, page: page.clone(), only };
+        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
+        let role = self.role;
+        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::WorkflowsOf(self.row.id, status)), |row| {
+            crate::graphql::types::Workflow { row, role }
+        }))
     }
 
     /// The pipeline: filter, order (default newest first) and page through leads.
+    // Relay's four paging arguments plus filter and order: a flat argument list is the API.
+    #[allow(clippy::too_many_arguments)]
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -120,10 +145,13 @@ impl Workspace {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<async_graphql::connection::Connection<String, Lead, LeadTotals, async_graphql::connection::EmptyFields>> {
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<String, Lead, LeadTotals, async_graphql::connection::EmptyFields>,
+    > {
         let page = relay::page(first, after, last, before)?;
         let filter = filter.unwrap_or_default().into_filter()?;
-        let (field, direction) = order_by.map(|o| (o.field, o.direction)).unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
+        let (field, direction) =
+            order_by.map(|o| (o.field, o.direction)).unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
         let order = match field {
             LeadOrderField::CreatedAt => LeadOrder::CreatedAt,
             LeadOrderField::UpdatedAt => LeadOrder::UpdatedAt,
@@ -131,23 +159,31 @@ impl Workspace {
             LeadOrderField::Status => LeadOrder::Status,
         };
         let caller = crate::graphql::caller(ctx)?;
-        let slice = crate::domain::leads::list(caller, self.row.id, &filter, order, direction == OrderDirection::Desc, &page).await?;
+        let slice =
+            crate::domain::leads::list(caller, self.row.id, &filter, order, direction == OrderDirection::Desc, &page)
+                .await?;
         let mut conn = async_graphql::connection::Connection::with_additional_fields(
             slice.has_previous_page,
             slice.has_next_page,
             LeadTotals { workspace_id: self.row.id, filter },
         );
         let role = self.role;
-        conn.edges.extend(slice.rows.into_iter().map(|row| {
-            async_graphql::connection::Edge::new(order.cursor(&row).encode(), Lead { row, role })
-        }));
+        conn.edges.extend(
+            slice
+                .rows
+                .into_iter()
+                .map(|row| async_graphql::connection::Edge::new(order.cursor(&row).encode(), Lead { row, role })),
+        );
         Ok(conn)
     }
 
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.
     async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {
         let rows = crate::domain::leads::pipeline_summary(crate::graphql::caller(ctx)?, self.row.id).await?;
-        Ok(rows.into_iter().map(|r| PipelineStatusCount { status: r.status, count: r.count, new_this_week: r.new_this_week }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| PipelineStatusCount { status: r.status, count: r.count, new_this_week: r.new_this_week })
+            .collect())
     }
 }
 
@@ -193,7 +229,8 @@ pub struct LeadOrderInput {
 impl LeadFilterInput {
     fn into_filter(self) -> Result<crate::db::leads::LeadFilter, AppError> {
         let assignee_id = self.assignee_id.map(|id| expect_id("filter.assigneeId", &id, Kind::User)).transpose()?;
-        let source_form_id = self.source_form_id.map(|id| expect_id("filter.sourceFormId", &id, Kind::Form)).transpose()?;
+        let source_form_id =
+            self.source_form_id.map(|id| expect_id("filter.sourceFormId", &id, Kind::Form)).transpose()?;
         Ok(crate::db::leads::LeadFilter {
             statuses: self.status.unwrap_or_default(),
             priorities: self.priority.unwrap_or_default(),
@@ -219,4 +256,3 @@ impl LeadTotals {
         Ok(crate::domain::leads::count(crate::graphql::caller(ctx)?, self.workspace_id, &self.filter).await?)
     }
 }
-

@@ -1,0 +1,73 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::emails;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = emails, check_for_backend(diesel::pg::Pg))]
+pub struct EmailRow {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub execution_id: Option<Uuid>,
+    pub node_key: Option<String>,
+    pub lead_id: Option<Uuid>,
+    pub to_address: String,
+    pub subject: String,
+    pub content: String,
+    pub status: String,
+    pub transport: Option<String>,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = emails)]
+pub struct NewEmail<'a> {
+    pub workspace_id: Uuid,
+    pub execution_id: Uuid,
+    pub node_key: &'a str,
+    pub lead_id: Option<Uuid>,
+    pub to_address: &'a str,
+    pub subject: &'a str,
+    pub content: &'a str,
+}
+
+/// The outbox row of an (execution, node), written once: a retry finds the first one.
+pub async fn insert_once(conn: &mut AsyncPgConnection, new: NewEmail<'_>) -> QueryResult<EmailRow> {
+    diesel::insert_into(emails::table)
+        .values(&new)
+        .on_conflict((emails::execution_id, emails::node_key))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    emails::table
+        .filter(emails::execution_id.eq(new.execution_id))
+        .filter(emails::node_key.eq(new.node_key))
+        .select(EmailRow::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn mark(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    transport: &str,
+    error: Option<&str>,
+) -> QueryResult<EmailRow> {
+    diesel::update(emails::table.find(id))
+        .set((
+            emails::status.eq(status),
+            emails::transport.eq(transport),
+            emails::error.eq(error),
+            emails::attempts.eq(emails::attempts + 1),
+            emails::sent_at.eq((status == "SENT").then(Utc::now)),
+        ))
+        .returning(EmailRow::as_returning())
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,67 @@
+//! SEND_EMAIL: rendered into the outbox (one row per execution and node), then delivered once.
+
+use serde_json::json;
+
+use super::{NodeRun, Outcome};
+use crate::db;
+use crate::domain::enums::LeadEventType;
+use crate::engine::config::SendEmailConfig;
+
+pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
+    let rendered = (|| {
+        Ok::<_, String>((run.render("to", &c.to)?, run.render("subject", &c.subject)?, run.render("body", &c.body)?))
+    })();
+    let (to, subject, body) = match rendered {
+        Ok(r) => r,
+        Err(error) => return Outcome::Fail { error },
+    };
+    let to = to.trim().to_owned();
+    if crate::domain::validate::email("to", &to).is_err() {
+        return Outcome::Fail { error: format!("to: {to:?} is not an email address") };
+    }
+    if run.execution.simulate {
+        return Outcome::done(json!({ "simulated": true, "to": to, "subject": subject, "body": body }));
+    }
+    match deliver(run, &to, &subject, &body).await {
+        Ok(output) => Outcome::done(output),
+        Err(e) => Outcome::Retry { error: e },
+    }
+}
+
+async fn deliver(run: &NodeRun<'_>, to: &str, subject: &str, body: &str) -> Result<serde_json::Value, String> {
+    let db = &run.runner.db;
+    let mut conn = db.conn().await.map_err(|e| e.to_string())?;
+    let email = db::emails::insert_once(
+        &mut conn,
+        db::emails::NewEmail {
+            workspace_id: run.execution.workspace_id,
+            execution_id: run.execution.id,
+            node_key: &run.node.key,
+            lead_id: run.execution.lead_id,
+            to_address: to,
+            subject,
+            content: body,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let output = |e: &db::emails::EmailRow| json!({ "emailId": e.id, "to": e.to_address, "subject": e.subject, "transport": e.transport });
+    // Sent by an earlier attempt that crashed before recording the step: don't send again.
+    if email.status == "SENT" {
+        return Ok(output(&email));
+    }
+    let mailer = &run.runner.mailer;
+    if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, &run.effect_key()).await {
+        db::emails::mark(&mut conn, email.id, "PENDING", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
+        return Err(format!("sending email failed: {e}"));
+    }
+    let sent = db::emails::mark(&mut conn, email.id, "SENT", mailer.name(), None).await.map_err(|e| e.to_string())?;
+    if let Some(lead_id) = run.execution.lead_id {
+        let actor = db::lead_events::Actor { execution_id: Some(run.execution.id), ..Default::default() };
+        let data = json!({ "emailId": sent.id, "to": sent.to_address, "subject": sent.subject });
+        db::lead_events::append(&mut conn, run.execution.workspace_id, lead_id, LeadEventType::EmailSent, &data, actor)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(output(&sent))
+}

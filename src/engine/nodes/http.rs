@@ -1,0 +1,97 @@
+//! HTTP_REQUEST: every attempt carries the same `Idempotency-Key` (execution and node), so the
+//! receiver can recognise a retry after a crash.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{NodeRun, Outcome};
+use crate::db;
+use crate::domain::enums::LeadEventType;
+use crate::engine::config::HttpRequestConfig;
+use crate::engine::{http_guard, templates};
+
+const MAX_BODY_KEPT: usize = 4096;
+
+pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
+    let url_text = match run.render("url", &c.url) {
+        Ok(u) => u,
+        Err(error) => return Outcome::Fail { error },
+    };
+    let url = match url::Url::parse(url_text.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => return Outcome::Fail { error: format!("url: {url_text:?} is not an http(s) URL") },
+    };
+    let body = match c.body.as_ref().map(|b| templates::render_json(b, run.data)).transpose() {
+        Ok(b) => b,
+        Err(e) => return Outcome::Fail { error: format!("body: {e}") },
+    };
+    let mut headers = Vec::new();
+    for (name, value) in &c.headers {
+        match run.render(&format!("headers.{name}"), value) {
+            Ok(v) => headers.push((name.clone(), v)),
+            Err(error) => return Outcome::Fail { error },
+        }
+    }
+    let method = c.method.to_uppercase();
+    if run.execution.simulate {
+        return Outcome::done(json!({ "simulated": true, "method": method, "url": url.as_str(), "body": body }));
+    }
+    let config = &run.runner.config;
+    let (host, addr) = match http_guard::resolve(&url, &config.http_allow).await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Fail { error: e },
+    };
+    let timeout = Duration::from_secs(c.timeout_seconds.unwrap_or(config.http_timeout_secs).max(1));
+    let client = match reqwest::Client::builder()
+        .resolve(&host, addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .user_agent("intakeflow-workflows")
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return Outcome::Retry { error: format!("building the HTTP client: {e}") },
+    };
+    let Ok(method_value) = reqwest::Method::from_bytes(method.as_bytes()) else {
+        return Outcome::Fail { error: format!("method {method} is not valid") };
+    };
+    let mut req = client.request(method_value, url.clone()).header("Idempotency-Key", run.effect_key());
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    if let Some(b) = &body {
+        req = req.json(b);
+    }
+    let response = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Retry { error: format!("request to {url} failed: {e}") },
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let kept: String = text.chars().take(MAX_BODY_KEPT).collect();
+    let parsed = serde_json::from_str::<Value>(&kept).unwrap_or(Value::String(kept));
+    let output = json!({ "status": status.as_u16(), "body": parsed, "truncated": text.len() > MAX_BODY_KEPT });
+    if status.is_success() {
+        if let Some(lead_id) = run.execution.lead_id {
+            let note = json!({ "url": url.as_str(), "status": status.as_u16() });
+            if let Ok(mut conn) = run.runner.db.conn().await {
+                let actor = db::lead_events::Actor { execution_id: Some(run.execution.id), ..Default::default() };
+                let _ = db::lead_events::append(
+                    &mut conn,
+                    run.execution.workspace_id,
+                    lead_id,
+                    LeadEventType::WebhookSent,
+                    &note,
+                    actor,
+                )
+                .await;
+            }
+        }
+        Outcome::done(output)
+    } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        Outcome::Retry { error: format!("{url} answered {status}") }
+    } else {
+        Outcome::Fail { error: format!("{url} answered {status}: {}", output["body"]) }
+    }
+}

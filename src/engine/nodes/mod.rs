@@ -1,0 +1,151 @@
+//! What each node type does. A node returns an [`Outcome`]; nodes whose effect is a database
+//! change return it as an [`Effect`] that the runner applies in the same transaction that marks
+//! the step completed, so a crash can't apply it twice.
+
+mod email;
+mod http;
+pub mod lead;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::db::executions::{ExecutionRow, StepRow};
+use crate::engine::config::NodeConfig;
+use crate::engine::graph::{GraphNode, HANDLE_FALSE, HANDLE_TRUE};
+use crate::engine::runner::Runner;
+use crate::engine::templates;
+
+pub use lead::Effect;
+
+#[derive(Debug)]
+pub enum Outcome {
+    Done {
+        output: Value,
+        handle: Option<&'static str>,
+        effect: Option<Effect>,
+    },
+    /// Park the execution until `until` (`None`: until someone acts, e.g. an approval).
+    Wait {
+        until: Option<DateTime<Utc>>,
+        output: Value,
+    },
+    /// A transient failure: retry with backoff while attempts remain.
+    Retry {
+        error: String,
+    },
+    /// A permanent failure: the execution fails.
+    Fail {
+        error: String,
+    },
+}
+
+impl Outcome {
+    fn done(output: Value) -> Outcome {
+        Outcome::Done { output, handle: None, effect: None }
+    }
+
+    fn branch(output: Value, yes: bool) -> Outcome {
+        Outcome::Done { output, handle: Some(if yes { HANDLE_TRUE } else { HANDLE_FALSE }), effect: None }
+    }
+}
+
+/// Everything a node sees.
+pub struct NodeRun<'a> {
+    pub runner: &'a Runner,
+    pub execution: &'a ExecutionRow,
+    pub node: &'a GraphNode,
+    pub step: &'a StepRow,
+    /// `lead`, `workspace`, `trigger`, `steps`, `execution`.
+    pub data: &'a Value,
+}
+
+impl NodeRun<'_> {
+    /// Renders a config template; the error names the config field.
+    fn render(&self, field: &str, template: &str) -> Result<String, String> {
+        templates::render(template, self.data).map_err(|e| format!("{field}: {e}"))
+    }
+
+    /// Stable per (execution, node): the key every side effect of this step carries.
+    pub fn effect_key(&self) -> String {
+        format!("{}:{}", self.execution.id, self.node.key)
+    }
+}
+
+pub async fn execute(run: NodeRun<'_>) -> Outcome {
+    let config = match NodeConfig::parse(run.node.node_type, &run.node.config) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Fail { error: format!("invalid config: {}", e.message) },
+    };
+    match config {
+        NodeConfig::FormSubmitted(_)
+        | NodeConfig::LeadStatusChanged(_)
+        | NodeConfig::Manual
+        | NodeConfig::Webhook
+        | NodeConfig::Schedule(_) => Outcome::done(run.execution.trigger_data.clone()),
+        NodeConfig::SendEmail(c) => email::send(&run, &c).await,
+        NodeConfig::HttpRequest(c) => http::request(&run, &c).await,
+        NodeConfig::UpdateLead(c) => lead::update(&run, c),
+        NodeConfig::AddNote(c) => lead::note(&run, &c),
+        NodeConfig::Condition(c) => {
+            let result = c.evaluate(run.data);
+            Outcome::branch(json!({ "result": result }), result)
+        }
+        NodeConfig::Delay(c) => delay(&run, &c),
+        NodeConfig::Approval(c) => approval(&run, &c),
+    }
+}
+
+fn delay(run: &NodeRun<'_>, c: &crate::engine::config::DelayConfig) -> Outcome {
+    let now = Utc::now();
+    // Resumed after the wait: the wake time was recorded when the wait began.
+    if let Some(wake) = run
+        .step
+        .output
+        .as_ref()
+        .and_then(|o| o.get("wakeAt"))
+        .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
+    {
+        return if now >= wake {
+            Outcome::done(json!({ "wakeAt": wake, "wokeAt": now }))
+        } else {
+            Outcome::Wait { until: Some(wake), output: json!({ "wakeAt": wake }) }
+        };
+    }
+    let wake = match (c.duration_secs(), &c.until) {
+        (Some(secs), _) => now + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2) as i64),
+        (None, Some(until)) => {
+            let text = match run.render("until", until) {
+                Ok(t) => t,
+                Err(error) => return Outcome::Fail { error },
+            };
+            match DateTime::parse_from_rfc3339(text.trim()) {
+                Ok(t) => t.with_timezone(&Utc),
+                Err(_) => return Outcome::Fail { error: format!("until: {text:?} is not an RFC 3339 timestamp") },
+            }
+        }
+        (None, None) => return Outcome::Fail { error: "delay without a duration".into() },
+    };
+    if run.execution.simulate {
+        return Outcome::done(json!({ "simulated": true, "wouldWaitUntil": wake }));
+    }
+    if wake <= now {
+        return Outcome::done(json!({ "wakeAt": wake, "wokeAt": now }));
+    }
+    Outcome::Wait { until: Some(wake), output: json!({ "wakeAt": wake }) }
+}
+
+fn approval(run: &NodeRun<'_>, c: &crate::engine::config::ApprovalConfig) -> Outcome {
+    if let Some(decision) = run.step.output.as_ref().and_then(|o| o.get("decision")) {
+        let approved = decision.get("approved").and_then(Value::as_bool).unwrap_or(false);
+        return Outcome::branch(run.step.output.clone().unwrap_or_default(), approved);
+    }
+    if run.execution.simulate {
+        let approved = c.simulate_approved.unwrap_or(true);
+        return Outcome::branch(json!({ "simulated": true, "decision": { "approved": approved } }), approved);
+    }
+    let message = match c.message.as_deref().map(|m| run.render("message", m)).transpose() {
+        Ok(m) => m,
+        Err(error) => return Outcome::Fail { error },
+    };
+    Outcome::Wait { until: None, output: json!({ "requestedAt": Utc::now(), "message": message }) }
+}

@@ -1,0 +1,525 @@
+//! Runs one claimed execution: walks its version's graph node by node, recording each node as an
+//! `execution_steps` row. Progress (the frontier of nodes still to run) is committed with each
+//! completed step, so a resumed execution reuses completed steps and never recomputes them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
+use crate::db::{self, Db};
+use crate::domain::enums::{ExecutionStatus, LeadEventType, LogLevel, StepStatus};
+use crate::engine::EngineConfig;
+use crate::engine::config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
+use crate::engine::graph::{Graph, GraphNode, HANDLE_DEFAULT};
+use crate::engine::mail::Mailer;
+use crate::engine::nodes::{self, NodeRun, Outcome, lead::ApplyError};
+
+/// Parked "until someone acts" (approvals): later than any real timer.
+pub fn never() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC - chrono::Duration::days(1)
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Progress {
+    frontier: Vec<String>,
+    done: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    /// Our lease was lost (reaped, cancelled, taken over): stop without writing.
+    Lost,
+    Db(diesel::result::Error),
+    Other(anyhow::Error),
+}
+
+impl From<diesel::result::Error> for RunError {
+    fn from(e: diesel::result::Error) -> Self {
+        RunError::Db(e)
+    }
+}
+
+impl From<crate::db::PoolError> for RunError {
+    fn from(e: crate::db::PoolError) -> Self {
+        RunError::Other(anyhow::anyhow!("database pool: {e}"))
+    }
+}
+
+pub struct Runner {
+    pub db: Db,
+    pub config: Arc<EngineConfig>,
+    pub mailer: Mailer,
+    graphs: std::sync::Mutex<HashMap<Uuid, Arc<Graph>>>,
+}
+
+/// Keeps the lease alive while the execution runs; dropping it stops the heartbeat.
+struct Lease {
+    lost: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Lease {
+    fn start(db: Db, id: Uuid, worker: String, lease_secs: u32) -> Lease {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        let every = std::time::Duration::from_millis((lease_secs.max(1) as u64 * 1000) / 3);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let alive = match db.conn().await {
+                    Ok(mut conn) => {
+                        db::executions::heartbeat(&mut conn, id, &worker, lease_secs as i32).await.unwrap_or(true)
+                    }
+                    Err(_) => true,
+                };
+                if !alive {
+                    flag.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+        });
+        Lease { lost, task }
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn locked(conn: &mut AsyncPgConnection, id: Uuid, worker: &str) -> Result<ExecutionRow, RunError> {
+    db::executions::lock_owned(conn, id, worker).await?.ok_or(RunError::Lost)
+}
+
+async fn log(
+    conn: &mut AsyncPgConnection,
+    exec: &ExecutionRow,
+    step: Option<Uuid>,
+    level: LogLevel,
+    message: &str,
+    data: Option<Value>,
+) -> Result<(), RunError> {
+    db::execution_logs::append(
+        conn,
+        db::execution_logs::NewLog {
+            workspace_id: exec.workspace_id,
+            execution_id: exec.id,
+            step_id: step,
+            level,
+            message,
+            data,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn lead_event(
+    conn: &mut AsyncPgConnection,
+    exec: &ExecutionRow,
+    event: LeadEventType,
+    data: Value,
+) -> Result<(), RunError> {
+    if let (Some(lead_id), false) = (exec.lead_id, exec.simulate) {
+        let actor = db::lead_events::Actor { execution_id: Some(exec.id), ..Default::default() };
+        db::lead_events::append(conn, exec.workspace_id, lead_id, event, &data, actor).await?;
+    }
+    Ok(())
+}
+
+impl Runner {
+    pub fn new(db: Db, config: Arc<EngineConfig>) -> anyhow::Result<Runner> {
+        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
+        Ok(Runner { db, config, mailer, graphs: std::sync::Mutex::new(HashMap::new()) })
+    }
+
+    async fn graph(&self, version_id: Uuid) -> anyhow::Result<Arc<Graph>> {
+        if let Some(g) = self.graphs.lock().ok().and_then(|m| m.get(&version_id).cloned()) {
+            return Ok(g);
+        }
+        let mut conn = self.db.conn().await?;
+        let version = db::workflows::find_version(&mut conn, version_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("version {version_id} missing"))?;
+        let graph = Arc::new(serde_json::from_value::<Graph>(version.graph)?);
+        // Versions are immutable, so caching is always correct; the cap only bounds memory.
+        if let Ok(mut map) = self.graphs.lock() {
+            if map.len() > 1000 {
+                map.clear();
+            }
+            map.insert(version_id, graph.clone());
+        }
+        Ok(graph)
+    }
+
+    pub async fn run(&self, exec: ExecutionRow, worker: &str) -> anyhow::Result<()> {
+        let lease = Lease::start(self.db.clone(), exec.id, worker.to_owned(), self.config.lease_secs);
+        match self.walk(&exec, worker, &lease).await {
+            Ok(()) | Err(RunError::Lost) => Ok(()),
+            Err(RunError::Db(e)) => Err(e.into()),
+            Err(RunError::Other(e)) => Err(e),
+        }
+    }
+
+    async fn walk(&self, exec: &ExecutionRow, worker: &str, lease: &Lease) -> Result<(), RunError> {
+        let graph = self.graph(exec.version_id).await.map_err(RunError::Other)?;
+        let mut progress: Progress = serde_json::from_value(exec.context.clone()).unwrap_or_default();
+        let mut conn = self.db.conn().await?;
+        if progress.frontier.is_empty() && progress.done.is_empty() {
+            let Some(trigger) = graph.trigger() else {
+                return self.fail(&mut conn, exec, worker, None, "the workflow version has no trigger").await;
+            };
+            progress.frontier.push(trigger.key.clone());
+            let context = serde_json::to_value(&progress).map_err(|e| RunError::Other(e.into()))?;
+            let (exec_id, attempt) = (exec.id, exec.attempts);
+            conn.transaction::<_, RunError, _>(async |conn| {
+                let row = locked(conn, exec_id, worker).await?;
+                db::executions::update(
+                    conn,
+                    exec_id,
+                    ExecutionChanges { context: Some(context), ..Default::default() },
+                )
+                .await?;
+                log(
+                    conn,
+                    &row,
+                    None,
+                    LogLevel::Info,
+                    "execution started",
+                    Some(json!({ "trigger": row.trigger_type, "simulate": row.simulate, "attempt": attempt })),
+                )
+                .await?;
+                lead_event(
+                    conn,
+                    &row,
+                    LeadEventType::WorkflowStarted,
+                    json!({ "executionId": row.id, "workflowId": row.workflow_id }),
+                )
+                .await
+            })
+            .await?;
+        } else {
+            let mut c = self.db.conn().await?;
+            log(
+                &mut c,
+                exec,
+                None,
+                LogLevel::Info,
+                "execution resumed",
+                Some(json!({ "attempt": exec.attempts, "remaining": progress.frontier })),
+            )
+            .await?;
+        }
+        loop {
+            if lease.lost() {
+                return Err(RunError::Lost);
+            }
+            let Some(key) = progress.frontier.first().cloned() else {
+                return self.complete(&mut conn, exec, worker, &progress).await;
+            };
+            let Some(node) = graph.node(&key) else {
+                return self
+                    .fail(&mut conn, exec, worker, None, &format!("node `{key}` is not in the workflow version"))
+                    .await;
+            };
+            let steps = db::executions::steps_of(&mut conn, &[exec.id]).await?;
+            let step = match steps.iter().rev().find(|s| s.node_key == key) {
+                Some(s) => s.clone(),
+                None => {
+                    let max = NodeConfig::parse(node.node_type, &node.config)
+                        .ok()
+                        .and_then(|c| c.max_attempts())
+                        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+                    db::executions::insert_step(&mut conn, exec, &key, node.node_type.as_str(), max).await?
+                }
+            };
+            if step.status == StepStatus::Completed {
+                let data = self.data(&mut conn, exec, &steps).await?;
+                let next = next_nodes(&graph, node, handle_of(node, step.output.as_ref()), &data);
+                progress.advance(&key, next);
+                continue;
+            }
+            // Record the attempt before any side effect, so a crash leaves a trace of it.
+            let input = json!({ "config": node.config });
+            let step = conn
+                .transaction::<_, RunError, _>(async |conn| {
+                    locked(conn, exec.id, worker).await?;
+                    let changes = StepChanges {
+                        status: Some(StepStatus::Running),
+                        attempt: Some(step.attempt + 1),
+                        input: Some(Some(input)),
+                        started_at: Some(Some(Utc::now())),
+                        ..Default::default()
+                    };
+                    Ok(db::executions::update_step(conn, step.id, changes).await?)
+                })
+                .await?;
+            let data = self.data(&mut conn, exec, &steps).await?;
+            let outcome =
+                nodes::execute(NodeRun { runner: self, execution: exec, node, step: &step, data: &data }).await;
+            match outcome {
+                Outcome::Done { output, handle, effect } => {
+                    let next = next_nodes(&graph, node, handle.or_else(|| handle_of(node, Some(&output))), &data);
+                    let mut after = Progress { frontier: progress.frontier.clone(), done: progress.done.clone() };
+                    after.advance(&key, next);
+                    let context = serde_json::to_value(&after).map_err(|e| RunError::Other(e.into()))?;
+                    let result = conn
+                        .transaction::<_, RunError, _>(async |conn| {
+                            let row = locked(conn, exec.id, worker).await?;
+                            let mut output = output;
+                            if let (Some(effect), Some(lead_id)) = (&effect, row.lead_id) {
+                                match nodes::lead::apply(conn, row.workspace_id, lead_id, row.id, effect).await {
+                                    Ok(applied) => output = applied,
+                                    Err(ApplyError::Invalid(m)) => return Ok(Err(m)),
+                                    Err(ApplyError::Db(e)) => return Err(e.into()),
+                                }
+                            }
+                            let changes = StepChanges {
+                                status: Some(StepStatus::Completed),
+                                output: Some(Some(output.clone())),
+                                error: Some(None),
+                                completed_at: Some(Some(Utc::now())),
+                                ..Default::default()
+                            };
+                            db::executions::update_step(conn, step.id, changes).await?;
+                            db::executions::update(
+                                conn,
+                                row.id,
+                                ExecutionChanges { context: Some(context), ..Default::default() },
+                            )
+                            .await?;
+                            let msg = format!("{} `{}` completed", node.node_type, node.key);
+                            log(conn, &row, Some(step.id), LogLevel::Info, &msg, Some(json!({ "output": output })))
+                                .await?;
+                            Ok(Ok(()))
+                        })
+                        .await?;
+                    if let Err(message) = result {
+                        return self.fail(&mut conn, exec, worker, Some(&step), &message).await;
+                    }
+                    progress = after;
+                }
+                Outcome::Wait { until, output } => {
+                    let run_at = until.unwrap_or_else(never);
+                    return conn
+                        .transaction::<_, RunError, _>(async |conn| {
+                            let row = locked(conn, exec.id, worker).await?;
+                            let changes = StepChanges {
+                                status: Some(StepStatus::Waiting),
+                                output: Some(Some(output.clone())),
+                                ..Default::default()
+                            };
+                            db::executions::update_step(conn, step.id, changes).await?;
+                            db::executions::update(
+                                conn,
+                                row.id,
+                                ExecutionChanges::release(ExecutionStatus::Waiting, run_at),
+                            )
+                            .await?;
+                            let msg = match until {
+                                Some(t) => {
+                                    format!("{} `{}` waiting until {}", node.node_type, node.key, t.to_rfc3339())
+                                }
+                                None => format!("{} `{}` waiting for a decision", node.node_type, node.key),
+                            };
+                            log(conn, &row, Some(step.id), LogLevel::Info, &msg, Some(output)).await
+                        })
+                        .await;
+                }
+                Outcome::Retry { error } if step.attempt < step.max_attempts => {
+                    return self.retry_later(&mut conn, exec, worker, &step, node, &error).await;
+                }
+                Outcome::Retry { error } | Outcome::Fail { error } => {
+                    return self.fail(&mut conn, exec, worker, Some(&step), &error).await;
+                }
+            }
+        }
+    }
+
+    /// Builds the data templates and conditions see.
+    async fn data(
+        &self,
+        conn: &mut AsyncPgConnection,
+        exec: &ExecutionRow,
+        steps: &[StepRow],
+    ) -> Result<Value, RunError> {
+        let workspace = db::workspaces::find(conn, exec.workspace_id).await?;
+        let lead = match exec.lead_id {
+            Some(id) => db::leads::find(conn, id).await?,
+            None => None,
+        };
+        let lead_json = match &lead {
+            Some(l) => {
+                let values = db::field_values::of_leads(conn, &[l.id]).await?;
+                let custom: serde_json::Map<String, Value> =
+                    values.into_iter().map(|(v, f)| (f.key, v.value)).collect();
+                json!({
+                    "id": l.id, "email": l.email, "name": l.name, "phone": l.phone, "company": l.company,
+                    "status": l.status, "priority": l.priority, "custom": custom,
+                })
+            }
+            None => Value::Null,
+        };
+        let completed: serde_json::Map<String, Value> = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Completed)
+            .map(|s| (s.node_key.clone(), s.output.clone().unwrap_or(Value::Null)))
+            .collect();
+        Ok(json!({
+            "lead": lead_json,
+            "workspace": workspace.map(|w| json!({ "id": w.id, "name": w.name, "slug": w.slug })),
+            "trigger": exec.trigger_data,
+            "steps": completed,
+            "execution": { "id": exec.id, "simulate": exec.simulate },
+        }))
+    }
+
+    async fn retry_later(
+        &self,
+        conn: &mut AsyncPgConnection,
+        exec: &ExecutionRow,
+        worker: &str,
+        step: &StepRow,
+        node: &GraphNode,
+        error: &str,
+    ) -> Result<(), RunError> {
+        let exponent = (step.attempt - 1).clamp(0, 16) as u32;
+        let delay_ms = self.config.retry_base_ms.saturating_mul(1u64 << exponent).min(15 * 60 * 1000);
+        let run_at = Utc::now() + chrono::Duration::milliseconds(delay_ms as i64);
+        conn.transaction::<_, RunError, _>(async |conn| {
+            let row = locked(conn, exec.id, worker).await?;
+            let changes = StepChanges {
+                status: Some(StepStatus::Failed),
+                error: Some(Some(error.to_owned())),
+                next_attempt_at: Some(Some(run_at)),
+                ..Default::default()
+            };
+            db::executions::update_step(conn, step.id, changes).await?;
+            db::executions::update(conn, row.id, ExecutionChanges::release(ExecutionStatus::Queued, run_at)).await?;
+            let msg = format!(
+                "{} `{}` failed (attempt {} of {}); retrying in {} ms",
+                node.node_type, node.key, step.attempt, step.max_attempts, delay_ms
+            );
+            log(conn, &row, Some(step.id), LogLevel::Warn, &msg, Some(json!({ "error": error }))).await
+        })
+        .await
+    }
+
+    async fn fail(
+        &self,
+        conn: &mut AsyncPgConnection,
+        exec: &ExecutionRow,
+        worker: &str,
+        step: Option<&StepRow>,
+        error: &str,
+    ) -> Result<(), RunError> {
+        conn.transaction::<_, RunError, _>(async |conn| {
+            let row = locked(conn, exec.id, worker).await?;
+            if let Some(step) = step {
+                let changes = StepChanges {
+                    status: Some(StepStatus::Failed),
+                    error: Some(Some(error.to_owned())),
+                    completed_at: Some(Some(Utc::now())),
+                    ..Default::default()
+                };
+                db::executions::update_step(conn, step.id, changes).await?;
+            }
+            let mut changes = ExecutionChanges::release(ExecutionStatus::Failed, row.run_at);
+            changes.error = Some(Some(error.to_owned()));
+            changes.completed_at = Some(Some(Utc::now()));
+            db::executions::update(conn, row.id, changes).await?;
+            log(conn, &row, step.map(|s| s.id), LogLevel::Error, &format!("execution failed: {error}"), None).await?;
+            lead_event(
+                conn,
+                &row,
+                LeadEventType::WorkflowFinished,
+                json!({ "executionId": row.id, "status": ExecutionStatus::Failed }),
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        conn: &mut AsyncPgConnection,
+        exec: &ExecutionRow,
+        worker: &str,
+        progress: &Progress,
+    ) -> Result<(), RunError> {
+        conn.transaction::<_, RunError, _>(async |conn| {
+            let row = locked(conn, exec.id, worker).await?;
+            let mut changes = ExecutionChanges::release(ExecutionStatus::Completed, row.run_at);
+            changes.output = Some(Some(json!({ "completedNodes": progress.done })));
+            changes.completed_at = Some(Some(Utc::now()));
+            db::executions::update(conn, row.id, changes).await?;
+            log(conn, &row, None, LogLevel::Info, "execution completed", Some(json!({ "nodes": progress.done.len() })))
+                .await?;
+            lead_event(
+                conn,
+                &row,
+                LeadEventType::WorkflowFinished,
+                json!({ "executionId": row.id, "status": ExecutionStatus::Completed }),
+            )
+            .await
+        })
+        .await
+    }
+}
+
+impl Progress {
+    fn advance(&mut self, key: &str, next: Vec<String>) {
+        self.frontier.retain(|k| k != key);
+        if !self.done.iter().any(|k| k == key) {
+            self.done.push(key.to_owned());
+        }
+        for n in next {
+            if !self.done.contains(&n) && !self.frontier.contains(&n) {
+                self.frontier.push(n);
+            }
+        }
+    }
+}
+
+/// The branch a completed CONDITION/APPROVAL took, from its output.
+fn handle_of(node: &GraphNode, output: Option<&Value>) -> Option<&'static str> {
+    if !node.node_type.branches() {
+        return None;
+    }
+    let output = output?;
+    let yes = output
+        .get("result")
+        .and_then(Value::as_bool)
+        .or_else(|| output.get("decision").and_then(|d| d.get("approved")).and_then(Value::as_bool))?;
+    Some(if yes { crate::engine::graph::HANDLE_TRUE } else { crate::engine::graph::HANDLE_FALSE })
+}
+
+/// Where to go after `node`: a branching node follows its chosen handle, falling back to
+/// `default` edges; edges with a condition are taken only when it holds.
+fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Value) -> Vec<String> {
+    let passes = |e: &&crate::engine::graph::GraphEdge| {
+        e.condition
+            .as_ref()
+            .is_none_or(|c| crate::engine::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false))
+    };
+    let mut chosen: Vec<String> = match handle {
+        Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).map(|e| e.target.clone()).collect(),
+        None => Vec::new(),
+    };
+    if chosen.is_empty() {
+        chosen = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).map(|e| e.target.clone()).collect();
+    }
+    chosen
+}

@@ -1,0 +1,68 @@
+//! A worker loop: claim the oldest due execution, run it, repeat; sleep until NOTIFY or the
+//! poll interval when the queue is empty.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::db::{self, Db};
+use crate::engine::EngineConfig;
+use crate::engine::runner::Runner;
+use crate::pubsub::Event;
+
+pub struct Worker {
+    db: Db,
+    runner: Arc<Runner>,
+    config: Arc<EngineConfig>,
+    id: String,
+}
+
+impl Worker {
+    pub fn new(db: Db, runner: Arc<Runner>, config: Arc<EngineConfig>, index: usize) -> Self {
+        let host = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "host".into());
+        let id = format!("{host}:{}:{index}:{}", std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
+        Worker { db, runner, config, id }
+    }
+
+    pub async fn run(self, mut jobs: Option<broadcast::Receiver<Event>>, mut shutdown: watch::Receiver<bool>) {
+        tracing::debug!(worker = %self.id, "worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.claim().await {
+                Ok(Some(execution)) => {
+                    let id = execution.id;
+                    if let Err(e) = self.runner.run(execution, &self.id).await {
+                        tracing::error!(execution = %id, error = ?e, "execution run failed; it will be retried after its lease lapses");
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming work failed"),
+            }
+            let wait = tokio::time::sleep(self.config.poll_interval());
+            tokio::select! {
+                _ = wait => {}
+                _ = next_wakeup(&mut jobs) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::debug!(worker = %self.id, "worker stopped");
+    }
+
+    async fn claim(&self) -> anyhow::Result<Option<db::executions::ExecutionRow>> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::executions::claim(&mut conn, &self.id, self.config.lease_secs as i32).await?)
+    }
+}
+
+async fn next_wakeup(jobs: &mut Option<broadcast::Receiver<Event>>) {
+    match jobs {
+        // Lagging means many wake-ups were coalesced: that is still a wake-up.
+        Some(rx) => {
+            let _ = rx.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,197 @@
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+
+use crate::domain::enums::{NodeType, Role, WorkflowStatus};
+use crate::domain::executions::{self, RunRequest};
+use crate::domain::workflows;
+use crate::engine::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT, Position};
+use crate::graphql::caller;
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::{WebhookToken, Workflow, WorkflowExecution};
+
+#[derive(InputObject)]
+pub struct CreateWorkflowInput {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateWorkflowInput {
+    pub name: Option<String>,
+    pub description: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct PositionInput {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(InputObject)]
+pub struct WorkflowNodeInput {
+    /// The canvas id, unique in the workflow.
+    pub key: String,
+    #[graphql(name = "type")]
+    pub node_type: NodeType,
+    #[graphql(default)]
+    pub name: String,
+    /// Type-specific settings, e.g. `{ "to": "{{lead.email}}", "subject": "Hi" }` for SEND_EMAIL.
+    pub config: Option<serde_json::Value>,
+    pub position: Option<PositionInput>,
+}
+
+#[derive(InputObject)]
+pub struct WorkflowEdgeInput {
+    pub source_key: String,
+    pub target_key: String,
+    /// `default`, or `true`/`false` out of CONDITION and APPROVAL nodes.
+    pub source_handle: Option<String>,
+    /// Optional rules (like a CONDITION's) that must hold to take this edge.
+    pub condition: Option<serde_json::Value>,
+    #[graphql(default = true)]
+    pub enabled: bool,
+}
+
+fn workflow(row: crate::db::workflows::WorkflowRow) -> Workflow {
+    // Editing needs ADMIN, so that is at least the caller's role.
+    Workflow { row, role: Role::Admin }
+}
+
+fn execution(row: crate::db::executions::ExecutionRow) -> WorkflowExecution {
+    WorkflowExecution { row, role: Role::Member }
+}
+
+#[derive(Default)]
+pub struct WorkflowMutation;
+
+#[Object]
+impl WorkflowMutation {
+    /// Creates a DRAFT workflow. Needs ADMIN.
+    async fn create_workflow(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        input: CreateWorkflowInput,
+    ) -> async_graphql::Result<Workflow> {
+        let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
+        Ok(workflow(workflows::create(caller(ctx)?, ws, &input.name, input.description).await?))
+    }
+
+    async fn update_workflow(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWorkflowInput,
+    ) -> async_graphql::Result<Workflow> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
+        let description = match input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(v)),
+        };
+        Ok(workflow(workflows::update(caller(ctx)?, id, input.name, description).await?))
+    }
+
+    /// Replaces the draft graph in one transaction. Keys must be unique and edges must join
+    /// existing nodes (BAD_USER_INPUT naming each bad node or edge); the rest is checked on
+    /// activation.
+    async fn save_workflow_graph(
+        &self,
+        ctx: &Context<'_>,
+        workflow_id: ID,
+        nodes: Vec<WorkflowNodeInput>,
+        edges: Vec<WorkflowEdgeInput>,
+    ) -> async_graphql::Result<Workflow> {
+        let id = expect_id("workflowId", &workflow_id, Kind::Workflow)?;
+        let graph = Graph {
+            nodes: nodes
+                .into_iter()
+                .map(|n| GraphNode {
+                    key: n.key,
+                    node_type: n.node_type,
+                    name: n.name,
+                    config: n.config.unwrap_or_else(|| serde_json::json!({})),
+                    position: n.position.map(|p| Position { x: p.x, y: p.y }).unwrap_or_default(),
+                })
+                .collect(),
+            edges: edges
+                .into_iter()
+                .map(|e| GraphEdge {
+                    source: e.source_key,
+                    target: e.target_key,
+                    handle: e.source_handle.unwrap_or_else(|| HANDLE_DEFAULT.to_owned()),
+                    condition: e.condition,
+                    enabled: e.enabled,
+                })
+                .collect(),
+        };
+        let caller = caller(ctx)?;
+        workflows::save_graph(caller, id, graph).await?;
+        Ok(workflow(workflows::get(caller, id).await?.0))
+    }
+
+    /// Validates the draft (one trigger, all nodes reachable, no cycles, valid configs; every
+    /// problem at once) and freezes it as a new version; the workflow becomes ACTIVE.
+    async fn activate_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
+        Ok(workflow(workflows::activate(caller(ctx)?, id).await?.0))
+    }
+
+    /// Stops new executions; running ones finish on their version.
+    async fn pause_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
+        Ok(workflow(workflows::set_status(caller(ctx)?, id, WorkflowStatus::Paused).await?))
+    }
+
+    async fn archive_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
+        Ok(workflow(workflows::set_status(caller(ctx)?, id, WorkflowStatus::Archived).await?))
+    }
+
+    /// Issues the secret for `POST /hooks/{token}` (WEBHOOK triggers), replacing the old one.
+    async fn rotate_workflow_webhook_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WebhookToken> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
+        let (row, token) = workflows::rotate_webhook_token(caller(ctx)?, id).await?;
+        Ok(WebhookToken { path: format!("/hooks/{token}"), token, workflow: workflow(row) })
+    }
+
+    /// Runs a MANUAL workflow (or simulates any active one). Needs MEMBER. A repeated
+    /// `idempotencyKey` returns the first execution.
+    async fn run_workflow(
+        &self,
+        ctx: &Context<'_>,
+        workflow_id: ID,
+        lead_id: Option<ID>,
+        input: Option<serde_json::Value>,
+        #[graphql(default = false)] simulate: bool,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<WorkflowExecution> {
+        let id = expect_id("workflowId", &workflow_id, Kind::Workflow)?;
+        let lead_id = lead_id.map(|l| expect_id("leadId", &l, Kind::Lead)).transpose()?;
+        let req = RunRequest { lead_id, input: input.unwrap_or(serde_json::Value::Null), simulate, idempotency_key };
+        Ok(execution(executions::run(caller(ctx)?, id, req).await?))
+    }
+
+    async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
+        let id = expect_id("id", &id, Kind::WorkflowExecution)?;
+        Ok(execution(executions::cancel(caller(ctx)?, id).await?))
+    }
+
+    /// Resumes a FAILED execution from the failed step.
+    async fn retry_execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
+        let id = expect_id("id", &id, Kind::WorkflowExecution)?;
+        Ok(execution(executions::retry(caller(ctx)?, id).await?))
+    }
+
+    /// Decides a waiting APPROVAL node; the execution continues on its `true`/`false` branch.
+    async fn decide_approval(
+        &self,
+        ctx: &Context<'_>,
+        execution_id: ID,
+        node_key: String,
+        approved: bool,
+        comment: Option<String>,
+    ) -> async_graphql::Result<WorkflowExecution> {
+        let id = expect_id("executionId", &execution_id, Kind::WorkflowExecution)?;
+        Ok(execution(executions::decide_approval(caller(ctx)?, id, &node_key, approved, comment).await?))
+    }
+}
