@@ -73,6 +73,8 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
         forms::add_field(&owner, form.id, input, None).await.map_err(internal)?;
     }
     forms::set_status(&owner, form.id, crate::domain::enums::FormStatus::Published).await.map_err(internal)?;
+    // Activated before the submissions arrive, so each one starts an execution.
+    super::workflows::seed(&owner, workspace_id, form.id).await.map_err(internal)?;
 
     let public = Caller { principal: Principal::Anonymous, ..owner.clone() };
     for i in 0..40usize {
