@@ -207,7 +207,15 @@ async fn graphql_post(State(state): State<AppState>, req: Request) -> Response {
             AppError::bad_input("request", format!("the body exceeds {MAX_BODY_BYTES} bytes")),
         );
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(media, format!("the body is not JSON: {e}")),
+    };
+    // async-graphql defaults a missing `query` to "", which would hide the client's mistake.
+    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+        return bad_request(media, "the body needs a `query` string");
+    }
+    let request: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => return bad_request(media, format!("the body is not a GraphQL request: {e}")),
     };

@@ -56,6 +56,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    execution_log_seqs (execution_id) {
+        execution_id -> Uuid,
+        last -> Int8,
+    }
+}
+
+diesel::table! {
     execution_logs (id, created_at) {
         id -> Int8,
         workspace_id -> Uuid,
@@ -65,6 +72,7 @@ diesel::table! {
         message -> Text,
         data -> Nullable<Jsonb>,
         created_at -> Timestamptz,
+        seq -> Int8,
     }
 }
 
@@ -154,6 +162,7 @@ diesel::table! {
         actor_api_key_id -> Nullable<Uuid>,
         actor_execution_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        seq -> Int8,
     }
 }
 
@@ -301,6 +310,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    workspace_event_seqs (workspace_id) {
+        workspace_id -> Uuid,
+        last -> Int8,
+    }
+}
+
+diesel::table! {
     workspace_members (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -329,6 +345,7 @@ diesel::joinable!(api_keys -> workspaces (workspace_id));
 diesel::joinable!(emails -> leads (lead_id));
 diesel::joinable!(emails -> workflow_executions (execution_id));
 diesel::joinable!(emails -> workspaces (workspace_id));
+diesel::joinable!(execution_log_seqs -> workflow_executions (execution_id));
 diesel::joinable!(forms -> users (created_by_id));
 diesel::joinable!(forms -> workspaces (workspace_id));
 diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
@@ -346,6 +363,7 @@ diesel::joinable!(workflow_executions -> workflow_versions (version_id));
 diesel::joinable!(workflow_versions -> users (created_by_id));
 diesel::joinable!(workflows -> users (created_by_id));
 diesel::joinable!(workflows -> workspaces (workspace_id));
+diesel::joinable!(workspace_event_seqs -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 
@@ -354,6 +372,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     auth_attempts,
     emails,
+    execution_log_seqs,
     execution_logs,
     execution_steps,
     form_fields,
@@ -369,6 +388,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workflow_nodes,
     workflow_versions,
     workflows,
+    workspace_event_seqs,
     workspace_members,
     workspaces,
 );

@@ -17,6 +17,8 @@ pub struct LogRow {
     pub message: String,
     pub data: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// Position in the execution's log (gapless, in commit order): the stream cursor.
+    pub seq: i64,
 }
 
 pub struct NewLog<'a> {
@@ -47,12 +49,12 @@ pub async fn append(conn: &mut AsyncPgConnection, log: NewLog<'_>) -> QueryResul
 pub async fn after(
     conn: &mut AsyncPgConnection,
     execution_id: Uuid,
-    after_id: i64,
+    after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<LogRow>> {
     execution_logs::table
         .filter(execution_logs::execution_id.eq(execution_id))
-        .filter(execution_logs::id.gt(after_id))
+        .filter(execution_logs::seq.gt(after_seq))
         .order(execution_logs::id.asc())
         .limit(limit)
         .select(LogRow::as_select())
@@ -90,20 +92,20 @@ pub async fn enforce_retention(conn: &mut AsyncPgConnection, cutoff: DateTime<Ut
     Ok(parts.len())
 }
 
-/// The first `limit` lines after `after_id` of each execution, in one statement.
+/// The first `limit` lines after `after_seq` of each execution, in one statement.
 pub async fn page_per_execution(
     conn: &mut AsyncPgConnection,
     execution_ids: &[Uuid],
-    after_id: i64,
+    after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<LogRow>> {
     diesel::sql_query(
-        "SELECT * FROM (SELECT l.*, row_number() OVER (PARTITION BY l.execution_id ORDER BY l.id) AS page_row \
-         FROM execution_logs l WHERE l.execution_id = ANY($1) AND l.id > $2) paged \
-         WHERE page_row <= $3 ORDER BY execution_id, id",
+        "SELECT * FROM (SELECT l.*, row_number() OVER (PARTITION BY l.execution_id ORDER BY l.seq) AS page_row \
+         FROM execution_logs l WHERE l.execution_id = ANY($1) AND l.seq > $2) paged \
+         WHERE page_row <= $3 ORDER BY execution_id, seq",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(execution_ids.to_vec())
-    .bind::<diesel::sql_types::BigInt, _>(after_id)
+    .bind::<diesel::sql_types::BigInt, _>(after_seq)
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)
     .await

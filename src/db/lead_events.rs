@@ -20,6 +20,8 @@ pub struct LeadEventRow {
     pub actor_api_key_id: Option<Uuid>,
     pub actor_execution_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Position in the workspace's event stream (gapless, in commit order).
+    pub seq: i64,
 }
 
 impl ChildRow for LeadEventRow {
@@ -33,7 +35,8 @@ impl ChildRow for LeadEventRow {
 
 /// A lead's history, newest first.
 pub const BY_LEAD: ChildList = ChildList {
-    table: "lead_events",
+    // Loaded by name, where diesel looks for the Rust name of the `type` column.
+    table: "(SELECT *, type AS type_ FROM lead_events)",
     parent_column: "lead_id",
     time_column: "created_at",
     descending: true,

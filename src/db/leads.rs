@@ -64,6 +64,16 @@ impl LeadOrder {
         };
         Cursor { key, id: row.id }
     }
+
+    /// Whether a cursor was made by this order (its key has this order's type).
+    pub fn accepts(self, cursor: &Cursor) -> bool {
+        match (self, &cursor.key) {
+            (LeadOrder::CreatedAt | LeadOrder::UpdatedAt, SortKey::Time(_)) => true,
+            (LeadOrder::Name, SortKey::Text(_)) => true,
+            (LeadOrder::Status, SortKey::Text(s)) => s.len() == 2 && s.chars().all(|c| c.is_ascii_digit()),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -78,10 +88,38 @@ pub struct LeadFilter {
     pub include_deleted: bool,
 }
 
-fn apply_filter<'a>(
-    mut q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>,
-    f: &LeadFilter,
-) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+type Boxed<'a> = BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>;
+
+/// A boxed SQL query that numbers its own placeholders: diesel's boxed `sql_query` appends bind
+/// values but leaves writing `$n` into the text to the caller.
+struct Query<'a> {
+    q: Boxed<'a>,
+    binds: usize,
+}
+
+impl<'a> Query<'a> {
+    fn new(sql: &str) -> Self {
+        Query { q: diesel::sql_query(sql).into_boxed::<Pg>(), binds: 0 }
+    }
+
+    fn sql(mut self, text: &str) -> Self {
+        self.q = self.q.sql(text);
+        self
+    }
+
+    fn bind<T, V>(mut self, value: V) -> Self
+    where
+        Pg: diesel::sql_types::HasSqlType<T>,
+        T: Send + 'a,
+        V: diesel::serialize::ToSql<T, Pg> + Send + 'a,
+    {
+        self.binds += 1;
+        self.q = self.q.sql(format!("${}", self.binds)).bind::<T, V>(value);
+        self
+    }
+}
+
+fn apply_filter<'a>(mut q: Query<'a>, f: &LeadFilter) -> Query<'a> {
     if !f.include_deleted {
         q = q.sql(" AND l.deleted_at IS NULL");
     }
@@ -120,13 +158,8 @@ fn apply_filter<'a>(
     q
 }
 
-fn bind_cursor<'a>(
-    q: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>,
-    expr: &'static str,
-    op: &'static str,
-    cursor: &Cursor,
-) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
-    let q = q.sql(format!(" AND ({expr}, l.id) {op} ("));
+fn bind_cursor<'a>(q: Query<'a>, expr: &'static str, op: &'static str, cursor: &Cursor) -> Query<'a> {
+    let q = q.sql(&format!(" AND ({expr}, l.id) {op} ("));
     let q = match &cursor.key {
         SortKey::Time(t) => q.bind::<Timestamptz, _>(*t),
         SortKey::Text(s) => q.bind::<Text, _>(s.clone()),
@@ -146,9 +179,7 @@ pub async fn page(
     let reading_desc = descending != page.backward;
     let (after_op, before_op, dir) = if reading_desc { ("<", ">", "DESC") } else { (">", "<", "ASC") };
     let (start, end) = if page.backward { (&page.before, &page.after) } else { (&page.after, &page.before) };
-    let mut q = diesel::sql_query("SELECT l.* FROM leads l WHERE l.workspace_id = ")
-        .into_boxed::<Pg>()
-        .bind::<SqlUuid, _>(workspace_id);
+    let mut q = Query::new("SELECT l.* FROM leads l WHERE l.workspace_id = ").bind::<SqlUuid, _>(workspace_id);
     q = apply_filter(q, filter);
     if let Some(c) = start {
         q = bind_cursor(q, expr, after_op, c);
@@ -156,8 +187,8 @@ pub async fn page(
     if let Some(c) = end {
         q = bind_cursor(q, expr, before_op, c);
     }
-    q = q.sql(format!(" ORDER BY {expr} {dir}, l.id {dir} LIMIT ")).bind::<BigInt, _>(page.limit as i64 + 1);
-    let rows: Vec<LeadRow> = q.load(conn).await?;
+    q = q.sql(&format!(" ORDER BY {expr} {dir}, l.id {dir} LIMIT ")).bind::<BigInt, _>(page.limit as i64 + 1);
+    let rows: Vec<LeadRow> = q.q.load(conn).await?;
     Ok(Slice::from_probe(rows, page))
 }
 
@@ -168,10 +199,8 @@ struct Count {
 }
 
 pub async fn count(conn: &mut AsyncPgConnection, workspace_id: Uuid, filter: &LeadFilter) -> QueryResult<i64> {
-    let q = diesel::sql_query("SELECT count(*) AS n FROM leads l WHERE l.workspace_id = ")
-        .into_boxed::<Pg>()
-        .bind::<SqlUuid, _>(workspace_id);
-    let rows: Vec<Count> = apply_filter(q, filter).load(conn).await?;
+    let q = Query::new("SELECT count(*) AS n FROM leads l WHERE l.workspace_id = ").bind::<SqlUuid, _>(workspace_id);
+    let rows: Vec<Count> = apply_filter(q, filter).q.load(conn).await?;
     Ok(rows.into_iter().next().map(|c| c.n).unwrap_or(0))
 }
 

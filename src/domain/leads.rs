@@ -31,6 +31,11 @@ pub async fn list(
     descending: bool,
     page: &Page,
 ) -> AppResult<Slice<LeadRow>> {
+    for (field, cursor) in [("after", &page.after), ("before", &page.before)] {
+        if cursor.as_ref().is_some_and(|c| !order.accepts(c)) {
+            return Err(AppError::bad_input(field, "this cursor belongs to a different order"));
+        }
+    }
     let mut conn = caller.db.conn().await?;
     access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
     Ok(db::leads::page(&mut conn, workspace_id, filter, order, descending, page).await?)

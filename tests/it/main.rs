@@ -3,3 +3,16 @@
 mod support;
 
 mod accounts;
+mod api_keys;
+mod engine_flow;
+mod forms;
+mod http_spec;
+mod intake;
+mod intake_access;
+mod leads;
+mod local_cluster;
+mod relay;
+mod roles;
+mod schema;
+mod sql_budget;
+mod tenancy;

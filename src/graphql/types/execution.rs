@@ -154,9 +154,10 @@ pub struct ExecutionLog(pub LogRow);
 
 #[Object]
 impl ExecutionLog {
-    /// Monotonically increasing within an execution; pass as `after` to resume.
+    /// The line's position in its execution's log: increasing, gapless, in commit order. Pass
+    /// it as `after` to resume.
     async fn cursor(&self) -> String {
-        self.0.id.to_string()
+        self.0.seq.to_string()
     }
     async fn level(&self) -> LogLevel {
         self.0.level

@@ -73,7 +73,17 @@ impl Lead {
     /// The same values as a JSON map of field key → value.
     async fn custom_fields(&self, ctx: &Context<'_>) -> async_graphql::Result<serde_json::Value> {
         let values = load_or_internal(ctx, ValuesOfLead(self.row.id)).await?.unwrap_or_default();
-        Ok(serde_json::Value::Object(values.into_iter().map(|(v, f)| (f.key, v.value)).collect()))
+        // Two forms may share a key: the most recently written value wins.
+        let mut latest: std::collections::HashMap<String, (chrono::DateTime<Utc>, serde_json::Value)> =
+            Default::default();
+        for (v, f) in values {
+            if latest.get(&f.key).is_none_or(|(at, _)| v.updated_at >= *at) {
+                latest.insert(f.key, (v.updated_at, v.value));
+            }
+        }
+        let mut keys: Vec<_> = latest.into_iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(serde_json::Value::Object(keys.into_iter().map(|(k, (_, v))| (k, v)).collect()))
     }
     /// History, newest first. Events are never changed or removed.
     async fn events(
@@ -148,8 +158,8 @@ impl LeadEvent {
         self.0.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
     }
     /// The workflow execution that acted, when one did.
-    async fn actor_execution_id(&self) -> Option<async_graphql::ID> {
-        self.0.actor_execution_id.map(|id| ID(id.to_string()))
+    async fn actor_execution_id(&self) -> Option<ID> {
+        self.0.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
     }
 }
 

@@ -26,6 +26,11 @@ impl GqlResponse {
         self.body["errors"].as_array().map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The whole body as JSON text, for "this never appears anywhere" checks.
+    pub fn text(&self) -> String {
+        self.body.to_string()
+    }
+
     /// The first error's `extensions.code`.
     pub fn code(&self) -> Option<&str> {
         self.errors().first()?["extensions"]["code"].as_str()

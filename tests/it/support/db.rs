@@ -57,10 +57,8 @@ async fn shared() -> &'static Shared {
 async fn drop_leftovers(admin_url: &str) {
     let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(conn);
-    let rows = client
-        .query("SELECT datname FROM pg_database WHERE datname LIKE 'it\\_%'", &[])
-        .await
-        .expect("list databases");
+    let rows =
+        client.query("SELECT datname FROM pg_database WHERE datname LIKE 'it\\_%'", &[]).await.expect("list databases");
     for row in rows {
         let name: String = row.get(0);
         let pid = name.rsplit('_').nth(if name.starts_with("it_tpl_") { 0 } else { 1 });
@@ -73,14 +71,17 @@ async fn drop_leftovers(admin_url: &str) {
     }
 }
 
+/// The URL of the cluster's `postgres` database, for statements about a test's database as a
+/// whole (which can't run while connected to it).
+pub async fn admin_url() -> String {
+    shared().await.admin_url.clone()
+}
+
 /// A new database copied from the migrated template; returns its URL.
 pub async fn fresh_database() -> String {
     let shared = shared().await;
     let name = format!("it_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let mut admin = AsyncPgConnection::establish(&shared.admin_url).await.expect("admin connection");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", shared.template))
-        .await
-        .expect("copy template");
+    admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", shared.template)).await.expect("copy template");
     (shared.url_for)(&name)
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::TestApp;
+use super::{GqlResponse, TestApp};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -17,6 +17,7 @@ pub struct TestUser {
 pub struct TestWorkspace {
     pub id: String,
     pub slug: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -49,17 +50,37 @@ impl TestApp {
         }
     }
 
+    /// `signIn` with these credentials, as the anonymous client of a login form.
+    pub async fn sign_in(&self, email: &str, password: &str) -> GqlResponse {
+        self.anon()
+            .run(
+                "mutation($i: SignInInput!) { signIn(input: $i) { token user { id email } } }",
+                json!({ "i": { "email": email, "password": password } }),
+            )
+            .await
+    }
+
     pub async fn workspace(&self, owner: &TestUser) -> TestWorkspace {
         let slug = unique("ws-");
+        self.workspace_named(owner, &format!("Workspace {slug}"), &slug).await
+    }
+
+    /// A workspace with a chosen name and slug (each test has its own database, so fixed slugs
+    /// don't collide across tests).
+    pub async fn workspace_named(&self, owner: &TestUser, name: &str, slug: &str) -> TestWorkspace {
         let r = self
             .as_token(&owner.token)
             .run(
-                "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id slug } }",
-                json!({ "input": { "name": format!("Workspace {slug}"), "slug": slug } }),
+                "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id slug name } }",
+                json!({ "input": { "name": name, "slug": slug } }),
             )
             .await;
         let d = &r.ok()["createWorkspace"];
-        TestWorkspace { id: d["id"].as_str().expect("id").to_owned(), slug }
+        TestWorkspace {
+            id: d["id"].as_str().expect("id").to_owned(),
+            slug: d["slug"].as_str().expect("slug").to_owned(),
+            name: d["name"].as_str().expect("name").to_owned(),
+        }
     }
 
     /// A new user with `role` in the workspace; returns the user and their membership id.

@@ -4,7 +4,11 @@
 
 pub mod client;
 pub mod db;
+pub mod engine;
 pub mod factories;
+pub mod ids;
+pub mod intake_factories;
+pub mod snapshot;
 
 pub use client::{Gql, GqlResponse};
 pub use factories::{TestApiKey, TestUser, TestWorkspace};
@@ -25,17 +29,20 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(AppConfig::default()).await
+    }
+
+    /// Like [`TestApp::spawn`] with some settings changed (the SQL statement header is always on).
+    pub async fn spawn_with(config: AppConfig) -> TestApp {
         let database_url = db::fresh_database().await;
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
-        let config = AppConfig { sql_statement_header: true, ..AppConfig::default() };
+        let config = AppConfig { sql_statement_header: true, ..config };
         let app = intakeflow::http::router(intakeflow::server::app_state(db.clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("server");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("server");
         });
         TestApp { addr, db, database_url, http: reqwest::Client::new(), server }
     }
@@ -56,17 +63,28 @@ impl TestApp {
 
     /// Runs raw SQL against the test's database (for reading rows the API never shows).
     pub async fn sql_rows(&self, query: &str) -> Vec<tokio_postgres::Row> {
-        let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
+        let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls).await.expect("connect");
         tokio::spawn(conn);
         client.query(query, &[]).await.expect("query")
     }
 
+    /// The name of the test's database.
+    pub fn database_name(&self) -> String {
+        let config: tokio_postgres::Config = self.database_url.parse().expect("database url");
+        config.get_dbname().expect("a database name").to_owned()
+    }
+
+    /// Runs statements from the cluster's `postgres` database, e.g. to act on the test's
+    /// database as a whole.
+    pub async fn admin_sql(&self, statement: &str) {
+        let (client, conn) =
+            tokio_postgres::connect(&db::admin_url().await, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        client.batch_execute(statement).await.expect("statement");
+    }
+
     pub async fn sql(&self, statement: &str) {
-        let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
+        let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls).await.expect("connect");
         tokio::spawn(conn);
         client.batch_execute(statement).await.expect("statement");
     }
