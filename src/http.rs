@@ -7,10 +7,9 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -36,6 +35,7 @@ pub struct AppState {
     pub schema: AppSchema,
     pub db: Db,
     pub config: AppConfig,
+    pub pubsub: std::sync::Arc<crate::pubsub::PubSub>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -230,7 +230,8 @@ async fn graphql_get(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if is_upgrade {
-        return websocket(state, req, peer).await;
+        let client = client_info(req.headers(), peer);
+        return crate::ws::upgrade(state, req, client).await;
     }
     let headers = req.headers().clone();
     let Some(media) = negotiate(&headers) else {
@@ -332,7 +333,7 @@ async fn execute(
         }
     };
     let caller = Caller { db: db.clone(), principal, client: client_info(headers, peer), config: state.config.clone() };
-    let request = request.data(caller).data(Loaders::new(db));
+    let request = request.data(caller).data(Loaders::new(db)).data(state.pubsub.clone());
     let response = state.schema.execute(request).await;
 
     let is_request_error = response.data == async_graphql::Value::Null
@@ -354,46 +355,6 @@ async fn execute(
         resp.headers_mut().insert(SQL_STATEMENTS_HEADER, HeaderValue::from(n));
     }
     resp
-}
-
-async fn websocket(state: AppState, req: Request, peer: Option<SocketAddr>) -> Response {
-    let (mut parts, _body) = req.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(u) => u,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
-        Ok(p) => p,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let client = client_info(&parts.headers, peer);
-    let AppState { schema, db, config } = state;
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        GraphQLWebSocket::new(socket, schema, protocol)
-            .on_connection_init(move |payload| connection_init(db, config, client, payload))
-            .serve()
-            .await
-    })
-}
-
-/// Authenticates a WebSocket connection from its `connection_init` payload:
-/// `{"authorization": "Bearer <token>"}` (also accepted as `Authorization`).
-async fn connection_init(
-    db: Db,
-    config: AppConfig,
-    client: ClientInfo,
-    payload: serde_json::Value,
-) -> async_graphql::Result<async_graphql::Data> {
-    let authorization = ["authorization", "Authorization"]
-        .iter()
-        .find_map(|k| payload.get(*k))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    let principal = auth::authenticate(&db, authorization.as_deref()).await?;
-    let mut data = async_graphql::Data::default();
-    data.insert(Caller { db: db.clone(), principal, client, config });
-    data.insert(Loaders::new(db));
-    Ok(data)
 }
 
 #[cfg(test)]

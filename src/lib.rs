@@ -16,3 +16,5 @@ pub mod pubsub;
 pub mod schema;
 pub mod seed;
 pub mod server;
+pub mod streams;
+pub mod ws;

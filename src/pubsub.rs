@@ -1,73 +1,99 @@
 //! One `LISTEN` connection per process, fanned out to in-process broadcast channels.
 //!
-//! NOTIFY payloads carry only small identifiers; receivers read rows through the db layer. When
-//! the connection drops (a PostgreSQL restart), it reconnects with backoff and announces the
-//! reconnect, so listeners re-read from the database whatever they might have missed.
+//! Two kinds of channel: whole PostgreSQL channels (the engine's job wake-ups) and topics on the
+//! events channel (`log:<execution>`, `lead:<workspace>`, `exec:<execution>`, `wf:<workflow>`,
+//! `auth:<credential>`), created when someone subscribes and dropped when the last one leaves.
+//! Payloads carry only a topic and maybe an id; receivers read rows through the db layer. When
+//! the connection drops (a PostgreSQL restart), it reconnects with backoff and announces
+//! [`Event::Reconnected`] everywhere, so listeners re-read whatever they might have missed.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 use tokio_postgres::AsyncMessage;
 
-/// Buffered notifications per channel; a receiver that lags this far gets `Lagged` and must
-/// re-read from the database.
-const CHANNEL_CAPACITY: usize = 1024;
+/// The PostgreSQL channel carrying topic notifications (see the streams migration).
+pub const EVENTS_CHANNEL: &str = "intakeflow_events";
+
+/// Buffered notifications per channel or topic. A receiver that falls this far behind gets
+/// `Lagged`; every listener treats that as "re-read from the database", so nothing is lost.
+const CAPACITY: usize = 256;
 
 #[derive(Debug, Clone)]
 pub enum Event {
     Notification {
-        channel: String,
-        payload: String,
+        topic: String,
+        id: Option<String>,
     },
     /// The listener reconnected: anything may have been missed since the previous event.
     Reconnected,
 }
 
 pub struct PubSub {
-    senders: HashMap<String, broadcast::Sender<Event>>,
+    channels: HashMap<String, broadcast::Sender<Event>>,
+    topics: Mutex<HashMap<String, broadcast::Sender<Event>>>,
 }
 
 impl PubSub {
-    /// Starts listening on `channels` in a background task for the life of the process.
+    /// Starts listening on `channels` (plus the events channel) for the life of the process.
     pub fn start(database_url: String, channels: &[&str]) -> Arc<PubSub> {
-        let senders: HashMap<String, broadcast::Sender<Event>> =
-            channels.iter().map(|c| (c.to_string(), broadcast::channel(CHANNEL_CAPACITY).0)).collect();
-        let pubsub = Arc::new(PubSub { senders });
-        let task_pubsub = pubsub.clone();
-        tokio::spawn(async move { task_pubsub.listen_forever(database_url).await });
+        let mut names: Vec<&str> = channels.to_vec();
+        if !names.contains(&EVENTS_CHANNEL) {
+            names.push(EVENTS_CHANNEL);
+        }
+        let channels = names.iter().map(|c| (c.to_string(), broadcast::channel(CAPACITY).0)).collect();
+        let pubsub = Arc::new(PubSub { channels, topics: Mutex::new(HashMap::new()) });
+        let task = pubsub.clone();
+        tokio::spawn(async move { task.listen_forever(database_url).await });
         pubsub
     }
 
     pub fn subscribe(&self, channel: &str) -> Option<broadcast::Receiver<Event>> {
-        self.senders.get(channel).map(broadcast::Sender::subscribe)
+        self.channels.get(channel).map(broadcast::Sender::subscribe)
     }
 
-    fn broadcast_all(&self, event: Event) {
-        for sender in self.senders.values() {
-            let _ = sender.send(event.clone());
+    /// Receives the notifications of one topic (and reconnects).
+    pub fn subscribe_topic(&self, topic: &str) -> broadcast::Receiver<Event> {
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget topics nobody listens to any more, so the map stays as small as the audience.
+        topics.retain(|_, sender| sender.receiver_count() > 0);
+        topics.entry(topic.to_owned()).or_insert_with(|| broadcast::channel(CAPACITY).0).subscribe()
+    }
+
+    fn publish_topic(&self, topic: &str, id: Option<&str>) {
+        let topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sender) = topics.get(topic) {
+            let _ = sender.send(Event::Notification { topic: topic.to_owned(), id: id.map(str::to_owned) });
+        }
+    }
+
+    fn announce_reconnect(&self) {
+        for sender in self.channels.values() {
+            let _ = sender.send(Event::Reconnected);
+        }
+        let topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for sender in topics.values() {
+            let _ = sender.send(Event::Reconnected);
         }
     }
 
     async fn listen_forever(&self, url: String) {
         let mut backoff = Duration::from_millis(100);
-        let mut first = true;
+        let mut connected_before = false;
         loop {
-            match self.listen_once(&url, &mut first).await {
+            match self.listen_once(&url, &mut connected_before, &mut backoff).await {
                 Ok(()) => tracing::warn!("LISTEN connection closed; reconnecting"),
                 Err(e) => tracing::warn!(error = %e, "LISTEN connection failed; reconnecting in {backoff:?}"),
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
-            if !first {
-                backoff = backoff.max(Duration::from_millis(100));
-            }
         }
     }
 
-    async fn listen_once(&self, url: &str, first: &mut bool) -> anyhow::Result<()> {
+    async fn listen_once(&self, url: &str, connected_before: &mut bool, backoff: &mut Duration) -> anyhow::Result<()> {
         let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
@@ -85,17 +111,24 @@ impl PubSub {
                 }
             }
         });
-        let statements: String = self.senders.keys().map(|c| format!("LISTEN \"{c}\";")).collect();
+        let statements: String = self.channels.keys().map(|c| format!("LISTEN \"{c}\";")).collect();
         client.batch_execute(&statements).await?;
-        if !*first {
+        *backoff = Duration::from_millis(100);
+        if *connected_before {
             tracing::info!("LISTEN connection re-established");
-            self.broadcast_all(Event::Reconnected);
+            self.announce_reconnect();
         }
-        *first = false;
+        *connected_before = true;
         while let Some(message) = rx.recv().await {
             let (channel, payload) = message?;
-            if let Some(sender) = self.senders.get(&channel) {
-                let _ = sender.send(Event::Notification { channel, payload });
+            if channel == EVENTS_CHANNEL {
+                let (topic, id) = match payload.split_once('|') {
+                    Some((t, i)) => (t, Some(i)),
+                    None => (payload.as_str(), None),
+                };
+                self.publish_topic(topic, id);
+            } else if let Some(sender) = self.channels.get(&channel) {
+                let _ = sender.send(Event::Notification { topic: channel, id: Some(payload) });
             }
         }
         driver.abort();

@@ -48,8 +48,8 @@ pub async fn open(database: &Database, pool_size: u32) -> anyhow::Result<Db> {
     Ok(Db::new(pool))
 }
 
-pub fn app_state(db: Db, config: AppConfig) -> AppState {
-    AppState { schema: graphql::build_schema(), db, config }
+pub fn app_state(db: Db, config: AppConfig, pubsub: std::sync::Arc<PubSub>) -> AppState {
+    AppState { schema: graphql::build_schema(), db, config, pubsub }
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
@@ -57,7 +57,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size).await?;
     let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
-    let engine = Engine::start(db.clone(), pubsub, engine.clone())?;
+    let engine = Engine::start(db.clone(), pubsub.clone(), engine.clone())?;
     if database.managed {
         match crate::seed::seed_if_empty(&db).await? {
             Some(demo) => tracing::info!(
@@ -76,7 +76,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     let listener = TcpListener::bind(server.addr).await.with_context(|| format!("binding {}", server.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphiQL at http://{addr}/ ; GraphQL at http://{addr}/graphql");
-    let app = http::router(app_state(db, AppConfig::from(server)));
+    let app = http::router(app_state(db, AppConfig::from(server), pubsub));
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

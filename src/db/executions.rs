@@ -355,3 +355,24 @@ pub async fn stats(
     .get_result(conn)
     .await
 }
+
+/// A workflow's executions that are unfinished or changed since `since` (for a follower that
+/// may have missed notifications).
+pub async fn active_or_changed(
+    conn: &mut AsyncPgConnection,
+    workflow_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<ExecutionRow>> {
+    workflow_executions::table
+        .filter(workflow_executions::workflow_id.eq(workflow_id))
+        .filter(workflow_executions::updated_at.ge(since).or(workflow_executions::status.eq_any([
+            ExecutionStatus::Queued,
+            ExecutionStatus::Running,
+            ExecutionStatus::Waiting,
+        ])))
+        .order(workflow_executions::created_at.desc())
+        .limit(500)
+        .select(ExecutionRow::as_select())
+        .load(conn)
+        .await
+}

@@ -95,3 +95,40 @@ pub async fn count_by_lead(conn: &mut AsyncPgConnection, leads: &[Uuid]) -> Quer
         .load(conn)
         .await
 }
+
+/// A workspace's events after a stream position, in stream order; optionally only status
+/// changes, and only of one lead.
+pub async fn after(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+    only: Option<LeadEventType>,
+    lead_id: Option<Uuid>,
+) -> QueryResult<Vec<LeadEventRow>> {
+    let mut q = lead_events::table
+        .filter(lead_events::workspace_id.eq(workspace_id))
+        .filter(lead_events::seq.gt(after_seq))
+        .order(lead_events::seq.asc())
+        .limit(limit)
+        .select(LeadEventRow::as_select())
+        .into_boxed();
+    if let Some(t) = only {
+        q = q.filter(lead_events::type_.eq(t));
+    }
+    if let Some(l) = lead_id {
+        q = q.filter(lead_events::lead_id.eq(l));
+    }
+    q.load(conn).await
+}
+
+pub async fn last_seq(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<i64> {
+    use crate::schema::workspace_event_seqs;
+    Ok(workspace_event_seqs::table
+        .find(workspace_id)
+        .select(workspace_event_seqs::last)
+        .first::<i64>(conn)
+        .await
+        .optional()?
+        .unwrap_or(0))
+}

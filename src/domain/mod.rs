@@ -11,6 +11,7 @@ pub mod field_rules;
 pub mod forms;
 pub mod intake;
 pub mod leads;
+pub mod live;
 pub mod members;
 pub mod triggers;
 pub mod validate;

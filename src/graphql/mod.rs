@@ -4,13 +4,14 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod relay;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 
 use crate::domain::Caller;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Query nesting deeper than this is refused before execution.
 pub const MAX_DEPTH: usize = 16;
@@ -18,7 +19,7 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 20_000;
 
 pub fn build_schema() -> AppSchema {
-    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .register_output_type::<relay::Node>()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

@@ -138,6 +138,10 @@ impl LeadEvent {
     pub async fn id(&self) -> ID {
         relay::to_global_id(Kind::LeadEvent, self.0.id)
     }
+    /// Position in the workspace's event stream: pass as `after` to `leadEvents` to resume.
+    async fn cursor(&self) -> String {
+        self.0.seq.to_string()
+    }
     #[graphql(name = "type")]
     async fn event_type(&self) -> LeadEventType {
         self.0.event_type

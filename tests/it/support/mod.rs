@@ -38,7 +38,9 @@ impl TestApp {
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
         let config = AppConfig { sql_statement_header: true, ..config };
-        let app = intakeflow::http::router(intakeflow::server::app_state(db.clone(), config));
+        // Each app listens for notifications like a real process does (one LISTEN connection).
+        let pubsub = intakeflow::pubsub::PubSub::start(database_url.clone(), &[]);
+        let app = intakeflow::http::router(intakeflow::server::app_state(db.clone(), config, pubsub));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {

@@ -1,0 +1,186 @@
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` and the legacy `graphql-ws`
+//! protocol, executed by async-graphql. This layer adds what the protocols ask of a server:
+//!
+//! - authentication in `connection_init` (`{"authorization": "Bearer <token>"}`, a session token
+//!   or an API key); a bad credential closes with 4403;
+//! - a `connection_init` deadline (4408), and 4401 for an operation from an unauthenticated
+//!   connection;
+//! - keep-alive pings;
+//! - the connection ends (4403) when its credential is revoked or expires: signing out or
+//!   revoking the API key stops its subscriptions.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::auth::{self, Principal};
+use crate::domain::{Caller, ClientInfo};
+use crate::graphql::loaders::Loaders;
+use crate::http::AppState;
+use crate::pubsub::Event;
+
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+pub async fn upgrade(state: AppState, req: Request, client: ClientInfo) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    // The client lists its protocols; we speak the first one we know.
+    let protocol = parts
+        .headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()))
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(socket, state, protocol, client))
+}
+
+/// What the message filter and the connection loop share.
+#[derive(Default)]
+struct Connection {
+    principal: Option<Principal>,
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
+}
+
+fn ping(protocol: WebSocketProtocols) -> Message {
+    match protocol {
+        WebSocketProtocols::GraphQLWS => Message::Text(r#"{"type":"ping"}"#.into()),
+        WebSocketProtocols::SubscriptionsTransportWS => Message::Text(r#"{"type":"ka"}"#.into()),
+    }
+}
+
+async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, client: ClientInfo) {
+    let (mut sink, incoming) = socket.split();
+    let shared = Arc::new(Mutex::new(Connection::default()));
+    let (close_tx, mut close_rx) = mpsc::unbounded_channel::<(u16, &'static str)>();
+
+    let filter_state = shared.clone();
+    let input = incoming.take_while(|m| std::future::ready(m.is_ok())).filter_map(move |message| {
+        let state = filter_state.clone();
+        let close_tx = close_tx.clone();
+        async move {
+            let text = match message.ok()? {
+                Message::Text(t) => t.to_string(),
+                Message::Binary(b) => String::from_utf8(b.to_vec()).ok()?,
+                _ => return None,
+            };
+            let kind = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+            let operation = matches!(kind.as_deref(), Some("subscribe" | "start"));
+            let authenticated =
+                state.lock().map(|c| c.principal.as_ref().is_some_and(|p| *p != Principal::Anonymous)).unwrap_or(false);
+            if operation && !authenticated {
+                let _ = close_tx.send((4401, "Unauthorized"));
+                return None;
+            }
+            Some(text.into_bytes())
+        }
+    });
+
+    let init_state = shared.clone();
+    let AppState { schema, db, config, pubsub } = state.clone();
+    let init_pubsub = pubsub.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let authorization = ["authorization", "Authorization"]
+            .iter()
+            .find_map(|k| payload.get(*k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let principal = auth::authenticate(&db, authorization.as_deref()).await?;
+        if let Ok(mut c) = init_state.lock() {
+            c.principal = Some(principal.clone());
+        }
+        let mut data = async_graphql::Data::default();
+        data.insert(Caller { db: db.clone(), principal, client, config });
+        data.insert(Loaders::new(db));
+        data.insert(init_pubsub);
+        Ok(data)
+    };
+    let graphql = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(on_init);
+    tokio::pin!(graphql);
+
+    let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
+    tokio::pin!(init_deadline);
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.tick().await;
+    let mut revocations: Option<broadcast::Receiver<Event>> = None;
+    let principal = |s: &Arc<Mutex<Connection>>| s.lock().ok().and_then(|c| c.principal.clone());
+
+    loop {
+        if revocations.is_none() {
+            let topic = match principal(&shared) {
+                Some(Principal::User { session_id, .. }) => Some(format!("auth:{session_id}")),
+                Some(Principal::ApiKey { key_id, .. }) => Some(format!("auth:{key_id}")),
+                _ => None,
+            };
+            revocations = topic.map(|t| pubsub.subscribe_topic(&t));
+        }
+        let revoked = async {
+            match revocations.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let initialised = principal(&shared).is_some();
+        tokio::select! {
+            message = graphql.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    // A refused connection_init closes with 4403 Forbidden, as the protocol says.
+                    let code = if code == 1002 && !initialised { 4403 } else { code };
+                    let _ = sink.send(close(code, &reason)).await;
+                    break;
+                }
+                None => break,
+            },
+            Some((code, reason)) = close_rx.recv() => {
+                let _ = sink.send(close(code, reason)).await;
+                break;
+            }
+            _ = &mut init_deadline, if !initialised => {
+                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                break;
+            }
+            event = revoked => {
+                let still_valid = match (event, principal(&shared)) {
+                    (Ok(Event::Notification { .. }), _) => false,
+                    // Missed notifications: ask the database.
+                    (_, Some(p)) => auth::principal::still_valid(&state.db, &p).await.unwrap_or(true),
+                    (_, None) => true,
+                };
+                if !still_valid {
+                    let _ = sink.send(close(4403, "Forbidden: the credential was revoked")).await;
+                    break;
+                }
+            }
+            _ = keepalive.tick() => {
+                // Expired credentials end the connection too (revocations arrive above at once).
+                if let Some(p) = principal(&shared)
+                    && !auth::principal::still_valid(&state.db, &p).await.unwrap_or(true) {
+                        let _ = sink.send(close(4403, "Forbidden: the credential expired")).await;
+                        break;
+                    }
+                if initialised && sink.send(ping(protocol)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
