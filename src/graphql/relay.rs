@@ -6,9 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use crate::db::paging::{ChildRow, Cursor, Page, Slice};
+use crate::db::paging::{Cursor, Page, Slice};
 use crate::error::AppError;
-use crate::graphql::loaders::{CountKey, Loaders, load_or_internal};
+use crate::graphql::loaders::{ChildPage, CountKey, Loaders, load_or_internal};
 use crate::graphql::types::{
     ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
@@ -178,13 +178,24 @@ pub fn connection<R, T: OutputType>(
     conn
 }
 
-/// The common case: child rows that know their own cursor.
-pub fn child_connection<R: ChildRow, T: OutputType>(
-    slice: Slice<R>,
-    totals: ConnectionTotals,
+/// One page of a parent's children (optionally only those with status `only`) through the
+/// per-request loader, as a connection: one statement for all parents at this level.
+pub async fn children<const L: u8, R, T>(
+    ctx: &Context<'_>,
+    (parent, only): (Uuid, Option<&'static str>),
+    page: Page,
+    totals: CountKey,
+    cursor: impl Fn(&R) -> Cursor,
     node: impl Fn(R) -> T,
-) -> Conn<T> {
-    connection(slice, totals, |r| r.cursor(), node)
+) -> async_graphql::Result<Conn<T>>
+where
+    Loaders: async_graphql::dataloader::Loader<ChildPage<L>, Value = Slice<R>, Error = async_graphql::Error>,
+    R: Clone + Send + Sync + 'static,
+    T: OutputType,
+{
+    let key = ChildPage::<L> { parent, page: page.clone(), only };
+    let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| Slice::empty(&page));
+    Ok(connection(slice, ConnectionTotals::new(totals), cursor, node))
 }
 
 pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a async_graphql::dataloader::DataLoader<Loaders>> {

@@ -1,11 +1,13 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use crate::db::paging::Cursor;
+
 use crate::db::forms::{FieldRow, FormRow};
 use crate::domain::enums::{FieldType, FormStatus, Role};
 use crate::domain::field_rules::Rules;
-use crate::graphql::loaders::{ChildPage, CountKey, FieldsOfForm, SUBMISSIONS_BY_FORM, load_or_internal};
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::loaders::{CountKey, FieldsOfForm, SUBMISSIONS_BY_FORM, load_or_internal};
+use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::FormSubmission;
 
 /// An intake form. Its public address is `publicForm(workspaceSlug, formSlug)`.
@@ -69,15 +71,12 @@ impl Form {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<FormSubmission>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<SUBMISSIONS_BY_FORM>::new(self.row.id, page.clone());
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        let role = self.role;
-        Ok(relay::connection(
-            slice,
-            ConnectionTotals::new(CountKey::SubmissionsOfForm(self.row.id)),
-            |s| crate::db::paging::Cursor::at_time(s.submitted_at, s.id),
-            |row| FormSubmission { row, role },
-        ))
+        let (role, totals) = (self.role, CountKey::SubmissionsOfForm(self.row.id));
+        let cursor = |s: &crate::db::submissions::SubmissionRow| Cursor::at_time(s.submitted_at, s.id);
+        relay::children::<SUBMISSIONS_BY_FORM, _, _>(ctx, (self.row.id, None), page, totals, cursor, |row| {
+            FormSubmission { row, role }
+        })
+        .await
     }
 }
 

@@ -1,13 +1,15 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use crate::db::paging::{ChildRow, Cursor};
+
 use crate::db::lead_events::LeadEventRow;
 use crate::db::leads::LeadRow;
 use crate::domain::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
 use crate::graphql::loaders::{
-    ChildPage, CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
+    CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
 };
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{Form, FormField, FormSubmission, User};
 
 /// A person in the pipeline, one per email address per workspace.
@@ -95,9 +97,9 @@ impl Lead {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<LeadEvent>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<EVENTS_BY_LEAD>::new(self.row.id, page.clone());
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::EventsOfLead(self.row.id)), LeadEvent))
+        let totals = CountKey::EventsOfLead(self.row.id);
+        relay::children::<EVENTS_BY_LEAD, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, LeadEvent)
+            .await
     }
     /// Newest first.
     async fn submissions(
@@ -109,15 +111,12 @@ impl Lead {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<FormSubmission>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<SUBMISSIONS_BY_LEAD>::new(self.row.id, page.clone());
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        let role = self.role;
-        Ok(relay::connection(
-            slice,
-            ConnectionTotals::new(CountKey::SubmissionsOfLead(self.row.id)),
-            |s| crate::db::paging::Cursor::at_time(s.submitted_at, s.id),
-            |row| FormSubmission { row, role },
-        ))
+        let (role, totals) = (self.role, CountKey::SubmissionsOfLead(self.row.id));
+        let cursor = |s: &crate::db::submissions::SubmissionRow| Cursor::at_time(s.submitted_at, s.id);
+        relay::children::<SUBMISSIONS_BY_LEAD, _, _>(ctx, (self.row.id, None), page, totals, cursor, |row| {
+            FormSubmission { row, role }
+        })
+        .await
     }
 }
 

@@ -1,12 +1,14 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use crate::db::paging::ChildRow;
+
 use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowRow};
 use crate::domain::enums::{ExecutionStatus, NodeType, Role, WorkflowStatus};
 use crate::graphql::loaders::{
-    ChildPage, CountKey, EXECUTIONS, EdgesOfWorkflow, NodesOfWorkflow, VersionsOfWorkflow, load_or_internal,
+    CountKey, EXECUTIONS, EdgesOfWorkflow, NodesOfWorkflow, VersionsOfWorkflow, load_or_internal,
 };
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::WorkflowExecution;
 
 /// An automation: a trigger and the actions it runs, edited as a draft graph and run from frozen
@@ -87,16 +89,12 @@ impl Workflow {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<WorkflowExecution>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<EXECUTIONS> {
-            parent: self.row.id,
-            page: page.clone(),
-            only: status.map(ExecutionStatus::as_str),
-        };
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        let role = self.role;
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::ExecutionsOf(self.row.id, status)), |row| {
+        let (role, only) = (self.role, status.map(ExecutionStatus::as_str));
+        let totals = CountKey::ExecutionsOf(self.row.id, status);
+        relay::children::<EXECUTIONS, _, _>(ctx, (self.row.id, only), page, totals, ChildRow::cursor, |row| {
             WorkflowExecution { row, role }
-        }))
+        })
+        .await
     }
     /// Report over executions created in `[from, to)` (default: the last 30 days).
     async fn stats(

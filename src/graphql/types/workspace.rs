@@ -2,6 +2,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::db::leads::LeadOrder;
+use crate::db::paging::ChildRow;
 use crate::db::workspaces::WorkspaceRow;
 use crate::domain::access;
 use crate::domain::enums::FormStatus;
@@ -9,9 +10,9 @@ use crate::domain::enums::Role;
 use crate::domain::workspaces::Visible;
 use crate::error::AppError;
 use crate::graphql::loaders::FORMS;
-use crate::graphql::loaders::{API_KEYS, ChildPage, CountKey, MEMBERS, load_or_internal};
+use crate::graphql::loaders::{API_KEYS, CountKey, MEMBERS};
 use crate::graphql::relay::expect_id;
-use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
+use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{ApiKey, Form, Lead, PipelineStatusCount, WorkspaceMember};
 
 /// A tenant: a firm's own space. Everything else belongs to exactly one workspace.
@@ -72,9 +73,9 @@ impl Workspace {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<WorkspaceMember>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<MEMBERS>::new(self.row.id, page.clone());
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::MembersOf(self.row.id)), WorkspaceMember))
+        let totals = CountKey::MembersOf(self.row.id);
+        relay::children::<MEMBERS, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, WorkspaceMember)
+            .await
     }
 
     /// API keys (never their secrets). Needs ADMIN.
@@ -88,9 +89,8 @@ impl Workspace {
     ) -> async_graphql::Result<Conn<ApiKey>> {
         access::ensure(self.role, Role::Admin)?;
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<API_KEYS>::new(self.row.id, page.clone());
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::ApiKeysOf(self.row.id)), ApiKey))
+        let totals = CountKey::ApiKeysOf(self.row.id);
+        relay::children::<API_KEYS, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, ApiKey).await
     }
 
     /// Forms, oldest first, optionally of one status.
@@ -104,13 +104,13 @@ impl Workspace {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<Form>> {
         let page = relay::page(first, after, last, before)?;
-        let key = ChildPage::<FORMS> { parent: self.row.id, page: page.clone(), only: status.map(FormStatus::as_str) };
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        let role = self.role;
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::FormsOf(self.row.id, status)), |row| Form {
+        let (role, only) = (self.role, status.map(FormStatus::as_str));
+        let totals = CountKey::FormsOf(self.row.id, status);
+        relay::children::<FORMS, _, _>(ctx, (self.row.id, only), page, totals, ChildRow::cursor, |row| Form {
             row,
             role,
-        }))
+        })
+        .await
     }
 
     /// Workflows, oldest first, optionally of one status.
@@ -124,13 +124,17 @@ impl Workspace {
         before: Option<String>,
     ) -> async_graphql::Result<Conn<crate::graphql::types::Workflow>> {
         let page = relay::page(first, after, last, before)?;
-        let only = status.map(crate::domain::enums::WorkflowStatus::as_str);
-        let key = ChildPage::<{ crate::graphql::loaders::WORKFLOWS }> { parent: self.row.id, page: page.clone(), only };
-        let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| crate::db::paging::Slice::empty(&page));
-        let role = self.role;
-        Ok(relay::child_connection(slice, ConnectionTotals::new(CountKey::WorkflowsOf(self.row.id, status)), |row| {
-            crate::graphql::types::Workflow { row, role }
-        }))
+        let (role, only) = (self.role, status.map(crate::domain::enums::WorkflowStatus::as_str));
+        let totals = CountKey::WorkflowsOf(self.row.id, status);
+        relay::children::<{ crate::graphql::loaders::WORKFLOWS }, _, _>(
+            ctx,
+            (self.row.id, only),
+            page,
+            totals,
+            ChildRow::cursor,
+            |row| crate::graphql::types::Workflow { row, role },
+        )
+        .await
     }
 
     /// The pipeline: filter, order (default newest first) and page through leads.
