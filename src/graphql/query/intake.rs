@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object};
 use crate::domain;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
-use crate::graphql::types::{Form, Lead, PublicForm};
+use crate::graphql::types::{Form, Lead, PipelineStatusCount, PublicForm};
 
 #[derive(Default)]
 pub struct IntakeQuery;
@@ -24,6 +24,18 @@ impl IntakeQuery {
     ) -> async_graphql::Result<PublicForm> {
         let (row, fields) = domain::forms::public(caller(ctx)?, &workspace_slug, &form_slug).await?;
         Ok(PublicForm { row, fields })
+    }
+
+    /// Per pipeline column: how many leads, and how many were created in the last 7 days
+    /// (the same as `workspace.pipelineSummary`).
+    async fn pipeline_summary(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+    ) -> async_graphql::Result<Vec<PipelineStatusCount>> {
+        let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
+        let rows = domain::leads::pipeline_summary(caller(ctx)?, ws).await?;
+        Ok(rows.into_iter().map(PipelineStatusCount::from).collect())
     }
 
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lead> {

@@ -174,3 +174,9 @@ pub struct PipelineStatusCount {
     /// Leads in this column created in the last 7 days.
     pub new_this_week: i64,
 }
+
+impl From<crate::domain::leads::StatusSummary> for PipelineStatusCount {
+    fn from(r: crate::domain::leads::StatusSummary) -> Self {
+        PipelineStatusCount { status: r.status, count: r.count, new_this_week: r.new_this_week }
+    }
+}

@@ -184,10 +184,7 @@ impl Workspace {
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.
     async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {
         let rows = crate::domain::leads::pipeline_summary(crate::graphql::caller(ctx)?, self.row.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| PipelineStatusCount { status: r.status, count: r.count, new_this_week: r.new_this_week })
-            .collect())
+        Ok(rows.into_iter().map(PipelineStatusCount::from).collect())
     }
 }
 
