@@ -232,6 +232,7 @@ diesel::table! {
         condition -> Nullable<Jsonb>,
         enabled -> Bool,
         created_at -> Timestamptz,
+        ordinal -> Int4,
     }
 }
 
@@ -277,6 +278,7 @@ diesel::table! {
         position_y -> Float8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ordinal -> Int4,
     }
 }
 

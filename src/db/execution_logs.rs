@@ -55,7 +55,7 @@ pub async fn after(
     execution_logs::table
         .filter(execution_logs::execution_id.eq(execution_id))
         .filter(execution_logs::seq.gt(after_seq))
-        .order(execution_logs::id.asc())
+        .order(execution_logs::seq.asc())
         .limit(limit)
         .select(LogRow::as_select())
         .load(conn)

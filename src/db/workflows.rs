@@ -53,6 +53,8 @@ pub struct NodeRow {
     pub config: serde_json::Value,
     pub position_x: f64,
     pub position_y: f64,
+    /// Index in the list as saved.
+    pub ordinal: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -65,6 +67,8 @@ pub struct EdgeRow {
     pub source_handle: String,
     pub condition: Option<serde_json::Value>,
     pub enabled: bool,
+    /// Index in the list as saved.
+    pub ordinal: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -173,7 +177,7 @@ pub async fn replace_graph(
 pub async fn nodes_of(conn: &mut AsyncPgConnection, workflow_ids: &[Uuid]) -> QueryResult<Vec<NodeRow>> {
     workflow_nodes::table
         .filter(workflow_nodes::workflow_id.eq_any(workflow_ids))
-        .order((workflow_nodes::workflow_id, workflow_nodes::created_at, workflow_nodes::key))
+        .order((workflow_nodes::workflow_id, workflow_nodes::ordinal))
         .select(NodeRow::as_select())
         .load(conn)
         .await
@@ -182,7 +186,7 @@ pub async fn nodes_of(conn: &mut AsyncPgConnection, workflow_ids: &[Uuid]) -> Qu
 pub async fn edges_of(conn: &mut AsyncPgConnection, workflow_ids: &[Uuid]) -> QueryResult<Vec<EdgeRow>> {
     workflow_edges::table
         .filter(workflow_edges::workflow_id.eq_any(workflow_ids))
-        .order((workflow_edges::workflow_id, workflow_edges::created_at, workflow_edges::id))
+        .order((workflow_edges::workflow_id, workflow_edges::ordinal))
         .select(EdgeRow::as_select())
         .load(conn)
         .await

@@ -92,7 +92,8 @@ pub async fn save_graph(caller: &Caller, id: Uuid, mut graph: Graph) -> AppResul
     let nodes: Vec<NodeRow> = graph
         .nodes
         .iter()
-        .map(|n| NodeRow {
+        .enumerate()
+        .map(|(i, n)| NodeRow {
             workspace_id: wf.workspace_id,
             workflow_id: wf.id,
             key: n.key.clone(),
@@ -101,12 +102,14 @@ pub async fn save_graph(caller: &Caller, id: Uuid, mut graph: Graph) -> AppResul
             config: n.config.clone(),
             position_x: n.position.x,
             position_y: n.position.y,
+            ordinal: i as i32,
         })
         .collect();
     let edges: Vec<EdgeRow> = graph
         .edges
         .iter()
-        .map(|e| EdgeRow {
+        .enumerate()
+        .map(|(i, e)| EdgeRow {
             workspace_id: wf.workspace_id,
             workflow_id: wf.id,
             source_key: e.source.clone(),
@@ -114,6 +117,7 @@ pub async fn save_graph(caller: &Caller, id: Uuid, mut graph: Graph) -> AppResul
             source_handle: e.handle.clone(),
             condition: e.condition.clone(),
             enabled: e.enabled,
+            ordinal: i as i32,
         })
         .collect();
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -196,8 +200,10 @@ async fn check_references(
 ) -> AppResult<Vec<FieldError>> {
     let mut problems = Vec::new();
     for node in graph.nodes.iter().filter(|n| n.node_type == NodeType::FormSubmitted) {
-        let form_id = node.config.get("formId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
-        let Some(form_id) = form_id else { continue };
+        let Some(form_id) = node.config.get("formId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            continue;
+        };
         let found = db::forms::find(conn, form_id).await?.filter(|f| f.workspace_id == workspace_id);
         if found.is_none() {
             problems

@@ -177,11 +177,14 @@ impl NodeConfig {
             }
         };
         match &parsed {
-            NodeConfig::FormSubmitted(c)
-                if uuid::Uuid::parse_str(&c.form_id).is_err()
-                    && crate::graphql::relay::parse_global_id(&c.form_id).is_none() =>
-            {
-                problems.push(FieldError::new("formId", "is not a form id"));
+            NodeConfig::FormSubmitted(c) => {
+                let is_form = match crate::graphql::relay::parse_global_id(&c.form_id) {
+                    Some((kind, _)) => kind == crate::graphql::relay::Kind::Form,
+                    None => uuid::Uuid::parse_str(&c.form_id).is_ok(),
+                };
+                if !is_form {
+                    problems.push(FieldError::new("formId", "is not the id of a form"));
+                }
             }
             NodeConfig::Schedule(c) => {
                 if let Err(e) = crate::engine::scheduler::parse_cron(&c.cron) {

@@ -162,6 +162,7 @@ impl Graph {
         let mut seen = HashSet::from([start]);
         let mut queue = VecDeque::from([start]);
         while let Some(key) = queue.pop_front() {
+            // Disabled edges count: switching a branch off for a while shouldn't block activation.
             for e in self.edges.iter().filter(|e| e.source == key) {
                 if seen.insert(e.target.as_str()) {
                     queue.push_back(e.target.as_str());

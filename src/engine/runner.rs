@@ -21,9 +21,13 @@ use crate::engine::graph::{Graph, GraphNode, HANDLE_DEFAULT};
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeRun, Outcome, lead::ApplyError};
 
-/// Parked "until someone acts" (approvals): later than any real timer.
+/// Parked "until someone acts" (approvals): later than any real timer, and a whole second so
+/// it survives PostgreSQL's microsecond precision unchanged.
 pub fn never() -> DateTime<Utc> {
-    DateTime::<Utc>::MAX_UTC - chrono::Duration::days(1)
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

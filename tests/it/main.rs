@@ -4,7 +4,11 @@ mod support;
 
 mod accounts;
 mod api_keys;
+mod engine_concurrency;
+mod engine_crash;
 mod engine_flow;
+mod engine_nodes;
+mod engine_triggers;
 mod forms;
 mod http_spec;
 mod intake;
@@ -16,3 +20,5 @@ mod roles;
 mod schema;
 mod sql_budget;
 mod tenancy;
+mod workflow_access;
+mod workflows;

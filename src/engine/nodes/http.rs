@@ -71,7 +71,8 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     let text = response.text().await.unwrap_or_default();
     let kept: String = text.chars().take(MAX_BODY_KEPT).collect();
     let parsed = serde_json::from_str::<Value>(&kept).unwrap_or(Value::String(kept));
-    let output = json!({ "status": status.as_u16(), "body": parsed, "truncated": text.len() > MAX_BODY_KEPT });
+    let output =
+        json!({ "status": status.as_u16(), "body": parsed, "truncated": text.chars().count() > MAX_BODY_KEPT });
     if status.is_success() {
         if let Some(lead_id) = run.execution.lead_id {
             let note = json!({ "url": url.as_str(), "status": status.as_u16() });

@@ -9,6 +9,7 @@ pub mod factories;
 pub mod ids;
 pub mod intake_factories;
 pub mod snapshot;
+pub mod workflow_factories;
 
 pub use client::{Gql, GqlResponse};
 pub use factories::{TestApiKey, TestUser, TestWorkspace};

@@ -1,0 +1,2 @@
+ALTER TABLE workflow_edges DROP COLUMN IF EXISTS ordinal;
+ALTER TABLE workflow_nodes DROP COLUMN IF EXISTS ordinal;
