@@ -167,14 +167,20 @@ pub async fn lock_owned(conn: &mut AsyncPgConnection, id: Uuid, worker: &str) ->
         .filter(workflow_executions::lease_owner.eq(worker))
         .filter(workflow_executions::status.eq(ExecutionStatus::Running))
         .select(ExecutionRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()
 }
 
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ExecutionRow>> {
-    workflow_executions::table.find(id).select(ExecutionRow::as_select()).for_update().first(conn).await.optional()
+    workflow_executions::table
+        .find(id)
+        .select(ExecutionRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 #[derive(Debug, Default, AsChangeset)]

@@ -217,5 +217,5 @@ pub async fn set_position(conn: &mut AsyncPgConnection, id: Uuid, position: i32)
 
 /// Locks the form row so concurrent field edits (positions, identity) serialise.
 pub async fn lock(conn: &mut AsyncPgConnection, form_id: Uuid) -> QueryResult<Option<FormRow>> {
-    forms::table.find(form_id).select(FormRow::as_select()).for_update().first(conn).await.optional()
+    forms::table.find(form_id).select(FormRow::as_select()).for_no_key_update().first(conn).await.optional()
 }

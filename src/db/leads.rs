@@ -208,8 +208,11 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
     leads::table.find(id).select(LeadRow::as_select()).first(conn).await.optional()
 }
 
+/// Locks the lead for the rest of the transaction. `FOR NO KEY UPDATE`, not `FOR UPDATE`: inserting
+/// a child row (an event) takes a key-share lock on the lead for its foreign key, and the two must
+/// not block each other, or a note and a status change of one lead could deadlock.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<LeadRow>> {
-    leads::table.find(id).select(LeadRow::as_select()).for_update().first(conn).await.optional()
+    leads::table.find(id).select(LeadRow::as_select()).for_no_key_update().first(conn).await.optional()
 }
 
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<LeadRow>> {

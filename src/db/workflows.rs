@@ -124,7 +124,7 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
 }
 
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<WorkflowRow>> {
-    workflows::table.find(id).select(WorkflowRow::as_select()).for_update().first(conn).await.optional()
+    workflows::table.find(id).select(WorkflowRow::as_select()).for_no_key_update().first(conn).await.optional()
 }
 
 pub async fn find_by_webhook_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<WorkflowRow>> {
