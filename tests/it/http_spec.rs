@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use intakeflow::config::AppConfig;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::support::TestApp;
+use crate::support::ws::{ws_connect, ws_next, ws_send};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -421,46 +420,6 @@ async fn readyz_fails_when_the_database_is_unreachable() {
 }
 
 // ───────────── WebSocket ─────────────
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a WebSocket on /graphql asking for `protocol`; checks the server agreed to it.
-async fn ws_connect(app: &TestApp, protocol: &'static str) -> Ws {
-    let mut req = format!("ws://{}/graphql", app.addr).into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
-    let (ws, resp) = tokio_tungstenite::connect_async(req).await.expect("websocket handshake");
-    assert_eq!(resp.status().as_u16(), 101);
-    let agreed = resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok());
-    assert_eq!(agreed, Some(protocol));
-    ws
-}
-
-async fn ws_send(ws: &mut Ws, message: Value) {
-    ws.send(Message::text(message.to_string())).await.expect("send");
-}
-
-/// The next message: a JSON text message, or the close frame's code as `{"close": code}`.
-/// Keep-alives (`ka`, `ping`) are skipped.
-async fn ws_next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s");
-        match msg {
-            Some(Ok(Message::Text(text))) => {
-                let value: Value = serde_json::from_str(text.as_str()).expect("JSON message");
-                if matches!(value["type"].as_str(), Some("ka" | "ping")) {
-                    continue;
-                }
-                return value;
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return json!({ "close": frame.map(|f| u16::from(f.code)) });
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            None | Some(Err(_)) => return json!({ "close": null }),
-            Some(Ok(other)) => panic!("unexpected message {other:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn websocket_graphql_transport_ws_acks_and_runs_operations_as_the_initialised_user() {

@@ -19,6 +19,8 @@ mod relay;
 mod roles;
 mod schema;
 mod sql_budget;
+mod subscriptions;
+mod subscriptions_resilience;
 mod tenancy;
 mod workflow_access;
 mod workflows;

@@ -8,8 +8,10 @@ pub mod engine;
 pub mod factories;
 pub mod ids;
 pub mod intake_factories;
+pub mod serve;
 pub mod snapshot;
 pub mod workflow_factories;
+pub mod ws;
 
 pub use client::{Gql, GqlResponse};
 pub use factories::{TestApiKey, TestUser, TestWorkspace};
