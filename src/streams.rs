@@ -18,12 +18,13 @@ pub const BATCH: i64 = 500;
 /// Re-read even without a notification this often (a safety net, not the mechanism).
 const SAFETY_POLL: Duration = Duration::from_secs(5);
 
-/// Follows `topic` from `cursor`. `fetch(cursor)` returns the next rows with their positions;
-/// `finished()` says whether the source can produce no more rows (then the stream ends once
-/// everything has been delivered).
+/// Follows `topics` from `cursor`: the first names the rows' stream, the others changes that may
+/// finish it. `fetch(cursor)` returns the next rows with their positions; `finished()` says
+/// whether the source can produce no more rows (then the stream ends once everything has been
+/// delivered).
 pub fn follow<T, F, Fut, D, DFut>(
     pubsub: Arc<PubSub>,
-    topic: String,
+    topics: Vec<String>,
     mut cursor: i64,
     fetch: F,
     finished: D,
@@ -38,7 +39,8 @@ where
     async_stream::stream! {
         // Subscribe before the first read: a row committed after the read is then announced to
         // this receiver rather than slipping between the read and the wait.
-        let mut wakeups = pubsub.subscribe_topic(&topic);
+        let topic = topics.first().cloned().unwrap_or_default();
+        let mut wakeups: Vec<_> = topics.iter().map(|t| pubsub.subscribe_topic(t)).collect();
         let mut failures = 0u32;
         loop {
             let rows = match fetch(cursor).await {
@@ -78,14 +80,16 @@ where
             } else {
                 continue;
             }
-            tokio::select! {
-                received = wakeups.recv() => {
-                    if let Err(RecvError::Closed) = received {
-                        wakeups = pubsub.subscribe_topic(&topic);
-                    }
+            let closed = {
+                let any = futures_util::future::select_all(wakeups.iter_mut().map(|rx| Box::pin(rx.recv())));
+                tokio::select! {
                     // Ok, Lagged or a reconnect: all mean "read again from the cursor".
+                    (received, _, _) = any => matches!(received, Err(RecvError::Closed)),
+                    _ = tokio::time::sleep(SAFETY_POLL) => false,
                 }
-                _ = tokio::time::sleep(SAFETY_POLL) => {}
+            };
+            if closed {
+                wakeups = topics.iter().map(|t| pubsub.subscribe_topic(t)).collect();
             }
         }
     }

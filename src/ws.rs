@@ -126,6 +126,14 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
                 _ => None,
             };
             revocations = topic.map(|t| pubsub.subscribe_topic(&t));
+            // A revocation between authentication and this subscription would go unheard.
+            if revocations.is_some()
+                && let Some(p) = principal(&shared)
+                && !auth::principal::still_valid(&state.db, &p).await.unwrap_or(true)
+            {
+                let _ = sink.send(close(4403, "Forbidden: the credential was revoked")).await;
+                break;
+            }
         }
         let revoked = async {
             match revocations.as_mut() {

@@ -43,7 +43,9 @@ pub async fn execution_logs(
             Ok(db::executions::find(&mut conn, execution_id).await?.is_none_or(|e| e.status.is_final()))
         }
     };
-    Ok(follow(pubsub, format!("log:{execution_id}"), after, fetch, finished))
+    // Also woken by status changes, so the stream ends as soon as the execution does.
+    let topics = vec![format!("log:{execution_id}"), format!("exec:{execution_id}")];
+    Ok(follow(pubsub, topics, after, fetch, finished))
 }
 
 /// A workspace's lead events after `after`, live; optionally only status changes of one lead.
@@ -75,7 +77,7 @@ pub async fn lead_events(
             Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
         }
     };
-    Ok(follow(pubsub, format!("lead:{workspace_id}"), after, fetch, || async { Ok(false) }))
+    Ok(follow(pubsub, vec![format!("lead:{workspace_id}")], after, fetch, || async { Ok(false) }))
 }
 
 /// What a follower of executions sees change: the execution's status, or one of its steps.
