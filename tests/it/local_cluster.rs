@@ -109,7 +109,8 @@ impl Server {
             .stderr(err)
             .spawn()
             .expect("spawn intakeflow serve");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        // Generous: the first start seeds demo data and runs its workflows while other tests load the machine.
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         Server { name: name.to_owned(), child, port, log, http }
     }
 
