@@ -363,7 +363,7 @@ mod tests {
 
     fn accept(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).expect("test input is valid"));
         h
     }
 

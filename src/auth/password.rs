@@ -40,12 +40,12 @@ pub async fn decoy_hash() -> &'static str {
 mod tests {
     #[tokio::test]
     async fn hashes_verify_and_are_salted() {
-        let a = super::hash("correct horse battery".into()).await.unwrap();
-        let b = super::hash("correct horse battery".into()).await.unwrap();
+        let a = super::hash("correct horse battery".into()).await.expect("test input is valid");
+        let b = super::hash("correct horse battery".into()).await.expect("test input is valid");
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b);
-        assert!(super::verify("correct horse battery".into(), a.clone()).await.unwrap());
-        assert!(!super::verify("wrong".into(), a).await.unwrap());
-        assert!(!super::verify("x".into(), "not a hash".into()).await.unwrap());
+        assert!(super::verify("correct horse battery".into(), a.clone()).await.expect("test input is valid"));
+        assert!(!super::verify("wrong".into(), a).await.expect("test input is valid"));
+        assert!(!super::verify("x".into(), "not a hash".into()).await.expect("test input is valid"));
     }
 }

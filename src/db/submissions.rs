@@ -22,7 +22,7 @@ pub struct SubmissionRow {
 }
 
 /// Parent-agnostic cursor: the list is ordered by submission time either way.
-fn cursor(row: &SubmissionRow) -> Cursor {
+pub fn cursor(row: &SubmissionRow) -> Cursor {
     Cursor::at_time(row.submitted_at, row.id)
 }
 

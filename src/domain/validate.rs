@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("e", "  Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert_eq!(email("e", "  Ada@Example.COM ").expect("test input is valid"), "ada@example.com");
         for bad in ["", "ada", "ada@", "@x.io", "a@b", "a b@x.io", "a@@x.io", "a@x."] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug("s", "acme-law").unwrap(), "acme-law");
+        assert_eq!(slug("s", "acme-law").expect("test input is valid"), "acme-law");
         for bad in ["", "-a", "a-", "Acme", "a_b", &"a".repeat(64)] {
             assert!(slug("s", bad).is_err(), "{bad}");
         }

@@ -133,7 +133,7 @@ mod tests {
         let data = json!({"lead": {"status": "NEW", "custom": {"budget": "5000", "tags": ["a", "b"]}}});
         let check = |field: &str, op: &str, value: Value| {
             Condition::parse(&json!({"rules": [{"field": field, "operator": op, "value": value}]}))
-                .unwrap()
+                .expect("test input is valid")
                 .evaluate(&data)
         };
         assert!(check("lead.custom.budget", "gte", json!(5000)));
@@ -148,7 +148,7 @@ mod tests {
         let any = Condition::parse(&json!({"match": "any", "rules": [
             {"field": "lead.status", "operator": "eq", "value": "WON"},
             {"field": "lead.status", "operator": "eq", "value": "NEW"}]}))
-        .unwrap();
+        .expect("test input is valid");
         assert!(any.evaluate(&data));
         assert!(Condition::parse(&json!({"rules": []})).is_err());
     }

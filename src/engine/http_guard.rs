@@ -69,16 +69,16 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
         ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
+            assert!(is_private(ip.parse().expect("test input is valid")), "{ip}");
         }
         for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+            assert!(!is_private(ip.parse().expect("test input is valid")), "{ip}");
         }
     }
 
     #[tokio::test]
     async fn loopback_is_refused_unless_allowed() {
-        let url = url::Url::parse("http://127.0.0.1:9/x").unwrap();
+        let url = url::Url::parse("http://127.0.0.1:9/x").expect("test input is valid");
         assert!(resolve(&url, &[]).await.is_err());
         assert!(resolve(&url, &["127.0.0.1".into()]).await.is_ok());
     }

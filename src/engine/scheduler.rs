@@ -94,10 +94,10 @@ mod tests {
         assert!(parse_cron("*/5 * * * *").is_ok());
         assert!(parse_cron("not a cron").is_err());
         let cfg = ScheduleConfig { cron: "0 * * * *".into(), timezone: Some("Europe/Berlin".into()) };
-        let now: DateTime<Utc> = "2026-11-22T10:30:00Z".parse().unwrap();
+        let now: DateTime<Utc> = "2026-11-22T10:30:00Z".parse().expect("test input is valid");
         assert_eq!(
             due_tick(&cfg, now - chrono::Duration::minutes(40), now),
-            Some("2026-11-22T10:00:00Z".parse().unwrap())
+            Some("2026-11-22T10:00:00Z".parse().expect("test input is valid"))
         );
         assert_eq!(due_tick(&cfg, now - chrono::Duration::minutes(20), now), None);
     }

@@ -42,11 +42,15 @@ mod tests {
     fn renders_lead_and_custom_fields() {
         let data = json!({"lead": {"name": "Ada", "custom": {"budget": "5000"}}, "workspace": {"name": "Acme"}});
         assert_eq!(
-            render("Hi {{lead.name}} from {{ workspace.name }}: {{lead.custom.budget}}", &data).unwrap(),
+            render("Hi {{lead.name}} from {{ workspace.name }}: {{lead.custom.budget}}", &data)
+                .expect("test input is valid"),
             "Hi Ada from Acme: 5000"
         );
-        assert_eq!(render("[{{ lead.missing.deeper }}]", &data).unwrap(), "[]");
+        assert_eq!(render("[{{ lead.missing.deeper }}]", &data).expect("test input is valid"), "[]");
         assert!(check("{{ unclosed").is_err());
-        assert_eq!(render("<b>{{lead.name}}</b>", &json!({"lead": {"name": "<x>"}})).unwrap(), "<b><x></b>");
+        assert_eq!(
+            render("<b>{{lead.name}}</b>", &json!({"lead": {"name": "<x>"}})).expect("test input is valid"),
+            "<b><x></b>"
+        );
     }
 }

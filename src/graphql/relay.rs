@@ -221,8 +221,8 @@ mod tests {
         assert!(page(Some(101), None, None, None).is_err());
         assert!(page(Some(1), None, Some(1), None).is_err());
         assert!(page(None, Some("nope".into()), None, None).is_err());
-        let p = page(None, None, Some(5), None).unwrap();
+        let p = page(None, None, Some(5), None).expect("test input is valid");
         assert!(p.backward && p.limit == 5);
-        assert_eq!(page(None, None, None, None).unwrap().limit, DEFAULT_PAGE_SIZE as usize);
+        assert_eq!(page(None, None, None, None).expect("test input is valid").limit, DEFAULT_PAGE_SIZE as usize);
     }
 }

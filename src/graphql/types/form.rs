@@ -1,8 +1,6 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::paging::Cursor;
-
 use crate::db::forms::{FieldRow, FormRow};
 use crate::domain::enums::{FieldType, FormStatus, Role};
 use crate::domain::field_rules::Rules;
@@ -72,10 +70,14 @@ impl Form {
     ) -> async_graphql::Result<Conn<FormSubmission>> {
         let page = relay::page(first, after, last, before)?;
         let (role, totals) = (self.role, CountKey::SubmissionsOfForm(self.row.id));
-        let cursor = |s: &crate::db::submissions::SubmissionRow| Cursor::at_time(s.submitted_at, s.id);
-        relay::children::<SUBMISSIONS_BY_FORM, _, _>(ctx, (self.row.id, None), page, totals, cursor, |row| {
-            FormSubmission { row, role }
-        })
+        relay::children::<SUBMISSIONS_BY_FORM, _, _>(
+            ctx,
+            (self.row.id, None),
+            page,
+            totals,
+            crate::db::submissions::cursor,
+            |row| FormSubmission { row, role },
+        )
         .await
     }
 }

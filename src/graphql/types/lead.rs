@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::paging::{ChildRow, Cursor};
+use crate::db::paging::ChildRow;
 
 use crate::db::lead_events::LeadEventRow;
 use crate::db::leads::LeadRow;
@@ -112,10 +112,14 @@ impl Lead {
     ) -> async_graphql::Result<Conn<FormSubmission>> {
         let page = relay::page(first, after, last, before)?;
         let (role, totals) = (self.role, CountKey::SubmissionsOfLead(self.row.id));
-        let cursor = |s: &crate::db::submissions::SubmissionRow| Cursor::at_time(s.submitted_at, s.id);
-        relay::children::<SUBMISSIONS_BY_LEAD, _, _>(ctx, (self.row.id, None), page, totals, cursor, |row| {
-            FormSubmission { row, role }
-        })
+        relay::children::<SUBMISSIONS_BY_LEAD, _, _>(
+            ctx,
+            (self.row.id, None),
+            page,
+            totals,
+            crate::db::submissions::cursor,
+            |row| FormSubmission { row, role },
+        )
         .await
     }
 }
