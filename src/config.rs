@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+const DEFAULT_SESSION_TTL_HOURS: u64 = 720;
+const DEFAULT_SQL_STATEMENT_HEADER: bool = false;
+const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
@@ -30,23 +34,21 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
 
     /// Lifetime of a sign-in session token, in hours.
-    #[arg(long, env = "INTAKEFLOW_SESSION_TTL_HOURS", default_value_t = 720)]
+    #[arg(long, env = "INTAKEFLOW_SESSION_TTL_HOURS", default_value_t = DEFAULT_SESSION_TTL_HOURS)]
     pub session_ttl_hours: u64,
 
     /// Report the number of SQL statements each GraphQL request ran in the
     /// `x-intakeflow-sql-statements` response header (for tests and profiling).
-    #[arg(long, env = "INTAKEFLOW_SQL_STATEMENT_HEADER", default_value_t = false)]
+    #[arg(long, env = "INTAKEFLOW_SQL_STATEMENT_HEADER", default_value_t = DEFAULT_SQL_STATEMENT_HEADER)]
     pub sql_statement_header: bool,
 
     /// Seconds a WebSocket client has to send `connection_init`.
-    #[arg(long, env = "INTAKEFLOW_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "INTAKEFLOW_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS)]
     pub ws_init_timeout_secs: u64,
 }
 
-impl ServerConfig {
-    pub fn session_ttl(&self) -> Duration {
-        Duration::from_secs(self.session_ttl_hours.saturating_mul(3600))
-    }
+fn hours(h: u64) -> Duration {
+    Duration::from_secs(h.saturating_mul(3600))
 }
 
 /// Settings the GraphQL layer and domain services need at request time.
@@ -60,7 +62,7 @@ pub struct AppConfig {
 impl From<&ServerConfig> for AppConfig {
     fn from(server: &ServerConfig) -> Self {
         AppConfig {
-            session_ttl: server.session_ttl(),
+            session_ttl: hours(server.session_ttl_hours),
             sql_statement_header: server.sql_statement_header,
             ws_init_timeout: Duration::from_secs(server.ws_init_timeout_secs),
         }
@@ -70,9 +72,9 @@ impl From<&ServerConfig> for AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            session_ttl: Duration::from_secs(720 * 3600),
-            sql_statement_header: false,
-            ws_init_timeout: Duration::from_secs(10),
+            session_ttl: hours(DEFAULT_SESSION_TTL_HOURS),
+            sql_statement_header: DEFAULT_SQL_STATEMENT_HEADER,
+            ws_init_timeout: Duration::from_secs(DEFAULT_WS_INIT_TIMEOUT_SECS),
         }
     }
 }

@@ -146,8 +146,8 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
-impl From<crate::db::PoolError> for AppError {
-    fn from(err: crate::db::PoolError) -> Self {
+impl From<diesel_async::pooled_connection::bb8::RunError> for AppError {
+    fn from(err: diesel_async::pooled_connection::bb8::RunError) -> Self {
         AppError::Internal(anyhow::anyhow!("database pool: {err}"))
     }
 }

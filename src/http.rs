@@ -17,26 +17,15 @@ use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 use crate::auth;
-use crate::config::AppConfig;
-use crate::db::Db;
-use crate::domain::{Caller, ClientInfo};
+use crate::domain::ClientInfo;
 use crate::error::AppError;
-use crate::graphql::AppSchema;
-use crate::graphql::loaders::Loaders;
+use crate::state::AppState;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub const APPLICATION_JSON: &str = "application/json";
 pub const SQL_STATEMENTS_HEADER: &str = "x-intakeflow-sql-statements";
 /// Request bodies larger than this are refused before parsing.
 const MAX_BODY_BYTES: usize = 1 << 20;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: AppSchema,
-    pub db: Db,
-    pub config: AppConfig,
-    pub pubsub: std::sync::Arc<crate::pubsub::PubSub>,
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -332,8 +321,8 @@ async fn execute(
             return resp;
         }
     };
-    let caller = Caller { db: db.clone(), principal, client: client_info(headers, peer), config: state.config.clone() };
-    let request = request.data(caller).data(Loaders::new(db)).data(state.pubsub.clone());
+    let mut request = request;
+    request.data = state.operation_data(db, principal, client_info(headers, peer));
     let response = state.schema.execute(request).await;
 
     let is_request_error = response.data == async_graphql::Value::Null

@@ -11,10 +11,12 @@ pub mod engine;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod model;
 pub mod pubsub;
 #[rustfmt::skip]
 pub mod schema;
 pub mod seed;
 pub mod server;
+pub mod state;
 pub mod streams;
 pub mod ws;

@@ -11,8 +11,9 @@ use crate::db::local_pg::{ClusterOptions, LocalCluster};
 use crate::db::{self, Db};
 use crate::engine::{Engine, EngineConfig};
 use crate::graphql;
-use crate::http::{self, AppState};
+use crate::http;
 use crate::pubsub::PubSub;
+use crate::state::AppState;
 
 pub const LOCAL_DATABASE: &str = "intakeflow";
 

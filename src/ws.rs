@@ -20,10 +20,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::auth::{self, Principal};
-use crate::domain::{Caller, ClientInfo};
-use crate::graphql::loaders::Loaders;
-use crate::http::AppState;
+use crate::domain::ClientInfo;
 use crate::pubsub::Event;
+use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -90,25 +89,21 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
     });
 
     let init_state = shared.clone();
-    let AppState { schema, db, config, pubsub } = state.clone();
-    let init_pubsub = pubsub.clone();
+    let app = state.clone();
     let on_init = move |payload: serde_json::Value| async move {
         let authorization = ["authorization", "Authorization"]
             .iter()
             .find_map(|k| payload.get(*k))
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        let principal = auth::authenticate(&db, authorization.as_deref()).await?;
+        let principal = auth::authenticate(&app.db, authorization.as_deref()).await?;
         if let Ok(mut c) = init_state.lock() {
             c.principal = Some(principal.clone());
         }
-        let mut data = async_graphql::Data::default();
-        data.insert(Caller { db: db.clone(), principal, client, config });
-        data.insert(Loaders::new(db));
-        data.insert(init_pubsub);
-        Ok(data)
+        Ok(app.operation_data(app.db.clone(), principal, client))
     };
-    let graphql = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(on_init);
+    let graphql =
+        async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(on_init);
     tokio::pin!(graphql);
 
     let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
@@ -125,7 +120,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
                 Some(Principal::ApiKey { key_id, .. }) => Some(format!("auth:{key_id}")),
                 _ => None,
             };
-            revocations = topic.map(|t| pubsub.subscribe_topic(&t));
+            revocations = topic.map(|t| state.pubsub.subscribe_topic(&t));
             // A revocation between authentication and this subscription would go unheard.
             if revocations.is_some()
                 && let Some(p) = principal(&shared)

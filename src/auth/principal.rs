@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::auth::token;
 use crate::db::{self, Db};
-use crate::domain::enums::Role;
 use crate::error::{AppError, AppResult};
+use crate::model::enums::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

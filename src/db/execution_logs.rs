@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::enums::LogLevel;
+use crate::model::enums::LogLevel;
 use crate::schema::execution_logs;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]

@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::domain::enums::{ExecutionStatus, StepStatus};
+use crate::model::enums::{ExecutionStatus, StepStatus};
 use crate::schema::{execution_steps, workflow_executions};
 
 pub const JOBS_CHANNEL: &str = "intakeflow_jobs";

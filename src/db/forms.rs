@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::domain::enums::{FieldType, FormStatus};
+use crate::model::enums::{FieldType, FormStatus};
 use crate::schema::{form_fields, form_submissions, forms, workspaces};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]

@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::domain::enums::LeadEventType;
+use crate::model::enums::LeadEventType;
 use crate::schema::lead_events;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]

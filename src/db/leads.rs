@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{Cursor, Page, Slice, SortKey};
-use crate::domain::enums::{LeadPriority, LeadStatus};
+use crate::model::enums::{LeadPriority, LeadStatus};
 use crate::schema::leads;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]

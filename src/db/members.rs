@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::domain::enums::Role;
+use crate::model::enums::Role;
 use crate::schema::workspace_members;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]

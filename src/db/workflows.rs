@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::domain::enums::{NodeType, WorkflowStatus};
+use crate::model::enums::{NodeType, WorkflowStatus};
 use crate::schema::{workflow_edges, workflow_nodes, workflow_versions, workflows};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]

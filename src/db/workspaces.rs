@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{Cursor, Page, Slice};
-use crate::domain::enums::Role;
+use crate::model::enums::Role;
 use crate::schema::{workspace_members, workspaces};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::auth::principal::unauthenticated;
 use crate::db;
-use crate::domain::enums::Role;
 use crate::error::{AppError, AppResult};
+use crate::model::enums::Role;
 use diesel_async::AsyncPgConnection;
 
 /// The caller's role in a workspace, if any.

@@ -6,8 +6,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::auth::{password, token};
 use crate::db::{self, users::UserRow};
 use crate::domain::Caller;
-use crate::domain::validate::{self, Problems};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::model::validate::{self, Problems};
 
 /// Failed sign-ins for one address within [`LOCKOUT_WINDOW_MINUTES`] that lock it
 /// (seed 004: AuthAttempt / AccountLockout).

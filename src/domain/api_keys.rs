@@ -8,9 +8,9 @@ use crate::auth::token;
 use crate::db::{self, api_keys::ApiKeyRow};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::Role;
-use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::model::enums::Role;
+use crate::model::validate;
 
 pub struct Created {
     pub key: ApiKeyRow,

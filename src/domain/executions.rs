@@ -11,9 +11,9 @@ use crate::db::executions::{ExecutionChanges, ExecutionRow, NewExecution, StepCh
 use crate::db::{self};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::{ExecutionStatus, LogLevel, NodeType, Role, StepStatus, WorkflowStatus};
-use crate::engine::graph::Graph;
 use crate::error::{AppError, AppResult};
+use crate::model::enums::{ExecutionStatus, LogLevel, NodeType, Role, StepStatus, WorkflowStatus};
+use crate::model::graph::Graph;
 
 pub async fn get(caller: &Caller, id: Uuid) -> AppResult<(ExecutionRow, Role)> {
     caller.principal.require_authenticated()?;

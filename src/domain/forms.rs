@@ -9,10 +9,10 @@ use crate::db::forms::{FieldRow, FieldValues, FormChanges, FormRow};
 use crate::db::{self};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::{FieldType, FormStatus, Role};
-use crate::domain::field_rules::{self, Rules};
-use crate::domain::validate::{self, Problems};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+use crate::model::enums::{FieldType, FormStatus, Role};
+use crate::model::field_rules::{self, Rules};
+use crate::model::validate::{self, Problems};
 
 /// Display texts of a public form.
 #[derive(Debug, Clone, Default)]

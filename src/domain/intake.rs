@@ -13,9 +13,9 @@ use crate::db::leads::Contact;
 use crate::db::submissions::SubmissionRow;
 use crate::db::{self, lead_events::Actor};
 use crate::domain::Caller;
-use crate::domain::enums::LeadEventType;
-use crate::domain::field_rules::{self, FieldSpec, Rules};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::model::enums::LeadEventType;
+use crate::model::field_rules::{self, FieldSpec, Rules};
 
 pub struct Submitted {
     pub submission: SubmissionRow,

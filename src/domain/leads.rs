@@ -11,9 +11,9 @@ use crate::db::paging::{Page, Slice};
 use crate::db::{self, lead_events::Actor};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
-use crate::domain::validate::{self, Problems};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+use crate::model::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
+use crate::model::validate::{self, Problems};
 
 pub fn actor_of(principal: &Principal) -> Actor {
     match principal {

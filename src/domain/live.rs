@@ -11,9 +11,9 @@ use crate::db::execution_logs::LogRow;
 use crate::db::executions::{ExecutionRow, StepRow};
 use crate::db::lead_events::LeadEventRow;
 use crate::db::{self, Db};
-use crate::domain::enums::{LeadEventType, Role};
 use crate::domain::{Caller, access};
 use crate::error::{AppError, AppResult};
+use crate::model::enums::{LeadEventType, Role};
 use crate::pubsub::{Event, PubSub};
 use crate::streams::{BATCH, follow};
 
@@ -89,8 +89,8 @@ pub struct ExecutionChange {
 /// Per execution: its status and each step's (status, attempt), to tell what changed.
 #[derive(Default, PartialEq, Clone)]
 struct Snapshot {
-    status: Option<crate::domain::enums::ExecutionStatus>,
-    steps: HashMap<Uuid, (crate::domain::enums::StepStatus, i32)>,
+    status: Option<crate::model::enums::ExecutionStatus>,
+    steps: HashMap<Uuid, (crate::model::enums::StepStatus, i32)>,
 }
 
 fn changes(

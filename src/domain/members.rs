@@ -6,9 +6,9 @@ use uuid::Uuid;
 use crate::db::{self, members::MemberRow};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::Role;
-use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::model::enums::Role;
+use crate::model::validate;
 
 pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -> AppResult<MemberRow> {
     let email = validate::email("email", email).map_err(|e| AppError::BadUserInput(vec![e]))?;

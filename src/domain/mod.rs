@@ -5,16 +5,13 @@
 pub mod access;
 pub mod accounts;
 pub mod api_keys;
-pub mod enums;
 pub mod executions;
-pub mod field_rules;
 pub mod forms;
 pub mod intake;
 pub mod leads;
 pub mod live;
 pub mod members;
 pub mod triggers;
-pub mod validate;
 pub mod workflows;
 pub mod workspaces;
 

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db::{self, executions::NewExecution};
-use crate::domain::enums::{LeadStatus, NodeType};
-use crate::engine::config::NodeConfig;
-use crate::engine::graph::Graph;
+use crate::model::enums::{LeadStatus, NodeType};
+use crate::model::graph::Graph;
+use crate::model::node_config::NodeConfig;
 
 /// One execution per ACTIVE workflow whose FORM_SUBMITTED trigger names this form.
 pub async fn form_submitted(

@@ -2,7 +2,6 @@
 //! activation validates it and freezes it as an immutable version that executions run.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::token;
@@ -10,10 +9,10 @@ use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowChanges, Workfl
 use crate::db::{self};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::{NodeType, Role, WorkflowStatus};
-use crate::domain::validate;
-use crate::engine::graph::{Graph, GraphEdge, GraphNode, Position};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::model::enums::{NodeType, Role, WorkflowStatus};
+use crate::model::graph::{Graph, GraphEdge, GraphNode, Position};
+use crate::model::validate;
 
 pub async fn load(
     conn: &mut AsyncPgConnection,
@@ -65,25 +64,13 @@ pub async fn update(
     Ok(db::workflows::update(&mut conn, id, changes).await?)
 }
 
-/// Normalises node configs that reference other objects (a FORM_SUBMITTED trigger's form may be
-/// given as a global id) to plain UUIDs, so triggers can be matched in SQL.
-fn normalise(node: &mut GraphNode) {
-    if node.node_type == NodeType::FormSubmitted
-        && let Some(id) = node.config.get("formId").and_then(|v| v.as_str())
-        && let Some((crate::graphql::relay::Kind::Form, uuid)) = crate::graphql::relay::parse_global_id(id)
-    {
-        node.config["formId"] = json!(uuid.to_string());
-    }
-}
-
 /// Replaces the draft graph in one transaction. Shape errors (duplicate keys, dangling edge ends,
 /// self-loops, unknown handles) are refused here; the rest waits for activation.
-pub async fn save_graph(caller: &Caller, id: Uuid, mut graph: Graph) -> AppResult<Graph> {
+pub async fn save_graph(caller: &Caller, id: Uuid, graph: Graph) -> AppResult<Graph> {
     let problems = graph.check_shape();
     if !problems.is_empty() {
         return Err(AppError::BadUserInput(problems));
     }
-    graph.nodes.iter_mut().for_each(normalise);
     let mut conn = caller.db.conn().await?;
     let (wf, _) = load(&mut conn, caller, id, Role::Admin).await?;
     if wf.status == WorkflowStatus::Archived {

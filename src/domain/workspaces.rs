@@ -7,9 +7,9 @@ use crate::db::paging::{Page, Slice};
 use crate::db::{self, workspaces::WorkspaceRow};
 use crate::domain::Caller;
 use crate::domain::access;
-use crate::domain::enums::Role;
-use crate::domain::validate::{self, Problems};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::model::enums::Role;
+use crate::model::validate::{self, Problems};
 
 /// A workspace as seen by a caller, with the caller's role in it.
 #[derive(Debug, Clone)]

@@ -1,277 +1,81 @@
-//! Each node type's configuration, parsed from the node's JSON `config`.
+//! The engine's settings, from the environment (each default written once, here).
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::Value;
+use clap::Args;
 
-use crate::domain::enums::{LeadPriority, LeadStatus, NodeType};
-use crate::engine::conditions::Condition;
-use crate::engine::templates;
-use crate::error::FieldError;
+const DEFAULT_WORKERS: usize = 2;
+const DEFAULT_LEASE_SECS: u32 = 30;
+const DEFAULT_POLL_MS: u64 = 1000;
+const DEFAULT_RETRY_BASE_MS: u64 = 2000;
+const DEFAULT_LOG_RETENTION_DAYS: u32 = 90;
+const DEFAULT_EMAIL_FROM: &str = "intakeflow <no-reply@intakeflow.local>";
+const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_SCHEDULER: bool = true;
 
-pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
-pub const MAX_MAX_ATTEMPTS: i32 = 10;
+#[derive(Debug, Clone, Args)]
+pub struct EngineConfig {
+    /// Concurrent executions this process runs (0: this process runs none).
+    #[arg(long, env = "INTAKEFLOW_WORKERS", default_value_t = DEFAULT_WORKERS)]
+    pub workers: usize,
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FormSubmittedConfig {
-    pub form_id: String,
+    /// Seconds a worker's claim on an execution lasts without a heartbeat.
+    #[arg(long, env = "INTAKEFLOW_LEASE_SECS", default_value_t = DEFAULT_LEASE_SECS)]
+    pub lease_secs: u32,
+
+    /// Milliseconds between queue polls when no NOTIFY arrives.
+    #[arg(long, env = "INTAKEFLOW_POLL_MS", default_value_t = DEFAULT_POLL_MS)]
+    pub poll_ms: u64,
+
+    /// First retry delay of a failed step; doubles with each attempt.
+    #[arg(long, env = "INTAKEFLOW_RETRY_BASE_MS", default_value_t = DEFAULT_RETRY_BASE_MS)]
+    pub retry_base_ms: u64,
+
+    /// Days execution logs are kept.
+    #[arg(long, env = "INTAKEFLOW_LOG_RETENTION_DAYS", default_value_t = DEFAULT_LOG_RETENTION_DAYS)]
+    pub log_retention_days: u32,
+
+    /// SMTP server for SEND_EMAIL (e.g. smtps://user:pass@smtp.example.com); unset: emails are
+    /// logged and marked sent.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Sender of workflow emails.
+    #[arg(long, env = "INTAKEFLOW_EMAIL_FROM", default_value = DEFAULT_EMAIL_FROM)]
+    pub email_from: String,
+
+    /// Hosts or IPs HTTP_REQUEST may reach even though they are loopback/private (comma-separated).
+    #[arg(long, env = "INTAKEFLOW_HTTP_ALLOW", value_delimiter = ',', default_value = "")]
+    pub http_allow: Vec<String>,
+
+    /// Default HTTP_REQUEST timeout in seconds.
+    #[arg(long, env = "INTAKEFLOW_HTTP_TIMEOUT_SECS", default_value_t = DEFAULT_HTTP_TIMEOUT_SECS)]
+    pub http_timeout_secs: u64,
+
+    /// Run the SCHEDULE trigger loop in this process.
+    #[arg(long, env = "INTAKEFLOW_SCHEDULER", default_value_t = DEFAULT_SCHEDULER, action = clap::ArgAction::Set)]
+    pub scheduler: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StatusChangedConfig {
-    pub from: Option<LeadStatus>,
-    pub to: Option<LeadStatus>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScheduleConfig {
-    pub cron: String,
-    pub timezone: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SendEmailConfig {
-    pub to: String,
-    pub subject: String,
-    #[serde(default)]
-    pub body: String,
-    pub max_attempts: Option<i32>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HttpRequestConfig {
-    #[serde(default = "default_method")]
-    pub method: String,
-    pub url: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    pub body: Option<Value>,
-    pub timeout_seconds: Option<u64>,
-    pub max_attempts: Option<i32>,
-}
-
-fn default_method() -> String {
-    "POST".into()
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateLeadConfig {
-    pub status: Option<LeadStatus>,
-    pub priority: Option<LeadPriority>,
-    /// A workspace member's email; `""` unassigns.
-    pub assignee_email: Option<String>,
-    #[serde(default)]
-    pub fields: BTreeMap<String, Value>,
-    pub max_attempts: Option<i32>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AddNoteConfig {
-    pub body: String,
-    pub max_attempts: Option<i32>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DelayConfig {
-    pub seconds: Option<u64>,
-    pub minutes: Option<u64>,
-    pub hours: Option<u64>,
-    pub days: Option<u64>,
-    /// An RFC 3339 timestamp, or a template rendering to one.
-    pub until: Option<String>,
-}
-
-impl DelayConfig {
-    pub fn duration_secs(&self) -> Option<u64> {
-        let parts = [(self.seconds, 1u64), (self.minutes, 60), (self.hours, 3600), (self.days, 86_400)];
-        if parts.iter().all(|(v, _)| v.is_none()) {
-            return None;
-        }
-        Some(parts.iter().map(|(v, m)| v.unwrap_or(0).saturating_mul(*m)).fold(0u64, u64::saturating_add))
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ApprovalConfig {
-    pub message: Option<String>,
-    /// In simulations, which way the approval goes (default: approved).
-    pub simulate_approved: Option<bool>,
-}
-
-/// A node's parsed configuration.
-#[derive(Debug, Clone)]
-pub enum NodeConfig {
-    FormSubmitted(FormSubmittedConfig),
-    LeadStatusChanged(StatusChangedConfig),
-    Manual,
-    Webhook,
-    Schedule(ScheduleConfig),
-    SendEmail(SendEmailConfig),
-    HttpRequest(HttpRequestConfig),
-    UpdateLead(UpdateLeadConfig),
-    AddNote(AddNoteConfig),
-    Delay(DelayConfig),
-    Condition(Condition),
-    Approval(ApprovalConfig),
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(config: &Value) -> Result<T, FieldError> {
-    serde_json::from_value(config.clone()).map_err(|e| {
-        let msg = e.to_string();
-        // serde names the missing/unknown field in backticks; use it as the field when present.
-        let field = msg.split('`').nth(1).unwrap_or("").to_owned();
-        FieldError::new(field, msg)
-    })
-}
-
-impl NodeConfig {
-    pub fn parse(node_type: NodeType, config: &Value) -> Result<NodeConfig, FieldError> {
-        let config = if config.is_null() { &Value::Object(Default::default()) } else { config };
-        Ok(match node_type {
-            NodeType::FormSubmitted => NodeConfig::FormSubmitted(parse(config)?),
-            NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
-            NodeType::Manual => NodeConfig::Manual,
-            NodeType::Webhook => NodeConfig::Webhook,
-            NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
-            NodeType::SendEmail => NodeConfig::SendEmail(parse(config)?),
-            NodeType::HttpRequest => NodeConfig::HttpRequest(parse(config)?),
-            NodeType::UpdateLead => NodeConfig::UpdateLead(parse(config)?),
-            NodeType::AddNote => NodeConfig::AddNote(parse(config)?),
-            NodeType::Delay => NodeConfig::Delay(parse(config)?),
-            NodeType::Condition => {
-                NodeConfig::Condition(Condition::parse(config).map_err(|m| FieldError::new("rules", m))?)
-            }
-            NodeType::Approval => NodeConfig::Approval(parse(config)?),
-        })
-    }
-
-    /// Every problem with a node's config; fields are relative to the config object.
-    pub fn check(node_type: NodeType, config: &Value) -> Vec<FieldError> {
-        let parsed = match NodeConfig::parse(node_type, config) {
-            Ok(p) => p,
-            Err(e) => {
-                // Report every missing required field, not only serde's first.
-                let mut problems = vec![e];
-                for required in required_fields(node_type) {
-                    if config.get(required).is_none() && !problems.iter().any(|p| p.field == *required) {
-                        problems.push(FieldError::new(*required, "is required"));
-                    }
-                }
-                return problems;
-            }
-        };
-        let mut problems = Vec::new();
-        let mut template = |field: &str, text: &str| {
-            if let Err(e) = templates::check(text) {
-                problems.push(FieldError::new(field, e));
-            }
-        };
-        match &parsed {
-            NodeConfig::FormSubmitted(c) => {
-                let is_form = match crate::graphql::relay::parse_global_id(&c.form_id) {
-                    Some((kind, _)) => kind == crate::graphql::relay::Kind::Form,
-                    None => uuid::Uuid::parse_str(&c.form_id).is_ok(),
-                };
-                if !is_form {
-                    problems.push(FieldError::new("formId", "is not the id of a form"));
-                }
-            }
-            NodeConfig::Schedule(c) => {
-                if let Err(e) = crate::engine::scheduler::parse_cron(&c.cron) {
-                    problems.push(FieldError::new("cron", e));
-                }
-                if let Some(tz) = &c.timezone
-                    && tz.parse::<chrono_tz::Tz>().is_err()
-                {
-                    problems.push(FieldError::new("timezone", format!("`{tz}` is not an IANA time zone")));
-                }
-            }
-            NodeConfig::SendEmail(c) => {
-                template("to", &c.to);
-                template("subject", &c.subject);
-                template("body", &c.body);
-                if c.to.trim().is_empty() {
-                    problems.push(FieldError::new("to", "must not be blank"));
-                }
-                if c.subject.trim().is_empty() {
-                    problems.push(FieldError::new("subject", "must not be blank"));
-                }
-            }
-            NodeConfig::HttpRequest(c) => {
-                template("url", &c.url);
-                if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&c.method.to_uppercase().as_str()) {
-                    problems.push(FieldError::new("method", "must be GET, POST, PUT, PATCH or DELETE"));
-                }
-                if !c.url.contains("{{")
-                    && url::Url::parse(&c.url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
-                {
-                    problems.push(FieldError::new("url", "must be an http(s) URL"));
-                }
-                if c.timeout_seconds.is_some_and(|t| t == 0 || t > 120) {
-                    problems.push(FieldError::new("timeoutSeconds", "must be 1 to 120"));
-                }
-            }
-            NodeConfig::UpdateLead(c)
-                if c.status.is_none() && c.priority.is_none() && c.assignee_email.is_none() && c.fields.is_empty() =>
-            {
-                problems
-                    .push(FieldError::new("status", "set at least one of status, priority, assigneeEmail or fields"));
-            }
-            NodeConfig::AddNote(c) => {
-                template("body", &c.body);
-                if c.body.trim().is_empty() {
-                    problems.push(FieldError::new("body", "must not be blank"));
-                }
-            }
-            NodeConfig::Delay(c) => match (c.duration_secs(), &c.until) {
-                (None, None) => {
-                    problems.push(FieldError::new("seconds", "give a duration (seconds/minutes/hours/days) or `until`"))
-                }
-                (Some(_), Some(_)) => {
-                    problems.push(FieldError::new("until", "give either a duration or `until`, not both"))
-                }
-                (None, Some(u)) => template("until", u),
-                (Some(_), None) => {}
-            },
-            _ => {}
-        }
-        if let Some(n) = parsed.max_attempts()
-            && !(1..=MAX_MAX_ATTEMPTS).contains(&n)
-        {
-            problems.push(FieldError::new("maxAttempts", format!("must be 1 to {MAX_MAX_ATTEMPTS}")));
-        }
-        problems
-    }
-
-    pub fn max_attempts(&self) -> Option<i32> {
-        match self {
-            NodeConfig::SendEmail(c) => c.max_attempts,
-            NodeConfig::HttpRequest(c) => c.max_attempts,
-            NodeConfig::UpdateLead(c) => c.max_attempts,
-            NodeConfig::AddNote(c) => c.max_attempts,
-            _ => None,
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: DEFAULT_WORKERS,
+            lease_secs: DEFAULT_LEASE_SECS,
+            poll_ms: DEFAULT_POLL_MS,
+            retry_base_ms: DEFAULT_RETRY_BASE_MS,
+            log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
+            smtp_url: None,
+            email_from: DEFAULT_EMAIL_FROM.into(),
+            http_allow: Vec::new(),
+            http_timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
+            scheduler: DEFAULT_SCHEDULER,
         }
     }
 }
 
-fn required_fields(node_type: NodeType) -> &'static [&'static str] {
-    match node_type {
-        NodeType::FormSubmitted => &["formId"],
-        NodeType::Schedule => &["cron"],
-        NodeType::SendEmail => &["to", "subject"],
-        NodeType::HttpRequest => &["url"],
-        NodeType::AddNote => &["body"],
-        NodeType::Condition => &["rules"],
-        _ => &[],
+impl EngineConfig {
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(10))
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db::{self, Db};
-use crate::domain::enums::LogLevel;
-use crate::engine::EngineConfig;
+use crate::engine::config::EngineConfig;
+use crate::model::enums::LogLevel;
 
 const REAP_EVERY: Duration = Duration::from_secs(2);
 const PARTITIONS_EVERY: Duration = Duration::from_secs(3600);

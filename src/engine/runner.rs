@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
 use crate::db::{self, Db};
-use crate::domain::enums::{ExecutionStatus, LeadEventType, LogLevel, StepStatus};
-use crate::engine::EngineConfig;
-use crate::engine::config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
-use crate::engine::graph::{Graph, GraphNode, HANDLE_DEFAULT};
+use crate::engine::config::EngineConfig;
 use crate::engine::mail::Mailer;
-use crate::engine::nodes::{self, NodeRun, Outcome, lead::ApplyError};
+use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
+use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, StepStatus};
+use crate::model::graph::{Graph, GraphNode, HANDLE_DEFAULT};
+use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
 
 /// Parked "until someone acts" (approvals): later than any real timer, and a whole second so
 /// it survives PostgreSQL's microsecond precision unchanged.
@@ -57,9 +57,7 @@ impl From<crate::db::PoolError> for RunError {
 }
 
 pub struct Runner {
-    pub db: Db,
-    pub config: Arc<EngineConfig>,
-    pub mailer: Mailer,
+    deps: NodeDeps,
     graphs: std::sync::Mutex<HashMap<Uuid, Arc<Graph>>>,
 }
 
@@ -146,14 +144,14 @@ async fn lead_event(
 impl Runner {
     pub fn new(db: Db, config: Arc<EngineConfig>) -> anyhow::Result<Runner> {
         let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
-        Ok(Runner { db, config, mailer, graphs: std::sync::Mutex::new(HashMap::new()) })
+        Ok(Runner { deps: NodeDeps { db, config, mailer }, graphs: std::sync::Mutex::new(HashMap::new()) })
     }
 
     async fn graph(&self, version_id: Uuid) -> anyhow::Result<Arc<Graph>> {
         if let Some(g) = self.graphs.lock().ok().and_then(|m| m.get(&version_id).cloned()) {
             return Ok(g);
         }
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.deps.db.conn().await?;
         let version = db::workflows::find_version(&mut conn, version_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("version {version_id} missing"))?;
@@ -169,7 +167,7 @@ impl Runner {
     }
 
     pub async fn run(&self, exec: ExecutionRow, worker: &str) -> anyhow::Result<()> {
-        let lease = Lease::start(self.db.clone(), exec.id, worker.to_owned(), self.config.lease_secs);
+        let lease = Lease::start(self.deps.db.clone(), exec.id, worker.to_owned(), self.deps.config.lease_secs);
         match self.walk(&exec, worker, &lease).await {
             Ok(()) | Err(RunError::Lost) => Ok(()),
             Err(RunError::Db(e)) => Err(e.into()),
@@ -180,7 +178,7 @@ impl Runner {
     async fn walk(&self, exec: &ExecutionRow, worker: &str, lease: &Lease) -> Result<(), RunError> {
         let graph = self.graph(exec.version_id).await.map_err(RunError::Other)?;
         let mut progress: Progress = serde_json::from_value(exec.context.clone()).unwrap_or_default();
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.deps.db.conn().await?;
         if progress.frontier.is_empty() && progress.done.is_empty() {
             let Some(trigger) = graph.trigger() else {
                 return self.fail(&mut conn, exec, worker, None, "the workflow version has no trigger").await;
@@ -215,7 +213,7 @@ impl Runner {
             })
             .await?;
         } else {
-            let mut c = self.db.conn().await?;
+            let mut c = self.deps.db.conn().await?;
             log(
                 &mut c,
                 exec,
@@ -272,7 +270,7 @@ impl Runner {
                 .await?;
             let data = self.data(&mut conn, exec, &steps).await?;
             let outcome =
-                nodes::execute(NodeRun { runner: self, execution: exec, node, step: &step, data: &data }).await;
+                nodes::execute(NodeRun { deps: &self.deps, execution: exec, node, step: &step, data: &data }).await;
             match outcome {
                 Outcome::Done { output, handle, effect } => {
                     let next = next_nodes(&graph, node, handle.or_else(|| handle_of(node, Some(&output))), &data);
@@ -400,7 +398,7 @@ impl Runner {
         error: &str,
     ) -> Result<(), RunError> {
         let exponent = (step.attempt - 1).clamp(0, 16) as u32;
-        let delay_ms = self.config.retry_base_ms.saturating_mul(1u64 << exponent).min(15 * 60 * 1000);
+        let delay_ms = self.deps.config.retry_base_ms.saturating_mul(1u64 << exponent).min(15 * 60 * 1000);
         let run_at = Utc::now() + chrono::Duration::milliseconds(delay_ms as i64);
         conn.transaction::<_, RunError, _>(async |conn| {
             let row = locked(conn, exec.id, worker).await?;
@@ -507,16 +505,16 @@ fn handle_of(node: &GraphNode, output: Option<&Value>) -> Option<&'static str> {
         .get("result")
         .and_then(Value::as_bool)
         .or_else(|| output.get("decision").and_then(|d| d.get("approved")).and_then(Value::as_bool))?;
-    Some(if yes { crate::engine::graph::HANDLE_TRUE } else { crate::engine::graph::HANDLE_FALSE })
+    Some(if yes { crate::model::graph::HANDLE_TRUE } else { crate::model::graph::HANDLE_FALSE })
 }
 
 /// Where to go after `node`: a branching node follows its chosen handle, falling back to
 /// `default` edges; edges with a condition are taken only when it holds.
 fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Value) -> Vec<String> {
-    let passes = |e: &&crate::engine::graph::GraphEdge| {
+    let passes = |e: &&crate::model::graph::GraphEdge| {
         e.condition
             .as_ref()
-            .is_none_or(|c| crate::engine::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false))
+            .is_none_or(|c| crate::model::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false))
     };
     let mut chosen: Vec<String> = match handle {
         Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).map(|e| e.target.clone()).collect(),

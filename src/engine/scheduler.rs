@@ -1,7 +1,6 @@
 //! SCHEDULE triggers. Each engine process looks for due ticks; the execution's idempotency key is
 //! the tick itself, so a tick fires exactly once however many processes see it.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,24 +10,17 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::db::{self, Db};
-use crate::domain::enums::NodeType;
-use crate::engine::EngineConfig;
-use crate::engine::config::{NodeConfig, ScheduleConfig};
-use crate::engine::graph::Graph;
+use crate::engine::config::EngineConfig;
+use crate::model::enums::NodeType;
+use crate::model::graph::Graph;
+use crate::model::node_config::{NodeConfig, ScheduleConfig};
 
 /// Ticks older than this are not fired late (after downtime, only the latest due tick fires).
 const LOOKBACK: chrono::Duration = chrono::Duration::hours(1);
 
-/// Accepts the usual 5-field cron (minute precision) or the 6/7-field form with seconds.
-pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_owned() };
-    cron::Schedule::from_str(&full).map_err(|e| format!("invalid cron expression: {e}"))
-}
-
 /// The latest tick in `(since, now]`.
 pub fn due_tick(config: &ScheduleConfig, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = parse_cron(&config.cron).ok()?;
+    let schedule = config.schedule().ok()?;
     let tz: chrono_tz::Tz = config.timezone.as_deref().unwrap_or("UTC").parse().ok()?;
     let start = since.max(now - LOOKBACK).with_timezone(&tz);
     schedule.after(&start).take_while(|t| t.with_timezone(&Utc) <= now).last().map(|t| t.with_timezone(&Utc))
@@ -91,8 +83,8 @@ mod tests {
 
     #[test]
     fn five_field_crons_and_due_ticks() {
-        assert!(parse_cron("*/5 * * * *").is_ok());
-        assert!(parse_cron("not a cron").is_err());
+        assert!(ScheduleConfig { cron: "*/5 * * * *".into(), timezone: None }.schedule().is_ok());
+        assert!(ScheduleConfig { cron: "not a cron".into(), timezone: None }.schedule().is_err());
         let cfg = ScheduleConfig { cron: "0 * * * *".into(), timezone: Some("Europe/Berlin".into()) };
         let now: DateTime<Utc> = "2026-11-22T10:30:00Z".parse().expect("test input is valid");
         assert_eq!(

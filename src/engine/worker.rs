@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
 use crate::db::{self, Db};
-use crate::engine::EngineConfig;
+use crate::engine::config::EngineConfig;
 use crate::engine::runner::Runner;
 use crate::pubsub::Event;
 

@@ -30,6 +30,11 @@ fn internal(err: diesel::result::Error) -> async_graphql::Error {
     AppError::from(err).into_graphql()
 }
 
+/// The request's loaders.
+pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a DataLoader<Loaders>> {
+    ctx.data::<DataLoader<Loaders>>()
+}
+
 /// Loads one key, turning loader failures into GraphQL errors.
 pub async fn load_or_internal<K>(
     ctx: &Context<'_>,
@@ -39,7 +44,7 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Loaders: Loader<K, Error = async_graphql::Error>,
 {
-    crate::graphql::relay::loaders(ctx)?.load_one(key).await
+    loaders(ctx)?.load_one(key).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -304,12 +309,12 @@ pub enum CountKey {
     MembersOf(Uuid),
     ApiKeysOf(Uuid),
     WorkspacesOfUser(Uuid),
-    FormsOf(Uuid, Option<crate::domain::enums::FormStatus>),
+    FormsOf(Uuid, Option<crate::model::enums::FormStatus>),
     SubmissionsOfForm(Uuid),
     SubmissionsOfLead(Uuid),
     EventsOfLead(Uuid),
-    WorkflowsOf(Uuid, Option<crate::domain::enums::WorkflowStatus>),
-    ExecutionsOf(Uuid, Option<crate::domain::enums::ExecutionStatus>),
+    WorkflowsOf(Uuid, Option<crate::model::enums::WorkflowStatus>),
+    ExecutionsOf(Uuid, Option<crate::model::enums::ExecutionStatus>),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -332,7 +337,7 @@ impl Loader<CountKey> for Loaders {
                 out.insert(CountKey::ApiKeysOf(id), n);
             }
         }
-        let mut status_groups: HashMap<Option<crate::domain::enums::FormStatus>, Vec<Uuid>> = HashMap::new();
+        let mut status_groups: HashMap<Option<crate::model::enums::FormStatus>, Vec<Uuid>> = HashMap::new();
         for k in keys {
             if let CountKey::FormsOf(ws, status) = k {
                 status_groups.entry(*status).or_default().push(*ws);
@@ -361,8 +366,8 @@ impl Loader<CountKey> for Loaders {
                 out.insert(CountKey::EventsOfLead(id), n);
             }
         }
-        let mut wf_groups: HashMap<Option<crate::domain::enums::WorkflowStatus>, Vec<Uuid>> = HashMap::new();
-        let mut ex_groups: HashMap<Option<crate::domain::enums::ExecutionStatus>, Vec<Uuid>> = HashMap::new();
+        let mut wf_groups: HashMap<Option<crate::model::enums::WorkflowStatus>, Vec<Uuid>> = HashMap::new();
+        let mut ex_groups: HashMap<Option<crate::model::enums::ExecutionStatus>, Vec<Uuid>> = HashMap::new();
         for k in keys {
             match k {
                 CountKey::WorkflowsOf(ws, s) => wf_groups.entry(*s).or_default().push(*ws),

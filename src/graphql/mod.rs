@@ -20,7 +20,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 pub fn build_schema() -> AppSchema {
     Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
-        .register_output_type::<relay::Node>()
+        .register_output_type::<types::Node>()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

@@ -1,7 +1,7 @@
 //! Relay plumbing: opaque global ids, the `Node` interface and cursor connections.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, Interface, Object, OutputType};
+use async_graphql::{Context, ID, Object, OutputType};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
@@ -9,9 +9,6 @@ use uuid::Uuid;
 use crate::db::paging::{Cursor, Page, Slice};
 use crate::error::AppError;
 use crate::graphql::loaders::{ChildPage, CountKey, Loaders, load_or_internal};
-use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
-};
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -91,21 +88,6 @@ pub fn expect_id(field: &str, id: &ID, kind: Kind) -> Result<Uuid, AppError> {
     }
 }
 
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier, usable with `node(id:)`."))]
-pub enum Node {
-    User(User),
-    Workspace(Workspace),
-    WorkspaceMember(WorkspaceMember),
-    ApiKey(ApiKey),
-    Form(Form),
-    FormField(FormField),
-    FormSubmission(FormSubmission),
-    Lead(Lead),
-    Workflow(Workflow),
-    WorkflowExecution(WorkflowExecution),
-}
-
 /// Validates Relay arguments: `first` or `last` (not both), at most [`MAX_PAGE_SIZE`].
 pub fn page(
     first: Option<i32>,
@@ -113,7 +95,7 @@ pub fn page(
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<Page, AppError> {
-    let mut problems = crate::domain::validate::Problems::default();
+    let mut problems = crate::model::validate::Problems::default();
     if first.is_some() && last.is_some() {
         problems.push("last", "pass either `first` or `last`, not both");
     }
@@ -196,10 +178,6 @@ where
     let key = ChildPage::<L> { parent, page: page.clone(), only };
     let slice = load_or_internal(ctx, key).await?.unwrap_or_else(|| Slice::empty(&page));
     Ok(connection(slice, ConnectionTotals::new(totals), cursor, node))
-}
-
-pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a async_graphql::dataloader::DataLoader<Loaders>> {
-    ctx.data::<async_graphql::dataloader::DataLoader<Loaders>>()
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::db::lead_events::LeadEventRow;
-use crate::domain::enums::{ExecutionStatus, LeadEventType, LeadStatus, Role};
 use crate::domain::live;
 use crate::error::AppError;
 use crate::graphql::caller;
 use crate::graphql::loaders::{LeadId, UserId, load_or_internal};
 use crate::graphql::relay::{self, Kind, expect_id};
 use crate::graphql::types::{ExecutionLog, ExecutionStep, Lead, LeadEvent, User, WorkflowExecution};
+use crate::model::enums::{ExecutionStatus, LeadEventType, LeadStatus, Role};
 use crate::pubsub::PubSub;
 
 fn pubsub(ctx: &Context<'_>) -> async_graphql::Result<Arc<PubSub>> {

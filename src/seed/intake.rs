@@ -7,10 +7,10 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::config::AppConfig;
 use crate::db::Db;
-use crate::domain::enums::{FieldType, LeadPriority, LeadStatus};
 use crate::domain::forms::{FieldInput, FormInput, FormSettings};
 use crate::domain::{Caller, ClientInfo, forms, intake, leads};
 use crate::error::AppError;
+use crate::model::enums::{FieldType, LeadPriority, LeadStatus};
 
 pub const DEMO_FORM_SLUG: &str = "project-inquiry";
 pub const BUDGET_OPTIONS: [&str; 4] = ["1000", "5000", "10000", "25000"];
@@ -72,7 +72,7 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
     ] {
         forms::add_field(&owner, form.id, input, None).await.map_err(internal)?;
     }
-    forms::set_status(&owner, form.id, crate::domain::enums::FormStatus::Published).await.map_err(internal)?;
+    forms::set_status(&owner, form.id, crate::model::enums::FormStatus::Published).await.map_err(internal)?;
     // Activated before the submissions arrive, so each one starts an execution.
     super::workflows::seed(&owner, workspace_id, form.id).await.map_err(internal)?;
 

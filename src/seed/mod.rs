@@ -8,8 +8,8 @@ pub mod workflows;
 
 use crate::auth::password;
 use crate::db::{self, Db};
-use crate::domain::enums::Role;
 use crate::error::AppError;
+use crate::model::enums::Role;
 
 pub const DEMO_EMAIL: &str = "demo@intakeflow.dev";
 pub const DEMO_PASSWORD: &str = "intakeflow-demo";

@@ -4,9 +4,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::enums::NodeType;
 use crate::domain::{Caller, workflows};
-use crate::engine::graph::{Graph, GraphEdge, GraphNode, Position};
+use crate::model::enums::NodeType;
+use crate::model::graph::{Graph, GraphEdge, GraphNode, Position};
 
 fn node(key: &str, node_type: NodeType, name: &str, config: serde_json::Value, x: f64, y: f64) -> GraphNode {
     GraphNode { key: key.into(), node_type, name: name.into(), config, position: Position { x, y } }

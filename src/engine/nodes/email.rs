@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{NodeRun, Outcome};
 use crate::db;
-use crate::domain::enums::LeadEventType;
-use crate::engine::config::SendEmailConfig;
+use crate::model::enums::LeadEventType;
+use crate::model::node_config::SendEmailConfig;
 
 pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
     let rendered = (|| {
@@ -16,7 +16,7 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
         Err(error) => return Outcome::Fail { error },
     };
     let to = to.trim().to_owned();
-    if crate::domain::validate::email("to", &to).is_err() {
+    if crate::model::validate::email("to", &to).is_err() {
         return Outcome::Fail { error: format!("to: {to:?} is not an email address") };
     }
     if run.execution.simulate {
@@ -29,7 +29,7 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
 }
 
 async fn deliver(run: &NodeRun<'_>, to: &str, subject: &str, body: &str) -> Result<serde_json::Value, String> {
-    let db = &run.runner.db;
+    let db = &run.deps.db;
     let mut conn = db.conn().await.map_err(|e| e.to_string())?;
     let email = db::emails::insert_once(
         &mut conn,
@@ -50,7 +50,7 @@ async fn deliver(run: &NodeRun<'_>, to: &str, subject: &str, body: &str) -> Resu
     if email.status == "SENT" {
         return Ok(output(&email));
     }
-    let mailer = &run.runner.mailer;
+    let mailer = &run.deps.mailer;
     if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, &run.effect_key()).await {
         db::emails::mark(&mut conn, email.id, "PENDING", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
         return Err(format!("sending email failed: {e}"));

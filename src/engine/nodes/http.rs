@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 
 use super::{NodeRun, Outcome};
 use crate::db;
-use crate::domain::enums::LeadEventType;
-use crate::engine::config::HttpRequestConfig;
-use crate::engine::{http_guard, templates};
+use crate::engine::http_guard;
+use crate::model::enums::LeadEventType;
+use crate::model::node_config::HttpRequestConfig;
+use crate::model::templates;
 
 const MAX_BODY_KEPT: usize = 4096;
 
@@ -37,7 +38,7 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     if run.execution.simulate {
         return Outcome::done(json!({ "simulated": true, "method": method, "url": url.as_str(), "body": body }));
     }
-    let config = &run.runner.config;
+    let config = &run.deps.config;
     let (host, addr) = match http_guard::resolve(&url, &config.http_allow).await {
         Ok(r) => r,
         Err(e) => return Outcome::Fail { error: e },
@@ -76,7 +77,7 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     if status.is_success() {
         if let Some(lead_id) = run.execution.lead_id {
             let note = json!({ "url": url.as_str(), "status": status.as_u16() });
-            if let Ok(mut conn) = run.runner.db.conn().await {
+            if let Ok(mut conn) = run.deps.db.conn().await {
                 let actor = db::lead_events::Actor { execution_id: Some(run.execution.id), ..Default::default() };
                 let _ = db::lead_events::append(
                     &mut conn,

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{NodeRun, Outcome};
 use crate::db::{self, lead_events::Actor, leads::LeadChanges};
-use crate::domain::enums::LeadEventType;
-use crate::domain::field_rules::{self, FieldSpec, Rules};
-use crate::engine::config::{AddNoteConfig, UpdateLeadConfig};
+use crate::model::enums::LeadEventType;
+use crate::model::field_rules::{self, FieldSpec, Rules};
+use crate::model::node_config::{AddNoteConfig, UpdateLeadConfig};
 
 #[derive(Debug, Clone)]
 pub enum Effect {

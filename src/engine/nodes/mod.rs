@@ -6,14 +6,18 @@ mod email;
 mod http;
 pub mod lead;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::db::Db;
 use crate::db::executions::{ExecutionRow, StepRow};
-use crate::engine::config::NodeConfig;
-use crate::engine::graph::{GraphNode, HANDLE_FALSE, HANDLE_TRUE};
-use crate::engine::runner::Runner;
-use crate::engine::templates;
+use crate::engine::config::EngineConfig;
+use crate::engine::mail::Mailer;
+use crate::model::graph::{GraphNode, HANDLE_FALSE, HANDLE_TRUE};
+use crate::model::node_config::NodeConfig;
+use crate::model::templates;
 
 pub use lead::Effect;
 
@@ -49,9 +53,17 @@ impl Outcome {
     }
 }
 
+/// What nodes use besides their own run: the database (for the email outbox), the mailer and
+/// the engine's settings. One per engine, shared by its workers.
+pub struct NodeDeps {
+    pub db: Db,
+    pub config: Arc<EngineConfig>,
+    pub mailer: Mailer,
+}
+
 /// Everything a node sees.
 pub struct NodeRun<'a> {
-    pub runner: &'a Runner,
+    pub deps: &'a NodeDeps,
     pub execution: &'a ExecutionRow,
     pub node: &'a GraphNode,
     pub step: &'a StepRow,
@@ -95,7 +107,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
     }
 }
 
-fn delay(run: &NodeRun<'_>, c: &crate::engine::config::DelayConfig) -> Outcome {
+fn delay(run: &NodeRun<'_>, c: &crate::model::node_config::DelayConfig) -> Outcome {
     let now = Utc::now();
     // Resumed after the wait: the wake time was recorded when the wait began.
     if let Some(wake) = run
@@ -134,7 +146,7 @@ fn delay(run: &NodeRun<'_>, c: &crate::engine::config::DelayConfig) -> Outcome {
     Outcome::Wait { until: Some(wake), output: json!({ "wakeAt": wake }) }
 }
 
-fn approval(run: &NodeRun<'_>, c: &crate::engine::config::ApprovalConfig) -> Outcome {
+fn approval(run: &NodeRun<'_>, c: &crate::model::node_config::ApprovalConfig) -> Outcome {
     if let Some(decision) = run.step.output.as_ref().and_then(|o| o.get("decision")) {
         let approved = decision.get("approved").and_then(Value::as_bool).unwrap_or(false);
         return Outcome::branch(run.step.output.clone().unwrap_or_default(), approved);

@@ -2,10 +2,10 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::domain::api_keys;
-use crate::domain::enums::Role;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
 use crate::graphql::types::{ApiKey, CreatedApiKey};
+use crate::model::enums::Role;
 
 #[derive(Default)]
 pub struct ApiKeyMutation;

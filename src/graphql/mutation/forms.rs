@@ -1,12 +1,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use crate::domain::enums::Role;
-use crate::domain::enums::{FieldType, FormStatus};
-use crate::domain::field_rules::Rules;
 use crate::domain::forms::{self, FieldInput, FormInput, FormSettings};
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
 use crate::graphql::types::{Form, FormField};
+use crate::model::enums::Role;
+use crate::model::enums::{FieldType, FormStatus};
+use crate::model::field_rules::Rules;
 
 #[derive(InputObject, Default)]
 pub struct FormSettingsInput {

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::domain::enums::{LeadPriority, LeadStatus, Role};
 use crate::domain::leads::{self, LeadInput};
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
 use crate::graphql::types::{Lead, LeadEvent};
+use crate::model::enums::{LeadPriority, LeadStatus, Role};
 
 #[derive(InputObject)]
 pub struct CreateLeadInput {

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, Object};
 
-use crate::domain::enums::Role;
 use crate::domain::members;
 use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
 use crate::graphql::types::WorkspaceMember;
+use crate::model::enums::Role;
 
 #[derive(Default)]
 pub struct MemberMutation;

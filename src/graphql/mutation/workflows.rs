@@ -1,12 +1,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use crate::domain::enums::{NodeType, Role, WorkflowStatus};
 use crate::domain::executions::{self, RunRequest};
 use crate::domain::workflows;
-use crate::engine::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT, Position};
 use crate::graphql::caller;
-use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::relay::{Kind, expect_id, parse_global_id};
 use crate::graphql::types::{WebhookToken, Workflow, WorkflowExecution};
+use crate::model::enums::{NodeType, Role, WorkflowStatus};
+use crate::model::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT, Position};
 
 #[derive(InputObject)]
 pub struct CreateWorkflowInput {
@@ -49,6 +49,18 @@ pub struct WorkflowEdgeInput {
     pub condition: Option<serde_json::Value>,
     #[graphql(default = true)]
     pub enabled: bool,
+}
+
+/// A FORM_SUBMITTED trigger's form may be given by its global id; the domain stores the UUID,
+/// so triggers can be matched in SQL.
+fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serde_json::Value {
+    if node_type == NodeType::FormSubmitted
+        && let Some(id) = config.get("formId").and_then(|v| v.as_str())
+        && let Some((Kind::Form, uuid)) = parse_global_id(id)
+    {
+        config["formId"] = serde_json::json!(uuid.to_string());
+    }
+    config
 }
 
 fn workflow(row: crate::db::workflows::WorkflowRow) -> Workflow {
@@ -109,7 +121,7 @@ impl WorkflowMutation {
                     key: n.key,
                     node_type: n.node_type,
                     name: n.name,
-                    config: n.config.unwrap_or_else(|| serde_json::json!({})),
+                    config: config_with_uuids(n.node_type, n.config.unwrap_or_else(|| serde_json::json!({}))),
                     position: n.position.map(|p| Position { x: p.x, y: p.y }).unwrap_or_default(),
                 })
                 .collect(),

@@ -3,9 +3,9 @@ use async_graphql::{Context, ID, Object};
 use crate::domain;
 use crate::error::AppError;
 use crate::graphql::caller;
-use crate::graphql::relay::{Kind, Node, parse_global_id};
+use crate::graphql::relay::{Kind, parse_global_id};
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+    ApiKey, Form, FormField, FormSubmission, Lead, Node, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
 
 #[derive(Default)]

@@ -2,10 +2,10 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::api_keys::ApiKeyRow;
-use crate::domain::enums::Role;
 use crate::graphql::loaders::{UserId, load_or_internal};
 use crate::graphql::relay::{self, Kind};
 use crate::graphql::types::User;
+use crate::model::enums::Role;
 
 /// A credential for a partner integration, acting inside one workspace with its role.
 pub struct ApiKey(pub ApiKeyRow);

@@ -3,11 +3,11 @@ use chrono::{DateTime, Utc};
 
 use crate::db::execution_logs::LogRow;
 use crate::db::executions::{ExecutionRow, StepRow};
-use crate::domain::enums::{ExecutionStatus, LogLevel, Role, StepStatus};
 use crate::error::AppError;
 use crate::graphql::loaders::{LeadId, LogsOfExecution, StepsOfExecution, WorkflowId, load_or_internal};
 use crate::graphql::relay::{self, Kind};
 use crate::graphql::types::{Lead, Workflow};
+use crate::model::enums::{ExecutionStatus, LogLevel, Role, StepStatus};
 
 /// One run of a workflow version.
 pub struct WorkflowExecution {

@@ -2,11 +2,11 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::forms::{FieldRow, FormRow};
-use crate::domain::enums::{FieldType, FormStatus, Role};
-use crate::domain::field_rules::Rules;
 use crate::graphql::loaders::{CountKey, FieldsOfForm, SUBMISSIONS_BY_FORM, load_or_internal};
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::FormSubmission;
+use crate::model::enums::{FieldType, FormStatus, Role};
+use crate::model::field_rules::Rules;
 
 /// An intake form. Its public address is `publicForm(workspaceSlug, formSlug)`.
 pub struct Form {

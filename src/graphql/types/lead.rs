@@ -5,12 +5,12 @@ use crate::db::paging::ChildRow;
 
 use crate::db::lead_events::LeadEventRow;
 use crate::db::leads::LeadRow;
-use crate::domain::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
 use crate::graphql::loaders::{
     CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
 };
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{Form, FormField, FormSubmission, User};
+use crate::model::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
 
 /// A person in the pipeline, one per email address per workspace.
 pub struct Lead {

@@ -2,11 +2,11 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::db::members::MemberRow;
-use crate::domain::enums::Role;
 use crate::error::AppError;
 use crate::graphql::loaders::{UserId, load_or_internal};
 use crate::graphql::relay::{self, Kind};
 use crate::graphql::types::User;
+use crate::model::enums::Role;
 
 /// A user's membership of a workspace, with their role.
 pub struct WorkspaceMember(pub MemberRow);

@@ -2,11 +2,11 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::submissions::SubmissionRow;
-use crate::domain::enums::Role;
 use crate::error::AppError;
 use crate::graphql::loaders::{FormId, LeadId, load_or_internal};
 use crate::graphql::relay::{self, Kind};
 use crate::graphql::types::{Form, Lead};
+use crate::model::enums::Role;
 
 /// One submission of a form, as stored.
 pub struct FormSubmission {

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use crate::db::paging::ChildRow;
 
 use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowRow};
-use crate::domain::enums::{ExecutionStatus, NodeType, Role, WorkflowStatus};
 use crate::graphql::loaders::{
     CountKey, EXECUTIONS, EdgesOfWorkflow, NodesOfWorkflow, VersionsOfWorkflow, load_or_internal,
 };
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::WorkflowExecution;
+use crate::model::enums::{ExecutionStatus, NodeType, Role, WorkflowStatus};
 
 /// An automation: a trigger and the actions it runs, edited as a draft graph and run from frozen
 /// versions.

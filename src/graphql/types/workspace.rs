@@ -5,8 +5,6 @@ use crate::db::leads::LeadOrder;
 use crate::db::paging::ChildRow;
 use crate::db::workspaces::WorkspaceRow;
 use crate::domain::access;
-use crate::domain::enums::FormStatus;
-use crate::domain::enums::Role;
 use crate::domain::workspaces::Visible;
 use crate::error::AppError;
 use crate::graphql::loaders::FORMS;
@@ -14,6 +12,8 @@ use crate::graphql::loaders::{API_KEYS, CountKey, MEMBERS};
 use crate::graphql::relay::expect_id;
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{ApiKey, Form, Lead, PipelineStatusCount, WorkspaceMember};
+use crate::model::enums::FormStatus;
+use crate::model::enums::Role;
 
 /// A tenant: a firm's own space. Everything else belongs to exactly one workspace.
 pub struct Workspace {
@@ -117,14 +117,14 @@ impl Workspace {
     async fn workflows(
         &self,
         ctx: &Context<'_>,
-        status: Option<crate::domain::enums::WorkflowStatus>,
+        status: Option<crate::model::enums::WorkflowStatus>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Conn<crate::graphql::types::Workflow>> {
         let page = relay::page(first, after, last, before)?;
-        let (role, only) = (self.role, status.map(crate::domain::enums::WorkflowStatus::as_str));
+        let (role, only) = (self.role, status.map(crate::model::enums::WorkflowStatus::as_str));
         let totals = CountKey::WorkflowsOf(self.row.id, status);
         relay::children::<{ crate::graphql::loaders::WORKFLOWS }, _, _>(
             ctx,
@@ -191,8 +191,8 @@ impl Workspace {
 /// Which leads to list.
 #[derive(async_graphql::InputObject, Default)]
 pub struct LeadFilterInput {
-    pub status: Option<Vec<crate::domain::enums::LeadStatus>>,
-    pub priority: Option<Vec<crate::domain::enums::LeadPriority>>,
+    pub status: Option<Vec<crate::model::enums::LeadStatus>>,
+    pub priority: Option<Vec<crate::model::enums::LeadPriority>>,
     pub assignee_id: Option<ID>,
     pub source_form_id: Option<ID>,
     /// Case-insensitive substring of name, email or company.

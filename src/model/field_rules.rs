@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::domain::enums::FieldType;
 use crate::error::FieldError;
+use crate::model::enums::FieldType;
 
 /// The rules a field declares, as stored in `form_fields.validation`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -209,7 +209,7 @@ pub fn check_value(spec: &FieldSpec<'_>, value: Option<&Value>) -> Result<Option
             json!(s)
         }
         FieldType::Email => {
-            let s = crate::domain::validate::email(spec.key, text()?).map_err(|e| e.message)?;
+            let s = crate::model::validate::email(spec.key, text()?).map_err(|e| e.message)?;
             check_length(&s, 320)?;
             json!(s)
         }

@@ -40,12 +40,16 @@ pub fn slug(field: &str, raw: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Length limits of a password (counted in characters).
+pub const PASSWORD_MIN_LENGTH: usize = 10;
+pub const PASSWORD_MAX_LENGTH: usize = 256;
+
 pub fn password(field: &str, raw: &str) -> Result<(), FieldError> {
     let len = raw.chars().count();
-    if len < crate::auth::password::MIN_LENGTH {
-        Err(FieldError::new(field, format!("must be at least {} characters", crate::auth::password::MIN_LENGTH)))
-    } else if len > crate::auth::password::MAX_LENGTH {
-        Err(FieldError::new(field, format!("must be at most {} characters", crate::auth::password::MAX_LENGTH)))
+    if len < PASSWORD_MIN_LENGTH {
+        Err(FieldError::new(field, format!("must be at least {} characters", PASSWORD_MIN_LENGTH)))
+    } else if len > PASSWORD_MAX_LENGTH {
+        Err(FieldError::new(field, format!("must be at most {} characters", PASSWORD_MAX_LENGTH)))
     } else {
         Ok(())
     }

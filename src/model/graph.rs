@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::enums::NodeType;
-use crate::engine::config::NodeConfig;
 use crate::error::FieldError;
+use crate::model::enums::NodeType;
+use crate::model::node_config::NodeConfig;
 
 pub const HANDLE_DEFAULT: &str = "default";
 pub const HANDLE_TRUE: &str = "true";
@@ -129,7 +129,7 @@ impl Graph {
                 }
             }
             if let Some(c) = &edge.condition
-                && let Err(e) = crate::engine::conditions::Condition::parse(c)
+                && let Err(e) = crate::model::conditions::Condition::parse(c)
             {
                 problems.push(FieldError::new(format!("{field}.condition"), e));
             }

@@ -1,0 +1,22 @@
+//! The Relay `Node` interface: every object with a global id, fetchable through `node(id:)`.
+
+use async_graphql::{ID, Interface};
+
+use crate::graphql::types::{
+    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+};
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier, usable with `node(id:)`."))]
+pub enum Node {
+    User(User),
+    Workspace(Workspace),
+    WorkspaceMember(WorkspaceMember),
+    ApiKey(ApiKey),
+    Form(Form),
+    FormField(FormField),
+    FormSubmission(FormSubmission),
+    Lead(Lead),
+    Workflow(Workflow),
+    WorkflowExecution(WorkflowExecution),
+}

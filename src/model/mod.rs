@@ -1,0 +1,11 @@
+//! The shared vocabulary: the API's enums, workflow graphs and node configurations, conditions,
+//! templates, form field rules and input checks. Pure data and functions with no I/O, so every
+//! layer may use it; it uses none of them (only [`crate::error`] for field errors).
+
+pub mod conditions;
+pub mod enums;
+pub mod field_rules;
+pub mod graph;
+pub mod node_config;
+pub mod templates;
+pub mod validate;

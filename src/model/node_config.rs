@@ -1,0 +1,287 @@
+//! Each node type's configuration, parsed from the node's JSON `config`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::FieldError;
+use crate::model::conditions::Condition;
+use crate::model::enums::{LeadPriority, LeadStatus, NodeType};
+use crate::model::templates;
+
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
+pub const MAX_MAX_ATTEMPTS: i32 = 10;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FormSubmittedConfig {
+    pub form_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusChangedConfig {
+    pub from: Option<LeadStatus>,
+    pub to: Option<LeadStatus>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub cron: String,
+    pub timezone: Option<String>,
+}
+
+impl ScheduleConfig {
+    /// The cron expression parsed: the usual 5 fields (minute precision) or the 6/7-field form
+    /// with seconds.
+    pub fn schedule(&self) -> Result<cron::Schedule, String> {
+        parse_cron(&self.cron)
+    }
+}
+
+fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    let fields = expr.split_whitespace().count();
+    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_owned() };
+    cron::Schedule::from_str(&full).map_err(|e| format!("invalid cron expression: {e}"))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendEmailConfig {
+    pub to: String,
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    pub max_attempts: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpRequestConfig {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<Value>,
+    pub timeout_seconds: Option<u64>,
+    pub max_attempts: Option<i32>,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateLeadConfig {
+    pub status: Option<LeadStatus>,
+    pub priority: Option<LeadPriority>,
+    /// A workspace member's email; `""` unassigns.
+    pub assignee_email: Option<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+    pub max_attempts: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddNoteConfig {
+    pub body: String,
+    pub max_attempts: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DelayConfig {
+    pub seconds: Option<u64>,
+    pub minutes: Option<u64>,
+    pub hours: Option<u64>,
+    pub days: Option<u64>,
+    /// An RFC 3339 timestamp, or a template rendering to one.
+    pub until: Option<String>,
+}
+
+impl DelayConfig {
+    pub fn duration_secs(&self) -> Option<u64> {
+        let parts = [(self.seconds, 1u64), (self.minutes, 60), (self.hours, 3600), (self.days, 86_400)];
+        if parts.iter().all(|(v, _)| v.is_none()) {
+            return None;
+        }
+        Some(parts.iter().map(|(v, m)| v.unwrap_or(0).saturating_mul(*m)).fold(0u64, u64::saturating_add))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalConfig {
+    pub message: Option<String>,
+    /// In simulations, which way the approval goes (default: approved).
+    pub simulate_approved: Option<bool>,
+}
+
+/// A node's parsed configuration.
+#[derive(Debug, Clone)]
+pub enum NodeConfig {
+    FormSubmitted(FormSubmittedConfig),
+    LeadStatusChanged(StatusChangedConfig),
+    Manual,
+    Webhook,
+    Schedule(ScheduleConfig),
+    SendEmail(SendEmailConfig),
+    HttpRequest(HttpRequestConfig),
+    UpdateLead(UpdateLeadConfig),
+    AddNote(AddNoteConfig),
+    Delay(DelayConfig),
+    Condition(Condition),
+    Approval(ApprovalConfig),
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(config: &Value) -> Result<T, FieldError> {
+    serde_json::from_value(config.clone()).map_err(|e| {
+        let msg = e.to_string();
+        // serde names the missing/unknown field in backticks; use it as the field when present.
+        let field = msg.split('`').nth(1).unwrap_or("").to_owned();
+        FieldError::new(field, msg)
+    })
+}
+
+impl NodeConfig {
+    pub fn parse(node_type: NodeType, config: &Value) -> Result<NodeConfig, FieldError> {
+        let config = if config.is_null() { &Value::Object(Default::default()) } else { config };
+        Ok(match node_type {
+            NodeType::FormSubmitted => NodeConfig::FormSubmitted(parse(config)?),
+            NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
+            NodeType::Manual => NodeConfig::Manual,
+            NodeType::Webhook => NodeConfig::Webhook,
+            NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
+            NodeType::SendEmail => NodeConfig::SendEmail(parse(config)?),
+            NodeType::HttpRequest => NodeConfig::HttpRequest(parse(config)?),
+            NodeType::UpdateLead => NodeConfig::UpdateLead(parse(config)?),
+            NodeType::AddNote => NodeConfig::AddNote(parse(config)?),
+            NodeType::Delay => NodeConfig::Delay(parse(config)?),
+            NodeType::Condition => {
+                NodeConfig::Condition(Condition::parse(config).map_err(|m| FieldError::new("rules", m))?)
+            }
+            NodeType::Approval => NodeConfig::Approval(parse(config)?),
+        })
+    }
+
+    /// Every problem with a node's config; fields are relative to the config object.
+    pub fn check(node_type: NodeType, config: &Value) -> Vec<FieldError> {
+        let parsed = match NodeConfig::parse(node_type, config) {
+            Ok(p) => p,
+            Err(e) => {
+                // Report every missing required field, not only serde's first.
+                let mut problems = vec![e];
+                for required in required_fields(node_type) {
+                    if config.get(required).is_none() && !problems.iter().any(|p| p.field == *required) {
+                        problems.push(FieldError::new(*required, "is required"));
+                    }
+                }
+                return problems;
+            }
+        };
+        let mut problems = Vec::new();
+        let mut template = |field: &str, text: &str| {
+            if let Err(e) = templates::check(text) {
+                problems.push(FieldError::new(field, e));
+            }
+        };
+        match &parsed {
+            // The API layer has already turned a form's global id into its UUID.
+            NodeConfig::FormSubmitted(c) if uuid::Uuid::parse_str(&c.form_id).is_err() => {
+                problems.push(FieldError::new("formId", "is not the id of a form"));
+            }
+            NodeConfig::Schedule(c) => {
+                if let Err(e) = c.schedule() {
+                    problems.push(FieldError::new("cron", e));
+                }
+                if let Some(tz) = &c.timezone
+                    && tz.parse::<chrono_tz::Tz>().is_err()
+                {
+                    problems.push(FieldError::new("timezone", format!("`{tz}` is not an IANA time zone")));
+                }
+            }
+            NodeConfig::SendEmail(c) => {
+                template("to", &c.to);
+                template("subject", &c.subject);
+                template("body", &c.body);
+                if c.to.trim().is_empty() {
+                    problems.push(FieldError::new("to", "must not be blank"));
+                }
+                if c.subject.trim().is_empty() {
+                    problems.push(FieldError::new("subject", "must not be blank"));
+                }
+            }
+            NodeConfig::HttpRequest(c) => {
+                template("url", &c.url);
+                if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&c.method.to_uppercase().as_str()) {
+                    problems.push(FieldError::new("method", "must be GET, POST, PUT, PATCH or DELETE"));
+                }
+                if !c.url.contains("{{")
+                    && url::Url::parse(&c.url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
+                {
+                    problems.push(FieldError::new("url", "must be an http(s) URL"));
+                }
+                if c.timeout_seconds.is_some_and(|t| t == 0 || t > 120) {
+                    problems.push(FieldError::new("timeoutSeconds", "must be 1 to 120"));
+                }
+            }
+            NodeConfig::UpdateLead(c)
+                if c.status.is_none() && c.priority.is_none() && c.assignee_email.is_none() && c.fields.is_empty() =>
+            {
+                problems
+                    .push(FieldError::new("status", "set at least one of status, priority, assigneeEmail or fields"));
+            }
+            NodeConfig::AddNote(c) => {
+                template("body", &c.body);
+                if c.body.trim().is_empty() {
+                    problems.push(FieldError::new("body", "must not be blank"));
+                }
+            }
+            NodeConfig::Delay(c) => match (c.duration_secs(), &c.until) {
+                (None, None) => {
+                    problems.push(FieldError::new("seconds", "give a duration (seconds/minutes/hours/days) or `until`"))
+                }
+                (Some(_), Some(_)) => {
+                    problems.push(FieldError::new("until", "give either a duration or `until`, not both"))
+                }
+                (None, Some(u)) => template("until", u),
+                (Some(_), None) => {}
+            },
+            _ => {}
+        }
+        if let Some(n) = parsed.max_attempts()
+            && !(1..=MAX_MAX_ATTEMPTS).contains(&n)
+        {
+            problems.push(FieldError::new("maxAttempts", format!("must be 1 to {MAX_MAX_ATTEMPTS}")));
+        }
+        problems
+    }
+
+    pub fn max_attempts(&self) -> Option<i32> {
+        match self {
+            NodeConfig::SendEmail(c) => c.max_attempts,
+            NodeConfig::HttpRequest(c) => c.max_attempts,
+            NodeConfig::UpdateLead(c) => c.max_attempts,
+            NodeConfig::AddNote(c) => c.max_attempts,
+            _ => None,
+        }
+    }
+}
+
+fn required_fields(node_type: NodeType) -> &'static [&'static str] {
+    match node_type {
+        NodeType::FormSubmitted => &["formId"],
+        NodeType::Schedule => &["cron"],
+        NodeType::SendEmail => &["to", "subject"],
+        NodeType::HttpRequest => &["url"],
+        NodeType::AddNote => &["body"],
+        NodeType::Condition => &["rules"],
+        _ => &[],
+    }
+}
