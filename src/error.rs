@@ -3,7 +3,10 @@
 //! - the db layer returns diesel's `QueryResult`;
 //! - domain services return [`AppError`], whose variants are the API's error codes;
 //! - resolvers return `async_graphql::Result`, and `?` turns an [`AppError`] into a GraphQL error
-//!   carrying `extensions.code` (and `extensions.fields` for bad input).
+//!   carrying `extensions.code` (and `extensions.fields` for bad input);
+//! - HTTP handlers answer with an [`AppError`] as it is ([`IntoResponse`]), or with its
+//!   [`AppError::status`] and headers around a GraphQL-shaped body: one table maps each code to
+//!   its status, so no error falls through to a 500 by omission.
 //!
 //! Internal failures are logged with an error id and reach the client only as `INTERNAL` with that
 //! id: never a SQL message, a stack or a file path.
@@ -12,7 +15,11 @@
 //! type into an error without extensions, and the missing impl is what lets our own conversion win.
 
 use async_graphql::ErrorExtensions;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
 
 /// One offending input field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,6 +67,34 @@ impl AppError {
         }
     }
 
+    /// The HTTP status of this error wherever HTTP carries it on its own (webhooks, a request
+    /// refused before GraphQL runs). GraphQL-over-HTTP keeps its own rules for errors inside a
+    /// response with `data`.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::QuotaExceeded(_) | AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Headers a client needs to act on the error: how to authenticate, when to retry.
+    pub fn add_headers(&self, headers: &mut HeaderMap) {
+        match self {
+            AppError::Unauthenticated(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::RateLimited { retry_after_secs, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after_secs).max(1)));
+            }
+            _ => {}
+        }
+    }
+
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::BadUserInput(vec![FieldError::new(field, message)])
     }
@@ -93,17 +128,18 @@ impl AppError {
         }
     }
 
+    /// Logs an internal error's cause under a fresh id; the client gets only the id.
+    fn report(&self) -> Option<Uuid> {
+        let AppError::Internal(err) = self else { return None };
+        let id = Uuid::new_v4();
+        tracing::error!(error_id = %id, error = ?err, "internal error");
+        Some(id)
+    }
+
     pub fn into_graphql(self) -> async_graphql::Error {
         let message = self.public_message();
         let code = self.code();
-        let error_id = match &self {
-            AppError::Internal(err) => {
-                let id = uuid::Uuid::new_v4();
-                tracing::error!(error_id = %id, error = ?err, "internal error");
-                Some(id)
-            }
-            _ => None,
-        };
+        let error_id = self.report();
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
             match &self {
@@ -128,6 +164,26 @@ impl AppError {
                 ext.set("errorId", id.to_string());
             }
         })
+    }
+}
+
+/// Outside GraphQL (webhooks): `{"error": {"code", "message", ...}}` with the error's status and
+/// headers.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut error = json!({ "code": self.code(), "message": self.public_message() });
+        match &self {
+            AppError::BadUserInput(fields) => error["fields"] = json!(fields),
+            AppError::RateLimited { retry_after_secs, .. } => error["retryAfterSeconds"] = json!(retry_after_secs),
+            _ => {}
+        }
+        if let Some(id) = self.report() {
+            error["errorId"] = json!(id.to_string());
+        }
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        self.add_headers(response.headers_mut());
+        response
     }
 }
 
@@ -178,16 +234,40 @@ mod tests {
         }
     }
 
+    fn every_variant() -> Vec<AppError> {
+        vec![
+            AppError::Unauthenticated("x".into()),
+            AppError::forbidden("x"),
+            AppError::NotFound("lead"),
+            AppError::bad_input("email", "bad"),
+            AppError::conflict("x"),
+            AppError::QuotaExceeded("x".into()),
+            AppError::RateLimited { message: "x".into(), retry_after_secs: 3 },
+            AppError::internal(anyhow::anyhow!("boom")),
+        ]
+    }
+
+    /// The one table: each code, its HTTP status, and the code GraphQL clients see.
     #[test]
-    fn every_variant_maps_to_its_code() {
-        assert_eq!(code_of(AppError::Unauthenticated("x".into())), "UNAUTHENTICATED");
-        assert_eq!(code_of(AppError::forbidden("x")), "FORBIDDEN");
-        assert_eq!(code_of(AppError::NotFound("lead")), "NOT_FOUND");
-        assert_eq!(code_of(AppError::bad_input("email", "bad")), "BAD_USER_INPUT");
-        assert_eq!(code_of(AppError::conflict("x")), "CONFLICT");
-        assert_eq!(code_of(AppError::QuotaExceeded("x".into())), "QUOTA_EXCEEDED");
-        assert_eq!(code_of(AppError::RateLimited { message: "x".into(), retry_after_secs: 3 }), "RATE_LIMITED");
-        assert_eq!(code_of(AppError::internal(anyhow::anyhow!("boom"))), "INTERNAL");
+    fn every_variant_maps_to_its_code_and_status() {
+        let table: Vec<(&str, u16)> = every_variant().iter().map(|e| (e.code(), e.status().as_u16())).collect();
+        assert_eq!(
+            table,
+            vec![
+                ("UNAUTHENTICATED", 401),
+                ("FORBIDDEN", 403),
+                ("NOT_FOUND", 404),
+                ("BAD_USER_INPUT", 400),
+                ("CONFLICT", 409),
+                ("QUOTA_EXCEEDED", 429),
+                ("RATE_LIMITED", 429),
+                ("INTERNAL", 500),
+            ]
+        );
+        for err in every_variant() {
+            let code = err.code();
+            assert_eq!(code_of(err), code);
+        }
     }
 
     #[test]
@@ -209,5 +289,34 @@ mod tests {
         let ext = gql.extensions.expect("extensions");
         let Some(async_graphql::Value::List(fields)) = ext.get("fields") else { panic!("fields missing") };
         assert_eq!(fields.len(), 2);
+    }
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("a small body");
+        serde_json::from_slice(&bytes).expect("a JSON body")
+    }
+
+    #[tokio::test]
+    async fn http_responses_carry_status_headers_and_fields() {
+        let response = AppError::bad_input("body", "is not JSON").into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body_of(response).await,
+            json!({"error": {"code": "BAD_USER_INPUT", "message": "Invalid input: body: is not JSON",
+                             "fields": [{"field": "body", "message": "is not JSON"}]}})
+        );
+
+        let response = AppError::Unauthenticated("sign in".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+
+        let response = AppError::RateLimited { message: "slow down".into(), retry_after_secs: 7 }.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"7"[..]));
+
+        let body = body_of(AppError::internal(anyhow::anyhow!("secret detail")).into_response()).await;
+        assert_eq!(body["error"]["message"], "Internal server error");
+        assert!(body["error"]["errorId"].is_string());
+        assert!(!body.to_string().contains("secret detail"));
     }
 }

@@ -48,44 +48,22 @@ async fn webhook(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
     req: Request,
-) -> Response {
+) -> Result<Response, AppError> {
     let idempotency_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => return plain_error(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", "the body is too large"),
+    let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
+        let mut response = AppError::bad_input("body", "the body is too large").into_response();
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return Ok(response);
     };
     let payload: serde_json::Value = if body.is_empty() {
         json!({})
     } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return plain_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("the body is not JSON: {e}"));
-            }
-        }
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_input("body", format!("the body is not JSON: {e}")))?
     };
-    match crate::domain::executions::webhook(&state.db, &token, payload, idempotency_key).await {
-        Ok(execution) => {
-            let id = crate::graphql::relay::to_global_id(crate::graphql::relay::Kind::WorkflowExecution, execution.id);
-            (StatusCode::ACCEPTED, axum::Json(json!({ "executionId": id.0, "status": execution.status })))
-                .into_response()
-        }
-        Err(err) => {
-            let status = match err {
-                AppError::NotFound(_) => StatusCode::NOT_FOUND,
-                AppError::Conflict(_) => StatusCode::CONFLICT,
-                AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let code = err.code();
-            let gql = err.into_graphql();
-            plain_error(status, code, &gql.message)
-        }
-    }
-}
-
-fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    let mut conn = state.db.conn().await?;
+    let execution = crate::domain::executions::webhook(&mut conn, &token, payload, idempotency_key).await?;
+    let id = crate::graphql::relay::to_global_id(crate::graphql::relay::Kind::WorkflowExecution, execution.id);
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "executionId": id.0, "status": execution.status }))).into_response())
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -145,14 +123,20 @@ fn json_response(status: StatusCode, media: MediaType, body: serde_json::Value) 
     resp
 }
 
+/// A request refused before execution, as a GraphQL response without `data`. `status` is the
+/// error's own ([`AppError::status`]) unless the GraphQL-over-HTTP spec names another.
 fn request_error(status: StatusCode, media: MediaType, err: AppError) -> Response {
+    let mut headers = HeaderMap::new();
+    err.add_headers(&mut headers);
     let gql = err.into_graphql();
     let server = gql.into_server_error(async_graphql::Pos::default());
     let mut error = serde_json::to_value(&server).unwrap_or_else(|_| json!({"message": "error"}));
     if let Some(obj) = error.as_object_mut() {
         obj.remove("locations");
     }
-    json_response(status, media, json!({ "errors": [error] }))
+    let mut response = json_response(status, media, json!({ "errors": [error] }));
+    response.headers_mut().extend(headers);
+    response
 }
 
 fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
@@ -311,15 +295,7 @@ async fn execute(
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = match auth::authenticate(&db, authorization).await {
         Ok(p) => p,
-        Err(err) => {
-            let status = match err {
-                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let mut resp = request_error(status, media, err);
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return resp;
-        }
+        Err(err) => return request_error(err.status(), media, err),
     };
     let mut request = request;
     request.data = state.operation_data(db, principal, client_info(headers, peer));

@@ -25,8 +25,9 @@ impl AppState {
     /// database handle `db`, which may count its statements for this request.
     pub fn operation_data(&self, db: Db, principal: Principal, client: ClientInfo) -> async_graphql::Data {
         let mut data = async_graphql::Data::default();
-        data.insert(Caller { db: db.clone(), principal, client, config: self.config.clone() });
-        data.insert(Loaders::new(db));
+        data.insert(Caller { principal, client, config: self.config.clone() });
+        data.insert(Loaders::new(db.clone()));
+        data.insert(db);
         data.insert(self.pubsub.clone());
         data
     }

@@ -1,9 +1,17 @@
-//! Authorisation. Roles (DESIGN.md §4): VIEWER reads, MEMBER edits leads and runs workflows,
-//! ADMIN edits forms, workflows, webhooks and members, OWNER everything.
+//! Authorisation: the one way a domain service decides what a caller may see and do. Roles:
+//! VIEWER reads, MEMBER edits leads and runs workflows, ADMIN edits forms, workflows, webhooks
+//! and members, OWNER everything.
 //!
 //! A caller with no role in a workspace gets NOT_FOUND for its objects, exactly as if they did
-//! not exist; a caller whose role is too weak gets FORBIDDEN.
+//! not exist; a caller whose role is too weak gets FORBIDDEN. Every row that belongs to a
+//! workspace is a [`Tenant`]: [`load`] finds it by id and authorises the caller in its workspace,
+//! [`authorize`] does the second half for a row already in hand, and [`in_workspace`] authorises
+//! for a workspace id before anything in it exists.
 
+use std::future::Future;
+
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -11,7 +19,51 @@ use crate::auth::principal::unauthenticated;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::model::enums::Role;
-use diesel_async::AsyncPgConnection;
+
+/// A row the caller may see, with the caller's role in its workspace (what the API shows and
+/// what nested objects inherit).
+#[derive(Debug, Clone)]
+pub struct Visible<T> {
+    pub row: T,
+    pub role: Role,
+}
+
+impl<T> Visible<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Visible<U> {
+        Visible { row: f(self.row), role: self.role }
+    }
+}
+
+/// A row that belongs to exactly one workspace.
+pub trait Tenant: Sized + Send {
+    /// What NOT_FOUND calls it.
+    const NAME: &'static str;
+    fn workspace_id(&self) -> Uuid;
+    fn find(conn: &mut AsyncPgConnection, id: Uuid) -> impl Future<Output = QueryResult<Option<Self>>> + Send;
+}
+
+macro_rules! tenant {
+    ($row:ty, $name:literal, $find:path) => {
+        impl Tenant for $row {
+            const NAME: &'static str = $name;
+            fn workspace_id(&self) -> Uuid {
+                self.workspace_id
+            }
+            async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+                $find(conn, id).await
+            }
+        }
+    };
+}
+
+tenant!(db::forms::FormRow, "form", db::forms::find);
+tenant!(db::forms::FieldRow, "form field", db::forms::find_field);
+tenant!(db::submissions::SubmissionRow, "submission", db::submissions::find);
+tenant!(db::leads::LeadRow, "lead", db::leads::find);
+tenant!(db::workflows::WorkflowRow, "workflow", db::workflows::find);
+tenant!(db::executions::ExecutionRow, "execution", db::executions::find);
+tenant!(db::api_keys::ApiKeyRow, "API key", db::api_keys::find);
+tenant!(db::members::MemberRow, "member", db::members::find);
 
 /// The caller's role in a workspace, if any.
 pub async fn role_in(
@@ -26,8 +78,7 @@ pub async fn role_in(
     })
 }
 
-/// Requires at least `min` in the workspace; `what` names the object for NOT_FOUND.
-pub async fn require(
+async fn require(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     workspace_id: Uuid,
@@ -38,6 +89,40 @@ pub async fn require(
     let role = role_in(conn, principal, workspace_id).await?.ok_or(AppError::NotFound(what))?;
     ensure(role, min)?;
     Ok(role)
+}
+
+/// Requires at least `min` in the workspace (NOT_FOUND "workspace" without a role there).
+pub async fn in_workspace(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    workspace_id: Uuid,
+    min: Role,
+) -> AppResult<Role> {
+    require(conn, principal, workspace_id, min, "workspace").await
+}
+
+/// Requires at least `min` in the workspace of a row already loaded; NOT_FOUND names the row.
+pub async fn authorize<T: Tenant>(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    row: &T,
+    min: Role,
+) -> AppResult<Role> {
+    require(conn, principal, row.workspace_id(), min, T::NAME).await
+}
+
+/// Finds a row by id and requires at least `min` in its workspace. Unknown ids and rows of
+/// workspaces the caller can't see are the same NOT_FOUND.
+pub async fn load<T: Tenant>(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    id: Uuid,
+    min: Role,
+) -> AppResult<Visible<T>> {
+    principal.require_authenticated()?;
+    let row = T::find(conn, id).await?.ok_or(AppError::NotFound(T::NAME))?;
+    let role = authorize(conn, principal, &row, min).await?;
+    Ok(Visible { row, role })
 }
 
 pub fn ensure(role: Role, min: Role) -> AppResult<()> {

@@ -25,7 +25,7 @@ pub struct SignUp {
     pub name: String,
 }
 
-pub async fn sign_up(caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
+pub async fn sign_up(conn: &mut AsyncPgConnection, caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
     let mut problems = Problems::default();
     let email = problems.check(validate::email("email", &input.email));
     let name = problems.check(validate::name("name", &input.name, 200));
@@ -35,7 +35,6 @@ pub async fn sign_up(caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
     let hash = password::hash(input.password).await?;
-    let mut conn = caller.db.conn().await?;
     let config = caller.config.clone();
     let client = caller.client.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
@@ -65,10 +64,9 @@ enum Attempt {
     Locked { retry_after_secs: i64 },
 }
 
-pub async fn sign_in(caller: &Caller, input: SignIn) -> AppResult<SignedIn> {
+pub async fn sign_in(conn: &mut AsyncPgConnection, caller: &Caller, input: SignIn) -> AppResult<SignedIn> {
     // Unparseable addresses can't belong to an account; fail the same way as a wrong password.
     let email = input.email.trim().to_lowercase();
-    let mut conn = caller.db.conn().await?;
     let config = caller.config.clone();
     let client = caller.client.clone();
     let attempt = conn
@@ -141,38 +139,33 @@ async fn start_session(
 }
 
 /// Revokes the session the caller signed in with.
-pub async fn sign_out(caller: &Caller) -> AppResult<bool> {
+pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<bool> {
     match caller.principal {
-        crate::auth::Principal::User { session_id, .. } => {
-            let mut conn = caller.db.conn().await?;
-            Ok(db::sessions::revoke(&mut conn, session_id).await? > 0)
-        }
+        crate::auth::Principal::User { session_id, .. } => Ok(db::sessions::revoke(conn, session_id).await? > 0),
         _ => Err(AppError::forbidden("only a signed-in user session can sign out")),
     }
 }
 
-pub async fn me(caller: &Caller) -> AppResult<Option<UserRow>> {
+pub async fn me(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<Option<UserRow>> {
     caller.principal.require_authenticated()?;
     let Some(user_id) = caller.principal.user_id() else { return Ok(None) };
-    let mut conn = caller.db.conn().await?;
-    Ok(db::users::find(&mut conn, user_id).await?)
+    Ok(db::users::find(conn, user_id).await?)
 }
 
 /// A user is visible to themselves and to anyone sharing a workspace with them.
-pub async fn user(caller: &Caller, user_id: uuid::Uuid) -> AppResult<UserRow> {
+pub async fn user(conn: &mut AsyncPgConnection, caller: &Caller, user_id: uuid::Uuid) -> AppResult<UserRow> {
     caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
     let visible = match &caller.principal {
         crate::auth::Principal::User { user_id: me, .. } => {
-            *me == user_id || db::members::share_a_workspace(&mut conn, *me, user_id).await?
+            *me == user_id || db::members::share_a_workspace(conn, *me, user_id).await?
         }
         crate::auth::Principal::ApiKey { workspace_id, .. } => {
-            db::members::is_member(&mut conn, *workspace_id, user_id).await?
+            db::members::is_member(conn, *workspace_id, user_id).await?
         }
         crate::auth::Principal::Anonymous => false,
     };
     if !visible {
         return Err(AppError::NotFound("user"));
     }
-    db::users::find(&mut conn, user_id).await?.ok_or(AppError::NotFound("user"))
+    db::users::find(conn, user_id).await?.ok_or(AppError::NotFound("user"))
 }

@@ -2,6 +2,7 @@
 //! returned once, at creation.
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::token;
@@ -18,6 +19,7 @@ pub struct Created {
 }
 
 pub async fn create(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workspace_id: Uuid,
     name: &str,
@@ -28,8 +30,7 @@ pub async fn create(
     if expires_at.is_some_and(|t| t <= Utc::now()) {
         return Err(AppError::bad_input("expiresAt", "must be in the future"));
     }
-    let mut conn = caller.db.conn().await?;
-    let my_role = access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let my_role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
     if role > my_role {
         return Err(AppError::forbidden(format!(
             "a key can't have more power than its creator: you are {my_role}, the key asks for {role}"
@@ -37,7 +38,7 @@ pub async fn create(
     }
     let (secret, digest) = token::generate(token::API_KEY_PREFIX);
     let key = db::api_keys::insert(
-        &mut conn,
+        conn,
         db::api_keys::NewApiKey {
             workspace_id,
             name: &name,
@@ -52,21 +53,15 @@ pub async fn create(
     Ok(Created { key, secret })
 }
 
-pub async fn revoke(caller: &Caller, key_id: Uuid) -> AppResult<ApiKeyRow> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let key = db::api_keys::find(&mut conn, key_id).await?.ok_or(AppError::NotFound("API key"))?;
-    access::require(&mut conn, &caller.principal, key.workspace_id, Role::Admin, "API key").await?;
+pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key_id: Uuid) -> AppResult<ApiKeyRow> {
+    let key = get(conn, caller, key_id).await?;
     if key.revoked_at.is_some() {
         return Ok(key);
     }
-    Ok(db::api_keys::revoke(&mut conn, key.id).await?)
+    Ok(db::api_keys::revoke(conn, key.id).await?)
 }
 
-pub async fn get(caller: &Caller, key_id: Uuid) -> AppResult<ApiKeyRow> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let key = db::api_keys::find(&mut conn, key_id).await?.ok_or(AppError::NotFound("API key"))?;
-    access::require(&mut conn, &caller.principal, key.workspace_id, Role::Admin, "API key").await?;
-    Ok(key)
+/// Keys are visible to ADMINs only.
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, key_id: Uuid) -> AppResult<ApiKeyRow> {
+    Ok(access::load::<ApiKeyRow>(conn, &caller.principal, key_id, Role::Admin).await?.row)
 }

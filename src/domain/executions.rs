@@ -10,17 +10,13 @@ use crate::auth::token;
 use crate::db::executions::{ExecutionChanges, ExecutionRow, NewExecution, StepChanges};
 use crate::db::{self};
 use crate::domain::Caller;
-use crate::domain::access;
+use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult};
 use crate::model::enums::{ExecutionStatus, LogLevel, NodeType, Role, StepStatus, WorkflowStatus};
 use crate::model::graph::Graph;
 
-pub async fn get(caller: &Caller, id: Uuid) -> AppResult<(ExecutionRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let row = db::executions::find(&mut conn, id).await?.ok_or(AppError::NotFound("execution"))?;
-    let role = access::require(&mut conn, &caller.principal, row.workspace_id, Role::Viewer, "execution").await?;
-    Ok((row, role))
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<ExecutionRow>> {
+    access::load(conn, &caller.principal, id, Role::Viewer).await
 }
 
 async fn trigger_of(conn: &mut AsyncPgConnection, version_id: Uuid) -> AppResult<NodeType> {
@@ -38,14 +34,18 @@ pub struct RunRequest {
 
 /// Starts a run by hand. Real runs need an ACTIVE workflow with a MANUAL trigger; simulations
 /// run any active version. A repeated idempotency key returns the first execution.
-pub async fn run(caller: &Caller, workflow_id: Uuid, req: RunRequest) -> AppResult<ExecutionRow> {
-    let mut conn = caller.db.conn().await?;
-    let (wf, _) = crate::domain::workflows::load(&mut conn, caller, workflow_id, Role::Member).await?;
+pub async fn run(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    workflow_id: Uuid,
+    req: RunRequest,
+) -> AppResult<Visible<ExecutionRow>> {
+    let Visible { row: wf, role } = crate::domain::workflows::load(conn, caller, workflow_id, Role::Member).await?;
     if wf.status != WorkflowStatus::Active {
         return Err(AppError::conflict(format!("the workflow is {}; activate it first", wf.status)));
     }
     let version_id = wf.current_version_id.ok_or_else(|| AppError::conflict("the workflow has no active version"))?;
-    let trigger = trigger_of(&mut conn, version_id).await?;
+    let trigger = trigger_of(conn, version_id).await?;
     if !req.simulate && trigger != NodeType::Manual {
         return Err(AppError::bad_input(
             "workflowId",
@@ -53,7 +53,7 @@ pub async fn run(caller: &Caller, workflow_id: Uuid, req: RunRequest) -> AppResu
         ));
     }
     if let Some(lead_id) = req.lead_id {
-        let lead = db::leads::find(&mut conn, lead_id).await?.filter(|l| l.workspace_id == wf.workspace_id);
+        let lead = db::leads::find(conn, lead_id).await?.filter(|l| l.workspace_id == wf.workspace_id);
         if lead.is_none() {
             return Err(AppError::NotFound("lead"));
         }
@@ -75,25 +75,24 @@ pub async fn run(caller: &Caller, workflow_id: Uuid, req: RunRequest) -> AppResu
     };
     let (row, _) =
         conn.transaction::<_, AppError, _>(async |conn| Ok(db::executions::enqueue(conn, new).await?)).await?;
-    Ok(row)
+    Ok(Visible { row, role })
 }
 
-/// `POST /hooks/{token}`: the JSON body becomes the trigger data.
+/// `POST /hooks/{token}`: the JSON body becomes the trigger data. The token is the credential.
 pub async fn webhook(
-    db: &crate::db::Db,
+    conn: &mut AsyncPgConnection,
     secret: &str,
     body: Value,
     idempotency_key: Option<String>,
 ) -> AppResult<ExecutionRow> {
-    let mut conn = db.conn().await?;
-    let wf = db::workflows::find_by_webhook_hash(&mut conn, &token::digest(secret))
+    let wf = db::workflows::find_by_webhook_hash(conn, &token::digest(secret))
         .await?
         .ok_or(AppError::NotFound("webhook"))?;
     if wf.status != WorkflowStatus::Active {
         return Err(AppError::conflict(format!("the workflow is {}", wf.status)));
     }
     let version_id = wf.current_version_id.ok_or_else(|| AppError::conflict("the workflow has no active version"))?;
-    if trigger_of(&mut conn, version_id).await? != NodeType::Webhook {
+    if trigger_of(conn, version_id).await? != NodeType::Webhook {
         return Err(AppError::conflict("this workflow does not start on a WEBHOOK trigger"));
     }
     let new = NewExecution {
@@ -135,109 +134,116 @@ async fn log(
     Ok(())
 }
 
-async fn load_for_change(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<ExecutionRow> {
-    caller.principal.require_authenticated()?;
-    let row = db::executions::find(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
-    access::require(conn, &caller.principal, row.workspace_id, Role::Member, "execution").await?;
-    Ok(row)
+/// Authorises a change (MEMBER); returns the caller's role.
+async fn authorize_change(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Role> {
+    Ok(access::load::<ExecutionRow>(conn, &caller.principal, id, Role::Member).await?.role)
 }
 
 /// Cancels an unfinished execution; a running step finishes but nothing after it runs.
-pub async fn cancel(caller: &Caller, id: Uuid) -> AppResult<ExecutionRow> {
-    let mut conn = caller.db.conn().await?;
-    load_for_change(&mut conn, caller, id).await?;
+pub async fn cancel(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<ExecutionRow>> {
+    let role = authorize_change(conn, caller, id).await?;
     let actor = caller.principal.user_id();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
-        if row.status.is_final() {
-            return Err(AppError::conflict(format!("the execution already finished ({})", row.status)));
-        }
-        let mut changes = ExecutionChanges::release(ExecutionStatus::Cancelled, row.run_at);
-        changes.completed_at = Some(Some(Utc::now()));
-        let row = db::executions::update(conn, id, changes).await?;
-        log(conn, &row, LogLevel::Warn, "execution cancelled", Some(json!({ "by": actor }))).await?;
-        Ok(row)
-    })
-    .await
+    let row = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
+            if row.status.is_final() {
+                return Err(AppError::conflict(format!("the execution already finished ({})", row.status)));
+            }
+            let mut changes = ExecutionChanges::release(ExecutionStatus::Cancelled, row.run_at);
+            changes.completed_at = Some(Some(Utc::now()));
+            let row = db::executions::update(conn, id, changes).await?;
+            log(conn, &row, LogLevel::Warn, "execution cancelled", Some(json!({ "by": actor }))).await?;
+            Ok(row)
+        })
+        .await?;
+    Ok(Visible { row, role })
 }
 
 /// Resumes a FAILED execution from its failed step, with a fresh set of attempts.
-pub async fn retry(caller: &Caller, id: Uuid) -> AppResult<ExecutionRow> {
-    let mut conn = caller.db.conn().await?;
-    load_for_change(&mut conn, caller, id).await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
-        if row.status != ExecutionStatus::Failed {
-            return Err(AppError::conflict(format!(
-                "only FAILED executions can be retried; this one is {}",
-                row.status
-            )));
-        }
-        for step in db::executions::steps_of(conn, &[id]).await?.into_iter().filter(|s| s.status == StepStatus::Failed)
-        {
-            let changes = StepChanges {
-                status: Some(StepStatus::Pending),
-                attempt: Some(0),
-                next_attempt_at: Some(None),
-                ..Default::default()
-            };
-            db::executions::update_step(conn, step.id, changes).await?;
-        }
-        let mut changes = ExecutionChanges::release(ExecutionStatus::Queued, Utc::now());
-        changes.error = Some(None);
-        changes.completed_at = Some(None);
-        let row = db::executions::update(conn, id, changes).await?;
-        log(conn, &row, LogLevel::Info, "execution retried by hand", None).await?;
-        db::executions::notify_jobs(conn).await?;
-        Ok(row)
-    })
-    .await
+pub async fn retry(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<ExecutionRow>> {
+    let role = authorize_change(conn, caller, id).await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
+            if row.status != ExecutionStatus::Failed {
+                return Err(AppError::conflict(format!(
+                    "only FAILED executions can be retried; this one is {}",
+                    row.status
+                )));
+            }
+            for step in
+                db::executions::steps_of(conn, &[id]).await?.into_iter().filter(|s| s.status == StepStatus::Failed)
+            {
+                let changes = StepChanges {
+                    status: Some(StepStatus::Pending),
+                    attempt: Some(0),
+                    next_attempt_at: Some(None),
+                    ..Default::default()
+                };
+                db::executions::update_step(conn, step.id, changes).await?;
+            }
+            let mut changes = ExecutionChanges::release(ExecutionStatus::Queued, Utc::now());
+            changes.error = Some(None);
+            changes.completed_at = Some(None);
+            let row = db::executions::update(conn, id, changes).await?;
+            log(conn, &row, LogLevel::Info, "execution retried by hand", None).await?;
+            db::executions::notify_jobs(conn).await?;
+            Ok(row)
+        })
+        .await?;
+    Ok(Visible { row, role })
 }
 
 /// Records a decision on a waiting APPROVAL step and wakes the execution.
 pub async fn decide_approval(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
     node_key: &str,
     approved: bool,
     comment: Option<String>,
-) -> AppResult<ExecutionRow> {
-    let mut conn = caller.db.conn().await?;
-    load_for_change(&mut conn, caller, id).await?;
+) -> AppResult<Visible<ExecutionRow>> {
+    let role = authorize_change(conn, caller, id).await?;
     let by = caller.principal.user_id();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
-        let step = db::executions::steps_of(conn, &[id])
-            .await?
-            .into_iter()
-            .rev()
-            .find(|s| s.node_key == node_key && s.node_type == NodeType::Approval.as_str())
-            .ok_or_else(|| {
-                AppError::bad_input("nodeKey", format!("no approval step `{node_key}` in this execution"))
-            })?;
-        let decided = step.output.as_ref().is_some_and(|o| o.get("decision").is_some());
-        if row.status != ExecutionStatus::Waiting || step.status != StepStatus::Waiting || decided {
-            return Err(AppError::conflict("this approval is not waiting for a decision"));
-        }
-        let mut output = step.output.clone().unwrap_or_else(|| json!({}));
-        output["decision"] = json!({ "approved": approved, "comment": comment, "by": by, "at": Utc::now() });
-        db::executions::update_step(conn, step.id, StepChanges { output: Some(Some(output)), ..Default::default() })
+    let row = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let row = db::executions::lock(conn, id).await?.ok_or(AppError::NotFound("execution"))?;
+            let step = db::executions::steps_of(conn, &[id])
+                .await?
+                .into_iter()
+                .rev()
+                .find(|s| s.node_key == node_key && s.node_type == NodeType::Approval.as_str())
+                .ok_or_else(|| {
+                    AppError::bad_input("nodeKey", format!("no approval step `{node_key}` in this execution"))
+                })?;
+            let decided = step.output.as_ref().is_some_and(|o| o.get("decision").is_some());
+            if row.status != ExecutionStatus::Waiting || step.status != StepStatus::Waiting || decided {
+                return Err(AppError::conflict("this approval is not waiting for a decision"));
+            }
+            let mut output = step.output.clone().unwrap_or_else(|| json!({}));
+            output["decision"] = json!({ "approved": approved, "comment": comment, "by": by, "at": Utc::now() });
+            db::executions::update_step(
+                conn,
+                step.id,
+                StepChanges { output: Some(Some(output)), ..Default::default() },
+            )
             .await?;
-        let row =
-            db::executions::update(conn, id, ExecutionChanges::release(ExecutionStatus::Queued, Utc::now())).await?;
-        let verdict = if approved { "approved" } else { "rejected" };
-        log(
-            conn,
-            &row,
-            LogLevel::Info,
-            &format!("approval `{node_key}` {verdict}"),
-            Some(json!({ "comment": comment, "by": by })),
-        )
+            let row = db::executions::update(conn, id, ExecutionChanges::release(ExecutionStatus::Queued, Utc::now()))
+                .await?;
+            let verdict = if approved { "approved" } else { "rejected" };
+            log(
+                conn,
+                &row,
+                LogLevel::Info,
+                &format!("approval `{node_key}` {verdict}"),
+                Some(json!({ "comment": comment, "by": by })),
+            )
+            .await?;
+            db::executions::notify_jobs(conn).await?;
+            Ok(row)
+        })
         .await?;
-        db::executions::notify_jobs(conn).await?;
-        Ok(row)
-    })
-    .await
+    Ok(Visible { row, role })
 }
 
 pub struct Stats {
@@ -252,19 +258,19 @@ pub struct Stats {
 
 /// Seed 001's report over executions started in `[from, to)` (default: the last 30 days).
 pub async fn stats(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workflow_id: Uuid,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> AppResult<Stats> {
-    let mut conn = caller.db.conn().await?;
-    crate::domain::workflows::load(&mut conn, caller, workflow_id, Role::Viewer).await?;
+    crate::domain::workflows::load(conn, caller, workflow_id, Role::Viewer).await?;
     let to = to.unwrap_or_else(Utc::now);
     let from = from.unwrap_or(to - chrono::Duration::days(30));
     if from > to {
         return Err(AppError::bad_input("from", "must not be after `to`"));
     }
-    let s = db::executions::stats(&mut conn, workflow_id, from, to).await?;
+    let s = db::executions::stats(conn, workflow_id, from, to).await?;
     let finished = s.completed + s.failed;
     Ok(Stats {
         total: s.total,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::forms::{FieldRow, FieldValues, FormChanges, FormRow};
 use crate::db::{self};
 use crate::domain::Caller;
-use crate::domain::access;
+use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::model::enums::{FieldType, FormStatus, Role};
 use crate::model::field_rules::{self, Rules};
@@ -50,19 +50,20 @@ fn slug_taken(slug: &str) -> AppError {
 }
 
 /// Loads a form the caller may act on with `min`; NOT_FOUND outside the caller's workspaces.
-async fn load(conn: &mut AsyncPgConnection, caller: &Caller, form_id: Uuid, min: Role) -> AppResult<(FormRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let form = db::forms::find(conn, form_id).await?.ok_or(AppError::NotFound("form"))?;
-    let role = access::require(conn, &caller.principal, form.workspace_id, min, "form").await?;
-    Ok((form, role))
+async fn load(conn: &mut AsyncPgConnection, caller: &Caller, form_id: Uuid, min: Role) -> AppResult<Visible<FormRow>> {
+    access::load(conn, &caller.principal, form_id, min).await
 }
 
-pub async fn get(caller: &Caller, form_id: Uuid) -> AppResult<(FormRow, Role)> {
-    let mut conn = caller.db.conn().await?;
-    load(&mut conn, caller, form_id, Role::Viewer).await
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, form_id: Uuid) -> AppResult<Visible<FormRow>> {
+    load(conn, caller, form_id, Role::Viewer).await
 }
 
-pub async fn create(caller: &Caller, workspace_id: Uuid, input: FormInput) -> AppResult<FormRow> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    workspace_id: Uuid,
+    input: FormInput,
+) -> AppResult<Visible<FormRow>> {
     let mut problems = Problems::default();
     let name = problems.check(validate::name("name", input.name.as_deref().unwrap_or(""), 200));
     let slug = problems.check(validate::slug("slug", input.slug.as_deref().unwrap_or("")));
@@ -70,53 +71,58 @@ pub async fn create(caller: &Caller, workspace_id: Uuid, input: FormInput) -> Ap
     let (Some(name), Some(slug)) = (name, slug) else {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
     let settings = input.settings.unwrap_or_default().merge_into(json!({}));
     let description = input.description.flatten();
     let created_by = caller.principal.user_id();
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let form = db::forms::insert(
-            conn,
-            db::forms::NewForm {
+    let form = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let form = db::forms::insert(
+                conn,
+                db::forms::NewForm {
+                    workspace_id,
+                    name: &name,
+                    slug: &slug,
+                    description: description.as_deref(),
+                    settings,
+                    created_by_id: created_by,
+                },
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() }
+            })?;
+            db::forms::insert_field(
+                conn,
                 workspace_id,
-                name: &name,
-                slug: &slug,
-                description: description.as_deref(),
-                settings,
-                created_by_id: created_by,
-            },
-        )
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() }
-        })?;
-        db::forms::insert_field(
-            conn,
-            workspace_id,
-            form.id,
-            0,
-            FieldValues {
-                key: "email".into(),
-                label: "Email".into(),
-                field_type: FieldType::Email,
-                required: true,
-                placeholder: None,
-                help_text: None,
-                options: json!([]),
-                validation: json!({}),
-                identifies_lead: true,
-            },
-        )
+                form.id,
+                0,
+                FieldValues {
+                    key: "email".into(),
+                    label: "Email".into(),
+                    field_type: FieldType::Email,
+                    required: true,
+                    placeholder: None,
+                    help_text: None,
+                    options: json!([]),
+                    validation: json!({}),
+                    identifies_lead: true,
+                },
+            )
+            .await?;
+            Ok(form)
+        })
         .await?;
-        Ok(form)
-    })
-    .await
+    Ok(Visible { row: form, role })
 }
 
-pub async fn update(caller: &Caller, form_id: Uuid, input: FormInput) -> AppResult<FormRow> {
-    let mut conn = caller.db.conn().await?;
-    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    form_id: Uuid,
+    input: FormInput,
+) -> AppResult<Visible<FormRow>> {
+    let Visible { row: form, role } = load(conn, caller, form_id, Role::Admin).await?;
     let mut problems = Problems::default();
     let mut changes = FormChanges::default();
     if let Some(name) = &input.name {
@@ -129,15 +135,20 @@ pub async fn update(caller: &Caller, form_id: Uuid, input: FormInput) -> AppResu
     changes.description = input.description;
     changes.settings = input.settings.map(|s| s.merge_into(form.settings.clone()));
     let slug = changes.slug.clone().unwrap_or_default();
-    db::forms::update(&mut conn, form_id, changes)
-        .await
-        .map_err(|e| if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() })
+    let row = db::forms::update(conn, form_id, changes).await.map_err(|e| {
+        if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() }
+    })?;
+    Ok(Visible { row, role })
 }
 
-pub async fn set_status(caller: &Caller, form_id: Uuid, status: FormStatus) -> AppResult<FormRow> {
-    let mut conn = caller.db.conn().await?;
-    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
-    if form.status == status {
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    form_id: Uuid,
+    status: FormStatus,
+) -> AppResult<Visible<FormRow>> {
+    let form = load(conn, caller, form_id, Role::Admin).await?;
+    if form.row.status == status {
         return Ok(form);
     }
     let now = chrono::Utc::now();
@@ -153,33 +164,37 @@ pub async fn set_status(caller: &Caller, form_id: Uuid, status: FormStatus) -> A
         }
         FormStatus::Draft => FormChanges { status: Some(status), ..Default::default() },
     };
-    Ok(db::forms::update(&mut conn, form_id, changes).await?)
+    let row = db::forms::update(conn, form_id, changes).await?;
+    Ok(Visible { row, role: form.role })
 }
 
 /// Only a DRAFT with no submissions may be deleted; anything else is archived instead.
-pub async fn delete(caller: &Caller, form_id: Uuid) -> AppResult<FormRow> {
-    let mut conn = caller.db.conn().await?;
-    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
-    if form.status != FormStatus::Draft {
+pub async fn delete(conn: &mut AsyncPgConnection, caller: &Caller, form_id: Uuid) -> AppResult<Visible<FormRow>> {
+    let form = load(conn, caller, form_id, Role::Admin).await?;
+    if form.row.status != FormStatus::Draft {
         return Err(AppError::conflict(format!(
             "only DRAFT forms can be deleted; this one is {} (archive it instead)",
-            form.status
+            form.row.status
         )));
     }
-    if db::forms::has_submissions(&mut conn, form_id).await? {
+    if db::forms::has_submissions(conn, form_id).await? {
         return Err(AppError::conflict("this form has submissions; archive it instead"));
     }
-    db::forms::delete(&mut conn, form_id).await?;
+    db::forms::delete(conn, form_id).await?;
     Ok(form)
 }
 
-pub async fn public(caller: &Caller, workspace_slug: &str, form_slug: &str) -> AppResult<(FormRow, Vec<FieldRow>)> {
-    let mut conn = caller.db.conn().await?;
-    let form = db::forms::find_by_slugs(&mut conn, workspace_slug.trim(), form_slug.trim())
+/// A PUBLISHED form and its fields, for anyone (no authentication).
+pub async fn public(
+    conn: &mut AsyncPgConnection,
+    workspace_slug: &str,
+    form_slug: &str,
+) -> AppResult<(FormRow, Vec<FieldRow>)> {
+    let form = db::forms::find_by_slugs(conn, workspace_slug.trim(), form_slug.trim())
         .await?
         .filter(|f| f.status == FormStatus::Published)
         .ok_or(AppError::NotFound("form"))?;
-    let fields = db::forms::fields_of(&mut conn, &[form.id]).await?;
+    let fields = db::forms::fields_of(conn, &[form.id]).await?;
     Ok((form, fields))
 }
 
@@ -263,13 +278,13 @@ fn key_taken(e: diesel::result::Error, key: &str) -> AppError {
 }
 
 pub async fn add_field(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     form_id: Uuid,
     input: FieldInput,
     position: Option<i32>,
 ) -> AppResult<FieldRow> {
-    let mut conn = caller.db.conn().await?;
-    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+    let form = load(conn, caller, form_id, Role::Admin).await?.row;
     let values = resolve_field(None, input)?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         db::forms::lock(conn, form.id).await?;
@@ -289,15 +304,16 @@ pub async fn add_field(
 }
 
 async fn load_field(conn: &mut AsyncPgConnection, caller: &Caller, field_id: Uuid) -> AppResult<FieldRow> {
-    caller.principal.require_authenticated()?;
-    let field = db::forms::find_field(conn, field_id).await?.ok_or(AppError::NotFound("form field"))?;
-    access::require(conn, &caller.principal, field.workspace_id, Role::Admin, "form field").await?;
-    Ok(field)
+    Ok(access::load::<FieldRow>(conn, &caller.principal, field_id, Role::Admin).await?.row)
 }
 
-pub async fn update_field(caller: &Caller, field_id: Uuid, input: FieldInput) -> AppResult<FieldRow> {
-    let mut conn = caller.db.conn().await?;
-    let current = load_field(&mut conn, caller, field_id).await?;
+pub async fn update_field(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    field_id: Uuid,
+    input: FieldInput,
+) -> AppResult<FieldRow> {
+    let current = load_field(conn, caller, field_id).await?;
     let values = resolve_field(Some(&current), input)?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         db::forms::lock(conn, current.form_id).await?;
@@ -310,9 +326,8 @@ pub async fn update_field(caller: &Caller, field_id: Uuid, input: FieldInput) ->
     .await
 }
 
-pub async fn remove_field(caller: &Caller, field_id: Uuid) -> AppResult<FieldRow> {
-    let mut conn = caller.db.conn().await?;
-    let field = load_field(&mut conn, caller, field_id).await?;
+pub async fn remove_field(conn: &mut AsyncPgConnection, caller: &Caller, field_id: Uuid) -> AppResult<FieldRow> {
+    let field = load_field(conn, caller, field_id).await?;
     if field.identifies_lead {
         return Err(AppError::bad_input(
             "fieldId",
@@ -334,9 +349,13 @@ pub async fn remove_field(caller: &Caller, field_id: Uuid) -> AppResult<FieldRow
 }
 
 /// `field_ids` must name every field of the form exactly once, in the new order.
-pub async fn reorder_fields(caller: &Caller, form_id: Uuid, field_ids: Vec<Uuid>) -> AppResult<Vec<FieldRow>> {
-    let mut conn = caller.db.conn().await?;
-    let (form, _) = load(&mut conn, caller, form_id, Role::Admin).await?;
+pub async fn reorder_fields(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    form_id: Uuid,
+    field_ids: Vec<Uuid>,
+) -> AppResult<Vec<FieldRow>> {
+    let form = load(conn, caller, form_id, Role::Admin).await?.row;
     conn.transaction::<_, AppError, _>(async move |conn| {
         db::forms::lock(conn, form.id).await?;
         let fields = db::forms::fields_of(conn, &[form.id]).await?;
@@ -355,18 +374,14 @@ pub async fn reorder_fields(caller: &Caller, form_id: Uuid, field_ids: Vec<Uuid>
     .await
 }
 
-pub async fn get_field(caller: &Caller, field_id: Uuid) -> AppResult<(FieldRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let field = db::forms::find_field(&mut conn, field_id).await?.ok_or(AppError::NotFound("form field"))?;
-    let role = access::require(&mut conn, &caller.principal, field.workspace_id, Role::Viewer, "form field").await?;
-    Ok((field, role))
+pub async fn get_field(conn: &mut AsyncPgConnection, caller: &Caller, field_id: Uuid) -> AppResult<Visible<FieldRow>> {
+    access::load(conn, &caller.principal, field_id, Role::Viewer).await
 }
 
-pub async fn get_submission(caller: &Caller, id: Uuid) -> AppResult<(db::submissions::SubmissionRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let row = db::submissions::find(&mut conn, id).await?.ok_or(AppError::NotFound("submission"))?;
-    let role = access::require(&mut conn, &caller.principal, row.workspace_id, Role::Viewer, "submission").await?;
-    Ok((row, role))
+pub async fn get_submission(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> AppResult<Visible<db::submissions::SubmissionRow>> {
+    access::load(conn, &caller.principal, id, Role::Viewer).await
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -76,6 +76,7 @@ fn text_of(fields: &[FieldRow], accepted: &[(usize, Value)], key: &str) -> Optio
 }
 
 pub async fn submit(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workspace_slug: &str,
     form_slug: &str,
@@ -86,7 +87,7 @@ pub async fn submit(
     if key.as_ref().is_some_and(|k| k.len() > MAX_IDEMPOTENCY_KEY) {
         return Err(AppError::bad_input("idempotencyKey", format!("must be at most {MAX_IDEMPOTENCY_KEY} characters")));
     }
-    let (form, fields) = crate::domain::forms::public(caller, workspace_slug, form_slug).await?;
+    let (form, fields) = crate::domain::forms::public(conn, workspace_slug, form_slug).await?;
     let request_digest = digest(&values);
     let success_message = form
         .settings
@@ -95,11 +96,10 @@ pub async fn submit(
         .unwrap_or("Thank you! We'll be in touch.")
         .to_owned();
 
-    let mut conn = caller.db.conn().await?;
     // A replay must answer with the first result even if the form changed since: check it
     // before validating against the current fields.
     if let Some(k) = &key
-        && let Some(first) = db::submissions::find_by_key(&mut conn, form.id, k).await?
+        && let Some(first) = db::submissions::find_by_key(conn, form.id, k).await?
     {
         return replay(first, &request_digest, success_message);
     }

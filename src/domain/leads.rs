@@ -10,7 +10,7 @@ use crate::db::leads::{LeadChanges, LeadFilter, LeadOrder, LeadRow};
 use crate::db::paging::{Page, Slice};
 use crate::db::{self, lead_events::Actor};
 use crate::domain::Caller;
-use crate::domain::access;
+use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::model::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
 use crate::model::validate::{self, Problems};
@@ -24,6 +24,7 @@ pub fn actor_of(principal: &Principal) -> Actor {
 }
 
 pub async fn list(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workspace_id: Uuid,
     filter: &LeadFilter,
@@ -36,32 +37,24 @@ pub async fn list(
             return Err(AppError::bad_input(field, "this cursor belongs to a different order"));
         }
     }
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
-    Ok(db::leads::page(&mut conn, workspace_id, filter, order, descending, page).await?)
+    access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
+    Ok(db::leads::page(conn, workspace_id, filter, order, descending, page).await?)
 }
 
 /// Counting is separate so it runs only when a client asks for `totalCount`.
-pub async fn count(caller: &Caller, workspace_id: Uuid, filter: &LeadFilter) -> AppResult<i64> {
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
-    Ok(db::leads::count(&mut conn, workspace_id, filter).await?)
-}
-
-async fn load(conn: &mut AsyncPgConnection, caller: &Caller, lead_id: Uuid, min: Role) -> AppResult<LeadRow> {
-    caller.principal.require_authenticated()?;
-    let lead = db::leads::find(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
-    access::require(conn, &caller.principal, lead.workspace_id, min, "lead").await?;
-    Ok(lead)
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    workspace_id: Uuid,
+    filter: &LeadFilter,
+) -> AppResult<i64> {
+    access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
+    Ok(db::leads::count(conn, workspace_id, filter).await?)
 }
 
 /// A lead and the caller's role in its workspace.
-pub async fn get(caller: &Caller, lead_id: Uuid) -> AppResult<(LeadRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let lead = db::leads::find(&mut conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
-    let role = access::require(&mut conn, &caller.principal, lead.workspace_id, Role::Viewer, "lead").await?;
-    Ok((lead, role))
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, lead_id: Uuid) -> AppResult<Visible<LeadRow>> {
+    access::load(conn, &caller.principal, lead_id, Role::Viewer).await
 }
 
 fn optional_text(field: &str, v: Option<String>, max: usize, problems: &mut Problems) -> Option<Option<String>> {
@@ -94,13 +87,14 @@ fn email_taken(e: diesel::result::Error, email: &str) -> AppError {
 }
 
 pub async fn create(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workspace_id: Uuid,
     input: LeadInput,
     status: Option<LeadStatus>,
     priority: Option<LeadPriority>,
     assignee_id: Option<Uuid>,
-) -> AppResult<LeadRow> {
+) -> AppResult<Visible<LeadRow>> {
     let mut problems = Problems::default();
     let email = problems.check(validate::email("email", input.email.as_deref().unwrap_or("")));
     let name = optional_text("name", input.name, 200, &mut problems).flatten();
@@ -108,40 +102,41 @@ pub async fn create(
     let company = optional_text("company", input.company, 200, &mut problems).flatten();
     problems.into_result()?;
     let email = email.unwrap_or_default();
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Member, "workspace").await?;
+    let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Member).await?;
     if let Some(a) = assignee_id {
-        ensure_assignable(&mut conn, workspace_id, a).await?;
+        ensure_assignable(conn, workspace_id, a).await?;
     }
     let actor = actor_of(&caller.principal);
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let lead = db::leads::insert(
-            conn,
-            db::leads::NewLead {
+    let lead = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let lead = db::leads::insert(
+                conn,
+                db::leads::NewLead {
+                    workspace_id,
+                    email: email.clone(),
+                    name,
+                    phone,
+                    company,
+                    status: status.unwrap_or(LeadStatus::New),
+                    priority: priority.unwrap_or(LeadPriority::Medium),
+                    assignee_id,
+                },
+            )
+            .await
+            .map_err(|e| email_taken(e, &email))?;
+            db::lead_events::append(
+                conn,
                 workspace_id,
-                email: email.clone(),
-                name,
-                phone,
-                company,
-                status: status.unwrap_or(LeadStatus::New),
-                priority: priority.unwrap_or(LeadPriority::Medium),
-                assignee_id,
-            },
-        )
-        .await
-        .map_err(|e| email_taken(e, &email))?;
-        db::lead_events::append(
-            conn,
-            workspace_id,
-            lead.id,
-            LeadEventType::LeadCreated,
-            &json!({"source": "manual"}),
-            actor,
-        )
+                lead.id,
+                LeadEventType::LeadCreated,
+                &json!({"source": "manual"}),
+                actor,
+            )
+            .await?;
+            Ok(lead)
+        })
         .await?;
-        Ok(lead)
-    })
-    .await
+    Ok(Visible { row: lead, role })
 }
 
 async fn ensure_assignable(conn: &mut AsyncPgConnection, workspace_id: Uuid, user_id: Uuid) -> AppResult<()> {
@@ -152,50 +147,70 @@ async fn ensure_assignable(conn: &mut AsyncPgConnection, workspace_id: Uuid, use
     }
 }
 
-/// Applies a change under a row lock and appends its event; `plan` returns `None` for a no-op.
+/// What a change does to a lead, decided under its row lock: `None` is a no-op.
+type Plan = Option<(LeadChanges, LeadEventType, Value)>;
+
+/// Authorises, then applies a change.
 async fn change(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     lead_id: Uuid,
-    min: Role,
-    plan: impl FnOnce(&LeadRow) -> AppResult<Option<(LeadChanges, LeadEventType, Value)>> + Send + 'static,
-) -> AppResult<LeadRow> {
-    let mut conn = caller.db.conn().await?;
-    load(&mut conn, caller, lead_id, min).await?;
+    plan: impl FnOnce(&LeadRow) -> AppResult<Plan> + Send + 'static,
+) -> AppResult<Visible<LeadRow>> {
+    let lead = access::load::<LeadRow>(conn, &caller.principal, lead_id, Role::Member).await?;
+    apply(conn, caller, lead, plan).await
+}
+
+/// Applies a change to an authorised lead under a row lock and appends its event.
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    lead: Visible<LeadRow>,
+    plan: impl FnOnce(&LeadRow) -> AppResult<Plan> + Send + 'static,
+) -> AppResult<Visible<LeadRow>> {
     let actor = actor_of(&caller.principal);
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let lead = db::leads::find_for_update(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
-        let Some((changes, event, data)) = plan(&lead)? else { return Ok(lead) };
-        let email = changes.email.clone().unwrap_or_default();
-        let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
-        let appended = db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
-        if event == LeadEventType::StatusChanged {
-            crate::domain::triggers::lead_status_changed(
-                conn,
-                lead.workspace_id,
-                lead.id,
-                lead.status,
-                updated.status,
-                appended.id,
-            )
-            .await?;
-        }
-        Ok(updated)
-    })
-    .await
+    let lead_id = lead.row.id;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let lead = db::leads::find_for_update(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
+            let Some((changes, event, data)) = plan(&lead)? else { return Ok(lead) };
+            let email = changes.email.clone().unwrap_or_default();
+            let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
+            let appended = db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
+            if event == LeadEventType::StatusChanged {
+                crate::domain::triggers::lead_status_changed(
+                    conn,
+                    lead.workspace_id,
+                    lead.id,
+                    lead.status,
+                    updated.status,
+                    appended.id,
+                )
+                .await?;
+            }
+            Ok(updated)
+        })
+        .await?;
+    Ok(Visible { row, role: lead.role })
 }
 
 fn live(lead: &LeadRow) -> AppResult<()> {
     if lead.deleted_at.is_some() { Err(AppError::conflict("the lead is deleted; restore it first")) } else { Ok(()) }
 }
 
-pub async fn update(caller: &Caller, lead_id: Uuid, input: LeadInput) -> AppResult<LeadRow> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    lead_id: Uuid,
+    input: LeadInput,
+) -> AppResult<Visible<LeadRow>> {
     let mut problems = Problems::default();
     let email = input.email.as_deref().map(|e| problems.check(validate::email("email", e)));
     let name = optional_text("name", input.name, 200, &mut problems);
     let phone = optional_text("phone", input.phone, 40, &mut problems);
     let company = optional_text("company", input.company, 200, &mut problems);
     problems.into_result()?;
-    change(caller, lead_id, Role::Member, move |lead| {
+    change(conn, caller, lead_id, move |lead| {
         live(lead)?;
         let mut changes = LeadChanges::default();
         let mut diff = serde_json::Map::new();
@@ -219,13 +234,14 @@ pub async fn update(caller: &Caller, lead_id: Uuid, input: LeadInput) -> AppResu
 }
 
 pub async fn change_status(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     lead_id: Uuid,
     status: LeadStatus,
     note: Option<String>,
-) -> AppResult<LeadRow> {
+) -> AppResult<Visible<LeadRow>> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    change(caller, lead_id, Role::Member, move |lead| {
+    change(conn, caller, lead_id, move |lead| {
         live(lead)?;
         if lead.status == status {
             return Ok(None);
@@ -236,8 +252,13 @@ pub async fn change_status(
     .await
 }
 
-pub async fn set_priority(caller: &Caller, lead_id: Uuid, priority: LeadPriority) -> AppResult<LeadRow> {
-    change(caller, lead_id, Role::Member, move |lead| {
+pub async fn set_priority(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    lead_id: Uuid,
+    priority: LeadPriority,
+) -> AppResult<Visible<LeadRow>> {
+    change(conn, caller, lead_id, move |lead| {
         live(lead)?;
         if lead.priority == priority {
             return Ok(None);
@@ -248,13 +269,17 @@ pub async fn set_priority(caller: &Caller, lead_id: Uuid, priority: LeadPriority
     .await
 }
 
-pub async fn assign(caller: &Caller, lead_id: Uuid, assignee_id: Option<Uuid>) -> AppResult<LeadRow> {
+pub async fn assign(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    lead_id: Uuid,
+    assignee_id: Option<Uuid>,
+) -> AppResult<Visible<LeadRow>> {
+    let lead = access::load::<LeadRow>(conn, &caller.principal, lead_id, Role::Member).await?;
     if let Some(a) = assignee_id {
-        let mut conn = caller.db.conn().await?;
-        let lead = load(&mut conn, caller, lead_id, Role::Member).await?;
-        ensure_assignable(&mut conn, lead.workspace_id, a).await?;
+        ensure_assignable(conn, lead.row.workspace_id, a).await?;
     }
-    change(caller, lead_id, Role::Member, move |lead| {
+    apply(conn, caller, lead, move |lead| {
         live(lead)?;
         if lead.assignee_id == assignee_id {
             return Ok(None);
@@ -265,17 +290,21 @@ pub async fn assign(caller: &Caller, lead_id: Uuid, assignee_id: Option<Uuid>) -
     .await
 }
 
-pub async fn add_note(caller: &Caller, lead_id: Uuid, body: &str) -> AppResult<db::lead_events::LeadEventRow> {
+pub async fn add_note(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    lead_id: Uuid,
+    body: &str,
+) -> AppResult<db::lead_events::LeadEventRow> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
         return Err(AppError::bad_input("body", "must be 1 to 10000 characters"));
     }
-    let mut conn = caller.db.conn().await?;
-    let lead = load(&mut conn, caller, lead_id, Role::Member).await?;
+    let lead = access::load::<LeadRow>(conn, &caller.principal, lead_id, Role::Member).await?.row;
     live(&lead)?;
     let actor = actor_of(&caller.principal);
     Ok(db::lead_events::append(
-        &mut conn,
+        conn,
         lead.workspace_id,
         lead.id,
         LeadEventType::NoteAdded,
@@ -285,8 +314,8 @@ pub async fn add_note(caller: &Caller, lead_id: Uuid, body: &str) -> AppResult<d
     .await?)
 }
 
-pub async fn delete(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {
-    change(caller, lead_id, Role::Member, move |lead| {
+pub async fn delete(conn: &mut AsyncPgConnection, caller: &Caller, lead_id: Uuid) -> AppResult<Visible<LeadRow>> {
+    change(conn, caller, lead_id, move |lead| {
         if lead.deleted_at.is_some() {
             return Ok(None);
         }
@@ -297,8 +326,8 @@ pub async fn delete(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {
 }
 
 /// Restoring fails with CONFLICT when a live lead now uses the same address.
-pub async fn restore(caller: &Caller, lead_id: Uuid) -> AppResult<LeadRow> {
-    change(caller, lead_id, Role::Member, move |lead| {
+pub async fn restore(conn: &mut AsyncPgConnection, caller: &Caller, lead_id: Uuid) -> AppResult<Visible<LeadRow>> {
+    change(conn, caller, lead_id, move |lead| {
         if lead.deleted_at.is_none() {
             return Ok(None);
         }
@@ -315,10 +344,13 @@ pub struct StatusSummary {
 }
 
 /// Every pipeline column, in order, with zeroes where there are no leads.
-pub async fn pipeline_summary(caller: &Caller, workspace_id: Uuid) -> AppResult<Vec<StatusSummary>> {
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
-    let rows = db::leads::pipeline_summary(&mut conn, workspace_id).await?;
+pub async fn pipeline_summary(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    workspace_id: Uuid,
+) -> AppResult<Vec<StatusSummary>> {
+    access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
+    let rows = db::leads::pipeline_summary(conn, workspace_id).await?;
     Ok(LeadStatus::ALL
         .iter()
         .map(|status| {

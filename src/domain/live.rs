@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -13,20 +14,28 @@ use crate::db::lead_events::LeadEventRow;
 use crate::db::{self, Db};
 use crate::domain::{Caller, access};
 use crate::error::{AppError, AppResult};
-use crate::model::enums::{LeadEventType, Role};
+use crate::model::enums::{ExecutionStatus, LeadEventType, Role, StepStatus};
 use crate::pubsub::{Event, PubSub};
 use crate::streams::{BATCH, follow};
 
+/// A live stream the caller was authorised for when it started, with the caller's role in its
+/// workspace (what the objects it yields inherit).
+pub struct Feed<S> {
+    pub stream: S,
+    pub role: Role,
+}
+
 /// Stored lines after `after`, then live ones; ends when the execution has finished and every
-/// line has been sent.
+/// line has been sent. `conn` authorises; the stream reads through `db` for as long as it lives.
 pub async fn execution_logs(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
+    db: Db,
     pubsub: Arc<PubSub>,
     execution_id: Uuid,
     after: i64,
-) -> AppResult<impl Stream<Item = LogRow> + use<>> {
-    crate::domain::executions::get(caller, execution_id).await?;
-    let db = caller.db.clone();
+) -> AppResult<Feed<impl Stream<Item = LogRow> + use<>>> {
+    let role = crate::domain::executions::get(conn, caller, execution_id).await?.role;
     let fetch_db = db.clone();
     let fetch = move |cursor: i64| {
         let db = fetch_db.clone();
@@ -45,28 +54,28 @@ pub async fn execution_logs(
     };
     // Also woken by status changes, so the stream ends as soon as the execution does.
     let topics = vec![format!("log:{execution_id}"), format!("exec:{execution_id}")];
-    Ok(follow(pubsub, topics, after, fetch, finished))
+    Ok(Feed { stream: follow(pubsub, topics, after, fetch, finished), role })
 }
 
 /// A workspace's lead events after `after`, live; optionally only status changes of one lead.
+#[allow(clippy::too_many_arguments)]
 pub async fn lead_events(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
+    db: Db,
     pubsub: Arc<PubSub>,
     workspace_id: Uuid,
     after: i64,
     only: Option<LeadEventType>,
     lead_id: Option<Uuid>,
-) -> AppResult<impl Stream<Item = LeadEventRow> + use<>> {
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
+) -> AppResult<Feed<impl Stream<Item = LeadEventRow> + use<>>> {
+    let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
     if let Some(lead) = lead_id {
-        let found = db::leads::find(&mut conn, lead).await?.filter(|l| l.workspace_id == workspace_id);
+        let found = db::leads::find(conn, lead).await?.filter(|l| l.workspace_id == workspace_id);
         if found.is_none() {
             return Err(AppError::NotFound("lead"));
         }
     }
-    drop(conn);
-    let db = caller.db.clone();
     let fetch = move |cursor: i64| {
         let db = db.clone();
         async move {
@@ -77,7 +86,8 @@ pub async fn lead_events(
             Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
         }
     };
-    Ok(follow(pubsub, vec![format!("lead:{workspace_id}")], after, fetch, || async { Ok(false) }))
+    let stream = follow(pubsub, vec![format!("lead:{workspace_id}")], after, fetch, || async { Ok(false) });
+    Ok(Feed { stream, role })
 }
 
 /// What a follower of executions sees change: the execution's status, or one of its steps.
@@ -89,8 +99,8 @@ pub struct ExecutionChange {
 /// Per execution: its status and each step's (status, attempt), to tell what changed.
 #[derive(Default, PartialEq, Clone)]
 struct Snapshot {
-    status: Option<crate::model::enums::ExecutionStatus>,
-    steps: HashMap<Uuid, (crate::model::enums::StepStatus, i32)>,
+    status: Option<ExecutionStatus>,
+    steps: HashMap<Uuid, (StepStatus, i32)>,
 }
 
 fn changes(
@@ -123,25 +133,20 @@ async fn load(db: &Db, ids: &[Uuid]) -> anyhow::Result<(Vec<ExecutionRow>, Vec<S
 /// Status and step changes of one execution (starting with its current state) or of every
 /// execution of a workflow. Ends when a followed single execution finishes.
 pub async fn execution_updates(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
+    db: Db,
     pubsub: Arc<PubSub>,
     execution_id: Option<Uuid>,
     workflow_id: Option<Uuid>,
-) -> AppResult<impl Stream<Item = ExecutionChange> + use<>> {
-    let topic = match (execution_id, workflow_id) {
-        (Some(id), None) => {
-            crate::domain::executions::get(caller, id).await?;
-            format!("exec:{id}")
-        }
-        (None, Some(id)) => {
-            crate::domain::workflows::get(caller, id).await?;
-            format!("wf:{id}")
-        }
+) -> AppResult<Feed<impl Stream<Item = ExecutionChange> + use<>>> {
+    let (topic, role) = match (execution_id, workflow_id) {
+        (Some(id), None) => (format!("exec:{id}"), crate::domain::executions::get(conn, caller, id).await?.role),
+        (None, Some(id)) => (format!("wf:{id}"), crate::domain::workflows::get(conn, caller, id).await?.role),
         _ => return Err(AppError::bad_input("executionId", "pass exactly one of `executionId` or `workflowId`")),
     };
-    let db = caller.db.clone();
     let mut wakeups = pubsub.subscribe_topic(&topic);
-    Ok(async_stream::stream! {
+    let stream = async_stream::stream! {
         let mut seen: HashMap<Uuid, Snapshot> = HashMap::new();
         let mut since = chrono::Utc::now();
         let mut pending: Vec<Uuid> = execution_id.into_iter().collect();
@@ -217,12 +222,12 @@ pub async fn execution_updates(
             pending.dedup();
         }
     }
-    .boxed())
+    .boxed();
+    Ok(Feed { stream, role })
 }
 
 /// The current end of a workspace's event stream (0 when it has none), after authorising.
-pub async fn stream_end(caller: &Caller, workspace_id: Uuid) -> AppResult<i64> {
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Viewer, "workspace").await?;
-    Ok(db::lead_events::last_seq(&mut conn, workspace_id).await?)
+pub async fn stream_end(conn: &mut AsyncPgConnection, caller: &Caller, workspace_id: Uuid) -> AppResult<i64> {
+    access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
+    Ok(db::lead_events::last_seq(conn, workspace_id).await?)
 }

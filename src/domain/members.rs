@@ -10,20 +10,25 @@ use crate::error::{AppError, AppResult};
 use crate::model::enums::Role;
 use crate::model::validate;
 
-pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -> AppResult<MemberRow> {
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    workspace_id: Uuid,
+    email: &str,
+    role: Role,
+) -> AppResult<MemberRow> {
     let email = validate::email("email", email).map_err(|e| AppError::BadUserInput(vec![e]))?;
-    let mut conn = caller.db.conn().await?;
-    let my_role = access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let my_role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
     if role == Role::Owner {
         access::ensure(my_role, Role::Owner)?;
     }
-    let user = db::users::find_by_email(&mut conn, &email)
+    let user = db::users::find_by_email(conn, &email)
         .await?
         .ok_or_else(|| AppError::bad_input("email", "no account uses this email address; they must sign up first"))?;
-    if db::members::role_of(&mut conn, workspace_id, user.id).await?.is_some() {
+    if db::members::role_of(conn, workspace_id, user.id).await?.is_some() {
         return Err(AppError::conflict(format!("{email} is already a member of this workspace")));
     }
-    db::members::insert(&mut conn, workspace_id, user.id, role).await.map_err(|e| {
+    db::members::insert(conn, workspace_id, user.id, role).await.map_err(|e| {
         if crate::error::is_unique_violation(&e, "workspace_members_workspace_id_user_id_key") {
             AppError::conflict(format!("{email} is already a member of this workspace"))
         } else {
@@ -32,18 +37,20 @@ pub async fn add(caller: &Caller, workspace_id: Uuid, email: &str, role: Role) -
     })
 }
 
-/// Loads a member the caller may manage: NOT_FOUND unless the caller belongs to its workspace.
+/// Loads a member with the caller's role in its workspace: NOT_FOUND unless the caller belongs
+/// to that workspace.
 async fn load_target(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<(MemberRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let member = db::members::find(conn, member_id).await?.ok_or(AppError::NotFound("member"))?;
-    let my_role =
-        access::role_in(conn, &caller.principal, member.workspace_id).await?.ok_or(AppError::NotFound("member"))?;
-    Ok((member, my_role))
+    let visible = access::load::<MemberRow>(conn, &caller.principal, member_id, Role::Viewer).await?;
+    Ok((visible.row, visible.role))
 }
 
-pub async fn change_role(caller: &Caller, member_id: Uuid, role: Role) -> AppResult<MemberRow> {
-    let mut conn = caller.db.conn().await?;
-    let (member, my_role) = load_target(&mut conn, caller, member_id).await?;
+pub async fn change_role(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    member_id: Uuid,
+    role: Role,
+) -> AppResult<MemberRow> {
+    let (member, my_role) = load_target(conn, caller, member_id).await?;
     access::ensure(my_role, Role::Admin)?;
     // Only owners make or unmake owners.
     if role == Role::Owner || member.role == Role::Owner {
@@ -62,9 +69,8 @@ pub async fn change_role(caller: &Caller, member_id: Uuid, role: Role) -> AppRes
 }
 
 /// Removes a member. Anyone may leave; removing others needs ADMIN (OWNER to remove an owner).
-pub async fn remove(caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
-    let mut conn = caller.db.conn().await?;
-    let (member, my_role) = load_target(&mut conn, caller, member_id).await?;
+pub async fn remove(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
+    let (member, my_role) = load_target(conn, caller, member_id).await?;
     let leaving = caller.principal.user_id() == Some(member.user_id);
     if !leaving {
         access::ensure(my_role, Role::Admin)?;
@@ -98,7 +104,6 @@ async fn ensure_another_owner(
 }
 
 /// A single member, visible to anyone in its workspace.
-pub async fn get(caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
-    let mut conn = caller.db.conn().await?;
-    Ok(load_target(&mut conn, caller, member_id).await?.0)
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
+    Ok(load_target(conn, caller, member_id).await?.0)
 }

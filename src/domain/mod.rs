@@ -1,6 +1,10 @@
-//! Domain services: one module per aggregate. They validate input, authorise the caller, and own
-//! transactions. They speak in db rows and [`AppError`](crate::error::AppError), never in GraphQL
-//! types.
+//! Domain services: one module per aggregate. They validate input, authorise the caller (through
+//! [`access`], the one authorisation helper) and own transactions. They speak in db rows and
+//! [`AppError`](crate::error::AppError), never in GraphQL types.
+//!
+//! Every service takes the connection it runs on (`&mut AsyncPgConnection`, which may be inside a
+//! transaction), so services compose: a caller can run several in one transaction, and a request
+//! checks one connection out of the pool instead of one per call.
 
 pub mod access;
 pub mod accounts;
@@ -17,7 +21,6 @@ pub mod workspaces;
 
 use crate::auth::Principal;
 use crate::config::AppConfig;
-use crate::db::Db;
 
 /// Where a request came from, for audit rows.
 #[derive(Debug, Clone, Default)]
@@ -26,10 +29,9 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-/// Everything a domain service needs to know about the caller of one request.
+/// Who is asking, from where, and the settings services need at request time.
 #[derive(Clone)]
 pub struct Caller {
-    pub db: Db,
     pub principal: Principal,
     pub client: ClientInfo,
     pub config: AppConfig,

@@ -8,7 +8,7 @@ use crate::auth::token;
 use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowChanges, WorkflowRow};
 use crate::db::{self};
 use crate::domain::Caller;
-use crate::domain::access;
+use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::model::enums::{NodeType, Role, WorkflowStatus};
 use crate::model::graph::{Graph, GraphEdge, GraphNode, Position};
@@ -19,60 +19,62 @@ pub async fn load(
     caller: &Caller,
     id: Uuid,
     min: Role,
-) -> AppResult<(WorkflowRow, Role)> {
-    caller.principal.require_authenticated()?;
-    let wf = db::workflows::find(conn, id).await?.ok_or(AppError::NotFound("workflow"))?;
-    let role = access::require(conn, &caller.principal, wf.workspace_id, min, "workflow").await?;
-    Ok((wf, role))
+) -> AppResult<Visible<WorkflowRow>> {
+    access::load(conn, &caller.principal, id, min).await
 }
 
-pub async fn get(caller: &Caller, id: Uuid) -> AppResult<(WorkflowRow, Role)> {
-    let mut conn = caller.db.conn().await?;
-    load(&mut conn, caller, id, Role::Viewer).await
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<WorkflowRow>> {
+    load(conn, caller, id, Role::Viewer).await
 }
 
 pub async fn create(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     workspace_id: Uuid,
     name: &str,
     description: Option<String>,
-) -> AppResult<WorkflowRow> {
+) -> AppResult<Visible<WorkflowRow>> {
     let name = validate::name("name", name, 200).map_err(|e| AppError::BadUserInput(vec![e]))?;
-    let mut conn = caller.db.conn().await?;
-    access::require(&mut conn, &caller.principal, workspace_id, Role::Admin, "workspace").await?;
+    let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    Ok(db::workflows::insert(&mut conn, workspace_id, &name, description.as_deref(), caller.principal.user_id())
-        .await?)
+    let row =
+        db::workflows::insert(conn, workspace_id, &name, description.as_deref(), caller.principal.user_id()).await?;
+    Ok(Visible { row, role })
 }
 
 pub async fn update(
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
     name: Option<String>,
     description: Option<Option<String>>,
-) -> AppResult<WorkflowRow> {
-    let mut conn = caller.db.conn().await?;
-    load(&mut conn, caller, id, Role::Admin).await?;
+) -> AppResult<Visible<WorkflowRow>> {
+    let workflow = load(conn, caller, id, Role::Admin).await?;
     let mut changes = WorkflowChanges::default();
     if let Some(n) = name {
         changes.name = Some(validate::name("name", &n, 200).map_err(|e| AppError::BadUserInput(vec![e]))?);
     }
     changes.description = description;
     if changes.name.is_none() && changes.description.is_none() {
-        return Ok(load(&mut conn, caller, id, Role::Admin).await?.0);
+        return Ok(workflow);
     }
-    Ok(db::workflows::update(&mut conn, id, changes).await?)
+    let row = db::workflows::update(conn, id, changes).await?;
+    Ok(Visible { row, role: workflow.role })
 }
 
 /// Replaces the draft graph in one transaction. Shape errors (duplicate keys, dangling edge ends,
 /// self-loops, unknown handles) are refused here; the rest waits for activation.
-pub async fn save_graph(caller: &Caller, id: Uuid, graph: Graph) -> AppResult<Graph> {
+pub async fn save_graph(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    graph: Graph,
+) -> AppResult<Visible<WorkflowRow>> {
     let problems = graph.check_shape();
     if !problems.is_empty() {
         return Err(AppError::BadUserInput(problems));
     }
-    let mut conn = caller.db.conn().await?;
-    let (wf, _) = load(&mut conn, caller, id, Role::Admin).await?;
+    let Visible { row: wf, role } = load(conn, caller, id, Role::Admin).await?;
     if wf.status == WorkflowStatus::Archived {
         return Err(AppError::conflict("the workflow is archived"));
     }
@@ -107,19 +109,15 @@ pub async fn save_graph(caller: &Caller, id: Uuid, graph: Graph) -> AppResult<Gr
             ordinal: i as i32,
         })
         .collect();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        db::workflows::lock(conn, wf.id).await?;
-        db::workflows::replace_graph(conn, wf.id, &nodes, &edges).await?;
-        db::workflows::update(
-            conn,
-            wf.id,
-            WorkflowChanges { updated_at: Some(chrono::Utc::now()), ..Default::default() },
-        )
+    let row = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            db::workflows::lock(conn, wf.id).await?;
+            db::workflows::replace_graph(conn, wf.id, &nodes, &edges).await?;
+            let changes = WorkflowChanges { updated_at: Some(chrono::Utc::now()), ..Default::default() };
+            Ok(db::workflows::update(conn, wf.id, changes).await?)
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
-    Ok(graph)
+    Ok(Visible { row, role })
 }
 
 pub fn graph_of(nodes: &[NodeRow], edges: &[EdgeRow]) -> Graph {
@@ -148,9 +146,12 @@ pub fn graph_of(nodes: &[NodeRow], edges: &[EdgeRow]) -> Graph {
 }
 
 /// Validates the draft and freezes it as a new version; the workflow becomes ACTIVE.
-pub async fn activate(caller: &Caller, id: Uuid) -> AppResult<(WorkflowRow, VersionRow)> {
-    let mut conn = caller.db.conn().await?;
-    let (wf, _) = load(&mut conn, caller, id, Role::Admin).await?;
+pub async fn activate(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> AppResult<(Visible<WorkflowRow>, VersionRow)> {
+    let Visible { row: wf, role } = load(conn, caller, id, Role::Admin).await?;
     if wf.status == WorkflowStatus::Archived {
         return Err(AppError::conflict("an archived workflow can't be activated"));
     }
@@ -173,8 +174,8 @@ pub async fn activate(caller: &Caller, id: Uuid) -> AppResult<(WorkflowRow, Vers
             activated_at: Some(Some(chrono::Utc::now())),
             ..Default::default()
         };
-        let wf = db::workflows::update(conn, wf.id, changes).await?;
-        Ok((wf, version))
+        let row = db::workflows::update(conn, wf.id, changes).await?;
+        Ok((Visible { row, role }, version))
     })
     .await
 }
@@ -201,11 +202,15 @@ async fn check_references(
 }
 
 /// PAUSED stops new executions; running ones finish on their version.
-pub async fn set_status(caller: &Caller, id: Uuid, status: WorkflowStatus) -> AppResult<WorkflowRow> {
-    let mut conn = caller.db.conn().await?;
-    let (wf, _) = load(&mut conn, caller, id, Role::Admin).await?;
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    status: WorkflowStatus,
+) -> AppResult<Visible<WorkflowRow>> {
+    let Visible { row: wf, role } = load(conn, caller, id, Role::Admin).await?;
     if wf.status == status {
-        return Ok(wf);
+        return Ok(Visible { row: wf, role });
     }
     if status == WorkflowStatus::Paused && wf.status != WorkflowStatus::Active {
         return Err(AppError::conflict(format!("only an ACTIVE workflow can be paused; this one is {}", wf.status)));
@@ -214,20 +219,20 @@ pub async fn set_status(caller: &Caller, id: Uuid, status: WorkflowStatus) -> Ap
     if status == WorkflowStatus::Archived {
         changes.archived_at = Some(Some(chrono::Utc::now()));
     }
-    Ok(db::workflows::update(&mut conn, id, changes).await?)
+    let row = db::workflows::update(conn, id, changes).await?;
+    Ok(Visible { row, role })
 }
 
 /// Issues a new secret for the workflow's inbound webhook (`POST /hooks/{token}`), replacing any
 /// previous one. The token is returned only here.
-pub async fn rotate_webhook_token(caller: &Caller, id: Uuid) -> AppResult<(WorkflowRow, String)> {
-    let mut conn = caller.db.conn().await?;
-    load(&mut conn, caller, id, Role::Admin).await?;
+pub async fn rotate_webhook_token(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> AppResult<(Visible<WorkflowRow>, String)> {
+    let role = load(conn, caller, id, Role::Admin).await?.role;
     let (secret, digest) = token::generate(token::WEBHOOK_PREFIX);
-    let wf = db::workflows::update(
-        &mut conn,
-        id,
-        WorkflowChanges { webhook_token_hash: Some(Some(digest)), ..Default::default() },
-    )
-    .await?;
-    Ok((wf, secret))
+    let changes = WorkflowChanges { webhook_token_hash: Some(Some(digest)), ..Default::default() };
+    let row = db::workflows::update(conn, id, changes).await?;
+    Ok((Visible { row, role }, secret))
 }

@@ -1,22 +1,15 @@
 //! Workspaces: the tenant boundary.
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::paging::{Page, Slice};
 use crate::db::{self, workspaces::WorkspaceRow};
 use crate::domain::Caller;
-use crate::domain::access;
+use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::model::enums::Role;
 use crate::model::validate::{self, Problems};
-
-/// A workspace as seen by a caller, with the caller's role in it.
-#[derive(Debug, Clone)]
-pub struct Visible {
-    pub row: WorkspaceRow,
-    pub role: Role,
-}
 
 pub struct NewWorkspace {
     pub name: String,
@@ -28,7 +21,11 @@ fn slug_taken(slug: &str) -> AppError {
     AppError::conflict(format!("slug: the workspace slug `{slug}` is already taken"))
 }
 
-pub async fn create(caller: &Caller, input: NewWorkspace) -> AppResult<Visible> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    input: NewWorkspace,
+) -> AppResult<Visible<WorkspaceRow>> {
     let user_id = caller.principal.require_user()?;
     let mut problems = Problems::default();
     let name = problems.check(validate::name("name", &input.name, 200));
@@ -41,7 +38,6 @@ pub async fn create(caller: &Caller, input: NewWorkspace) -> AppResult<Visible> 
     let (Some(name), Some(slug)) = (name, slug) else {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
-    let mut conn = caller.db.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         let row = db::workspaces::insert(
             conn,
@@ -55,18 +51,20 @@ pub async fn create(caller: &Caller, input: NewWorkspace) -> AppResult<Visible> 
     .await
 }
 
-pub async fn get(caller: &Caller, id: Uuid) -> AppResult<Visible> {
-    let mut conn = caller.db.conn().await?;
-    let role = access::require(&mut conn, &caller.principal, id, Role::Viewer, "workspace").await?;
-    let row = db::workspaces::find(&mut conn, id).await?.ok_or(AppError::NotFound("workspace"))?;
+pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<WorkspaceRow>> {
+    let role = access::in_workspace(conn, &caller.principal, id, Role::Viewer).await?;
+    let row = db::workspaces::find(conn, id).await?.ok_or(AppError::NotFound("workspace"))?;
     Ok(Visible { row, role })
 }
 
-pub async fn get_by_slug(caller: &Caller, slug: &str) -> AppResult<Visible> {
+pub async fn get_by_slug(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    slug: &str,
+) -> AppResult<Visible<WorkspaceRow>> {
     caller.principal.require_authenticated()?;
-    let mut conn = caller.db.conn().await?;
-    let row = db::workspaces::find_by_slug(&mut conn, slug.trim()).await?.ok_or(AppError::NotFound("workspace"))?;
-    let role = access::require(&mut conn, &caller.principal, row.id, Role::Viewer, "workspace").await?;
+    let row = db::workspaces::find_by_slug(conn, slug.trim()).await?.ok_or(AppError::NotFound("workspace"))?;
+    let role = access::in_workspace(conn, &caller.principal, row.id, Role::Viewer).await?;
     Ok(Visible { row, role })
 }
 
@@ -77,9 +75,13 @@ pub struct WorkspaceUpdate {
     pub intake_email: Option<Option<String>>,
 }
 
-pub async fn update(caller: &Caller, id: Uuid, input: WorkspaceUpdate) -> AppResult<Visible> {
-    let mut conn = caller.db.conn().await?;
-    let role = access::require(&mut conn, &caller.principal, id, Role::Admin, "workspace").await?;
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    input: WorkspaceUpdate,
+) -> AppResult<Visible<WorkspaceRow>> {
+    let role = access::in_workspace(conn, &caller.principal, id, Role::Admin).await?;
     let mut problems = Problems::default();
     let mut changes = db::workspaces::WorkspaceChanges::default();
     if let Some(name) = &input.name {
@@ -98,10 +100,10 @@ pub async fn update(caller: &Caller, id: Uuid, input: WorkspaceUpdate) -> AppRes
     problems.into_result()?;
     let no_changes = changes.name.is_none() && changes.slug.is_none() && changes.intake_email.is_none();
     let row = if no_changes {
-        db::workspaces::find(&mut conn, id).await?.ok_or(AppError::NotFound("workspace"))?
+        db::workspaces::find(conn, id).await?.ok_or(AppError::NotFound("workspace"))?
     } else {
         let slug = changes.slug.clone();
-        db::workspaces::update(&mut conn, id, changes).await.map_err(|e| {
+        db::workspaces::update(conn, id, changes).await.map_err(|e| {
             if is_unique_violation(&e, "workspaces_slug_key") {
                 slug_taken(slug.as_deref().unwrap_or_default())
             } else {
@@ -113,15 +115,17 @@ pub async fn update(caller: &Caller, id: Uuid, input: WorkspaceUpdate) -> AppRes
 }
 
 /// The caller's workspaces, each with when the caller joined it (the list's order).
-pub async fn page_for_me(caller: &Caller, page: &Page) -> AppResult<Slice<(Visible, chrono::DateTime<chrono::Utc>)>> {
+pub async fn page_for_me(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    page: &Page,
+) -> AppResult<Slice<(Visible<WorkspaceRow>, chrono::DateTime<chrono::Utc>)>> {
     let user_id = caller.principal.require_user()?;
-    let mut conn = caller.db.conn().await?;
-    let slice = db::workspaces::page_for_user(&mut conn, user_id, page).await?;
+    let slice = db::workspaces::page_for_user(conn, user_id, page).await?;
     Ok(slice.map(|(row, role, joined)| (Visible { row, role }, joined)))
 }
 
-pub async fn count_for_me(caller: &Caller) -> AppResult<i64> {
+pub async fn count_for_me(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<i64> {
     let user_id = caller.principal.require_user()?;
-    let mut conn = caller.db.conn().await?;
-    Ok(db::workspaces::count_for_user(&mut conn, user_id).await?)
+    Ok(db::workspaces::count_for_user(conn, user_id).await?)
 }

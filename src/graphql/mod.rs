@@ -9,7 +9,9 @@ pub mod types;
 
 use async_graphql::{Context, Schema};
 
+use crate::db::{Conn, Db};
 use crate::domain::Caller;
+use crate::error::AppError;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
@@ -33,4 +35,16 @@ pub fn sdl() -> String {
 
 pub fn caller<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Caller> {
     ctx.data::<Caller>()
+}
+
+/// The caller and one pooled connection for a resolver's domain calls (they may share it, or
+/// one transaction on it).
+pub async fn session<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Caller, Conn)> {
+    let conn = db(ctx)?.conn().await.map_err(AppError::from)?;
+    Ok((caller(ctx)?, conn))
+}
+
+/// The request's database handle, for streams that read as long as they live.
+pub fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Db> {
+    ctx.data::<Db>()
 }

@@ -10,10 +10,10 @@ use futures_util::{Stream, StreamExt};
 use crate::db::lead_events::LeadEventRow;
 use crate::domain::live;
 use crate::error::AppError;
-use crate::graphql::caller;
 use crate::graphql::loaders::{LeadId, UserId, load_or_internal};
 use crate::graphql::relay::{self, Kind, expect_id};
 use crate::graphql::types::{ExecutionLog, ExecutionStep, Lead, LeadEvent, User, WorkflowExecution};
+use crate::graphql::{db, session};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LeadStatus, Role};
 use crate::pubsub::PubSub;
 
@@ -21,15 +21,16 @@ fn pubsub(ctx: &Context<'_>) -> async_graphql::Result<Arc<PubSub>> {
     Ok(ctx.data::<Arc<PubSub>>()?.clone())
 }
 
-fn cursor_arg(field: &str, after: Option<String>) -> Result<i64, AppError> {
-    match after {
-        None => Ok(0),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| AppError::bad_input(field, "is not a stream cursor")),
-    }
+/// A stream cursor argument; `None` when absent (each field decides where it then starts).
+fn cursor_arg(field: &str, after: Option<String>) -> Result<Option<i64>, AppError> {
+    after
+        .map(|s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| AppError::bad_input(field, "is not a stream cursor"))
+        })
+        .transpose()
 }
 
 #[derive(Default)]
@@ -48,9 +49,10 @@ impl Subscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ExecutionLog> + use<>> {
         let id = expect_id("executionId", &execution_id, Kind::WorkflowExecution)?;
-        let after = cursor_arg("after", after)?;
-        let stream = live::execution_logs(caller(ctx)?, pubsub(ctx)?, id, after).await?;
-        Ok(stream.map(ExecutionLog))
+        let after = cursor_arg("after", after)?.unwrap_or(0);
+        let (caller, mut conn) = session(ctx).await?;
+        let feed = live::execution_logs(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, id, after).await?;
+        Ok(feed.stream.map(ExecutionLog))
     }
 
     /// Status and step changes of one execution (`executionId`, starting with its current
@@ -63,8 +65,11 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = ExecutionUpdate> + use<>> {
         let execution = execution_id.map(|id| expect_id("executionId", &id, Kind::WorkflowExecution)).transpose()?;
         let workflow = workflow_id.map(|id| expect_id("workflowId", &id, Kind::Workflow)).transpose()?;
-        let stream = live::execution_updates(caller(ctx)?, pubsub(ctx)?, execution, workflow).await?;
-        Ok(stream.map(|c| ExecutionUpdate { execution: c.execution, step: c.step }))
+        let (caller, mut conn) = session(ctx).await?;
+        let feed =
+            live::execution_updates(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, execution, workflow).await?;
+        let role = feed.role;
+        Ok(feed.stream.map(move |c| ExecutionUpdate { execution: c.execution, step: c.step, role }))
     }
 
     /// Every status change of the workspace's leads (or of one lead), from the API and from
@@ -78,13 +83,16 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = LeadStatusChange> + use<>> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
         let lead = lead_id.map(|id| expect_id("leadId", &id, Kind::Lead)).transpose()?;
+        let after = cursor_arg("after", after)?;
+        let (caller, mut conn) = session(ctx).await?;
         let after = match after {
-            Some(a) => cursor_arg("after", Some(a))?,
-            None => current_position(ctx, ws).await?,
+            Some(a) => a,
+            None => live::stream_end(&mut conn, caller, ws).await?,
         };
-        let stream =
-            live::lead_events(caller(ctx)?, pubsub(ctx)?, ws, after, Some(LeadEventType::StatusChanged), lead).await?;
-        Ok(stream.map(LeadStatusChange))
+        let only = Some(LeadEventType::StatusChanged);
+        let feed = live::lead_events(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, ws, after, only, lead).await?;
+        let role = feed.role;
+        Ok(feed.stream.map(move |row| LeadStatusChange { row, role }))
     }
 
     /// Every lead event of the workspace as it is written, in commit order. Resumable with
@@ -96,24 +104,23 @@ impl Subscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = LeadEvent> + use<>> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
+        let after = cursor_arg("after", after)?;
+        let (caller, mut conn) = session(ctx).await?;
         let after = match after {
-            Some(a) => cursor_arg("after", Some(a))?,
-            None => current_position(ctx, ws).await?,
+            Some(a) => a,
+            None => live::stream_end(&mut conn, caller, ws).await?,
         };
-        let stream = live::lead_events(caller(ctx)?, pubsub(ctx)?, ws, after, None, None).await?;
-        Ok(stream.map(LeadEvent))
+        let feed = live::lead_events(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, ws, after, None, None).await?;
+        Ok(feed.stream.map(LeadEvent))
     }
-}
-
-/// The workspace stream's current end, so a subscription without a cursor starts from now.
-async fn current_position(ctx: &Context<'_>, workspace_id: uuid::Uuid) -> async_graphql::Result<i64> {
-    Ok(crate::domain::live::stream_end(caller(ctx)?, workspace_id).await?)
 }
 
 /// A change to an execution: its status (`step` is null) or one of its steps.
 pub struct ExecutionUpdate {
     execution: crate::db::executions::ExecutionRow,
     step: Option<crate::db::executions::StepRow>,
+    /// The subscriber's role in the execution's workspace.
+    role: Role,
 }
 
 #[Object]
@@ -126,12 +133,16 @@ impl ExecutionUpdate {
         self.step.clone().map(ExecutionStep)
     }
     async fn execution(&self) -> WorkflowExecution {
-        WorkflowExecution { row: self.execution.clone(), role: Role::Viewer }
+        WorkflowExecution { row: self.execution.clone(), role: self.role }
     }
 }
 
 /// A lead moved between pipeline columns.
-pub struct LeadStatusChange(LeadEventRow);
+pub struct LeadStatusChange {
+    row: LeadEventRow,
+    /// The subscriber's role in the lead's workspace.
+    role: Role,
+}
 
 fn status_of(v: &serde_json::Value, key: &str) -> Option<LeadStatus> {
     v.get(key).and_then(|s| s.as_str()).and_then(|s| s.parse().ok())
@@ -141,34 +152,34 @@ fn status_of(v: &serde_json::Value, key: &str) -> Option<LeadStatus> {
 impl LeadStatusChange {
     /// Pass as `after` to resume after this change.
     async fn cursor(&self) -> String {
-        self.0.seq.to_string()
+        self.row.seq.to_string()
     }
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Lead> {
-        let row = load_or_internal(ctx, LeadId(self.0.lead_id)).await?.ok_or(AppError::NotFound("lead"))?;
-        Ok(Lead { row, role: Role::Viewer })
+        let row = load_or_internal(ctx, LeadId(self.row.lead_id)).await?.ok_or(AppError::NotFound("lead"))?;
+        Ok(Lead { row, role: self.role })
     }
     async fn from(&self) -> Option<LeadStatus> {
-        status_of(&self.0.data, "from")
+        status_of(&self.row.data, "from")
     }
     async fn to(&self) -> Option<LeadStatus> {
-        status_of(&self.0.data, "to")
+        status_of(&self.row.data, "to")
     }
     async fn note(&self) -> Option<&str> {
-        self.0.data.get("note").and_then(|n| n.as_str())
+        self.row.data.get("note").and_then(|n| n.as_str())
     }
     /// The person who changed it, when a person did.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(id) = self.0.actor_user_id else { return Ok(None) };
+        let Some(id) = self.row.actor_user_id else { return Ok(None) };
         Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
     }
     async fn actor_api_key_id(&self) -> Option<ID> {
-        self.0.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
+        self.row.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
     }
     /// The workflow execution that changed it, when one did.
     async fn actor_execution_id(&self) -> Option<ID> {
-        self.0.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
+        self.row.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
     }
     async fn at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
 }

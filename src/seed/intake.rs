@@ -42,13 +42,15 @@ fn internal(e: AppError) -> anyhow::Error {
 
 /// Creates the demo form and leads unless the form already exists. Returns the form id.
 pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &str) -> anyhow::Result<Uuid> {
+    let mut conn = db.conn().await?;
+    let conn = &mut *conn;
     let owner = Caller {
-        db: db.clone(),
         principal: Principal::User { user_id: owner_id, session_id: Uuid::nil() },
         client: ClientInfo { ip: Some("127.0.0.1".into()), user_agent: Some("intakeflow seed-demo".into()) },
         config: AppConfig::default(),
     };
     let form = forms::create(
+        conn,
         &owner,
         workspace_id,
         FormInput {
@@ -63,18 +65,19 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
         },
     )
     .await
-    .map_err(internal)?;
+    .map_err(internal)?
+    .row;
     for input in [
         field("name", "Your name", FieldType::Text, true, &[]),
         field("company", "Company", FieldType::Text, false, &[]),
         field("budget", "Budget (USD)", FieldType::Select, true, &BUDGET_OPTIONS),
         field("message", "About the project", FieldType::Textarea, false, &[]),
     ] {
-        forms::add_field(&owner, form.id, input, None).await.map_err(internal)?;
+        forms::add_field(conn, &owner, form.id, input, None).await.map_err(internal)?;
     }
-    forms::set_status(&owner, form.id, crate::model::enums::FormStatus::Published).await.map_err(internal)?;
+    forms::set_status(conn, &owner, form.id, crate::model::enums::FormStatus::Published).await.map_err(internal)?;
     // Activated before the submissions arrive, so each one starts an execution.
-    super::workflows::seed(&owner, workspace_id, form.id).await.map_err(internal)?;
+    super::workflows::seed(conn, &owner, workspace_id, form.id).await.map_err(internal)?;
 
     let public = Caller { principal: Principal::Anonymous, ..owner.clone() };
     for i in 0..40usize {
@@ -87,21 +90,23 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
             "budget": BUDGET_OPTIONS[i % BUDGET_OPTIONS.len()],
             "message": format!("We need help with project #{i}."),
         });
-        let done = intake::submit(&public, workspace_slug, DEMO_FORM_SLUG, values, Some(format!("seed-{i}")))
+        let done = intake::submit(conn, &public, workspace_slug, DEMO_FORM_SLUG, values, Some(format!("seed-{i}")))
             .await
             .map_err(internal)?;
         // Walk each lead part of the way along the pipeline, so every column has leads with a
         // believable history.
         let target = i % LeadStatus::ALL.len();
         for status in &LeadStatus::ALL[1..=target] {
-            leads::change_status(&owner, done.submission.lead_id, *status, Some("seeded".into()))
+            leads::change_status(conn, &owner, done.submission.lead_id, *status, Some("seeded".into()))
                 .await
                 .map_err(internal)?;
         }
         if i % 3 == 0 {
             let priority = [LeadPriority::High, LeadPriority::Low, LeadPriority::Urgent][(i / 3) % 3];
-            leads::set_priority(&owner, done.submission.lead_id, priority).await.map_err(internal)?;
-            leads::add_note(&owner, done.submission.lead_id, "Called, left a voicemail.").await.map_err(internal)?;
+            leads::set_priority(conn, &owner, done.submission.lead_id, priority).await.map_err(internal)?;
+            leads::add_note(conn, &owner, done.submission.lead_id, "Called, left a voicemail.")
+                .await
+                .map_err(internal)?;
         }
     }
     Ok(form.id)

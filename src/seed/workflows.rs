@@ -1,6 +1,7 @@
 //! The demo workflow on the demo form: big budgets get an email and are qualified; small ones
 //! get a note, a one-minute pause, and a follow-up email.
 
+use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -82,15 +83,22 @@ pub fn demo_graph(form_id: Uuid) -> Graph {
 }
 
 /// Creates and activates the demo workflow.
-pub async fn seed(owner: &Caller, workspace_id: Uuid, form_id: Uuid) -> crate::error::AppResult<Uuid> {
+pub async fn seed(
+    conn: &mut AsyncPgConnection,
+    owner: &Caller,
+    workspace_id: Uuid,
+    form_id: Uuid,
+) -> crate::error::AppResult<Uuid> {
     let workflow = workflows::create(
+        conn,
         owner,
         workspace_id,
         "Qualify project inquiries",
         Some("Big budgets get an invite and are qualified; small ones get a note and a follow-up.".into()),
     )
-    .await?;
-    workflows::save_graph(owner, workflow.id, demo_graph(form_id)).await?;
-    workflows::activate(owner, workflow.id).await?;
+    .await?
+    .row;
+    workflows::save_graph(conn, owner, workflow.id, demo_graph(form_id)).await?;
+    workflows::activate(conn, owner, workflow.id).await?;
     Ok(workflow.id)
 }

@@ -1,7 +1,7 @@
 use async_graphql::{Context, InputObject, Object};
 
 use crate::domain::accounts::{self, SignIn, SignUp};
-use crate::graphql::caller;
+use crate::graphql::session;
 use crate::graphql::types::{AuthPayload, User};
 
 #[derive(InputObject)]
@@ -25,21 +25,28 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and signs it in.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
-        let signed =
-            accounts::sign_up(caller(ctx)?, SignUp { email: input.email, password: input.password, name: input.name })
-                .await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let signed = accounts::sign_up(
+            &mut conn,
+            caller,
+            SignUp { email: input.email, password: input.password, name: input.name },
+        )
+        .await?;
         Ok(AuthPayload { token: signed.token, user: User(signed.user) })
     }
 
     /// Starts a session. After 5 failures for one address within 15 minutes, further attempts
     /// fail with RATE_LIMITED until the lockout passes.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> async_graphql::Result<AuthPayload> {
-        let signed = accounts::sign_in(caller(ctx)?, SignIn { email: input.email, password: input.password }).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let signed =
+            accounts::sign_in(&mut conn, caller, SignIn { email: input.email, password: input.password }).await?;
         Ok(AuthPayload { token: signed.token, user: User(signed.user) })
     }
 
     /// Ends the session whose token authenticated this request.
     async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(accounts::sign_out(caller(ctx)?).await?)
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(accounts::sign_out(&mut conn, caller).await?)
     }
 }

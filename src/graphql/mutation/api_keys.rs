@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::domain::api_keys;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{ApiKey, CreatedApiKey};
 use crate::model::enums::Role;
 
@@ -23,13 +23,15 @@ impl ApiKeyMutation {
         expires_at: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<CreatedApiKey> {
         let workspace_id = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
-        let created = api_keys::create(caller(ctx)?, workspace_id, &name, role, expires_at).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let created = api_keys::create(&mut conn, caller, workspace_id, &name, role, expires_at).await?;
         Ok(CreatedApiKey { api_key: ApiKey(created.key), secret: created.secret })
     }
 
     /// Revokes a key at once; requests using it fail with UNAUTHENTICATED. Needs ADMIN.
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiKey> {
         let id = expect_id("id", &id, Kind::ApiKey)?;
-        Ok(ApiKey(api_keys::revoke(caller(ctx)?, id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(ApiKey(api_keys::revoke(&mut conn, caller, id).await?))
     }
 }

@@ -1,10 +1,9 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::forms::{self, FieldInput, FormInput, FormSettings};
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{Form, FormField};
-use crate::model::enums::Role;
 use crate::model::enums::{FieldType, FormStatus};
 use crate::model::field_rules::Rules;
 
@@ -64,14 +63,6 @@ fn settings(s: Option<FormSettingsInput>) -> Option<FormSettings> {
     s.map(|s| FormSettings { title: s.title, submit_text: s.submit_text, success_message: s.success_message })
 }
 
-fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
 impl From<FormFieldInput> for FieldInput {
     fn from(i: FormFieldInput) -> Self {
         FieldInput {
@@ -79,8 +70,8 @@ impl From<FormFieldInput> for FieldInput {
             label: i.label,
             field_type: i.field_type,
             required: i.required,
-            placeholder: maybe(i.placeholder),
-            help_text: maybe(i.help_text),
+            placeholder: i.placeholder.into(),
+            help_text: i.help_text.into(),
             options: i.options,
             rules: i.validation.map(|v| Rules {
                 min: v.min,
@@ -92,11 +83,6 @@ impl From<FormFieldInput> for FieldInput {
             identifies_lead: i.identifies_lead,
         }
     }
-}
-
-fn form(row: crate::db::forms::FormRow) -> Form {
-    // Form mutations need ADMIN, so that is at least the caller's role.
-    Form { row, role: Role::Admin }
 }
 
 #[derive(Default)]
@@ -118,7 +104,8 @@ impl FormMutation {
             description: Some(input.description),
             settings: settings(input.settings),
         };
-        Ok(form(forms::create(caller(ctx)?, ws, input).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::create(&mut conn, caller, ws, input).await?.into())
     }
 
     async fn update_form(&self, ctx: &Context<'_>, id: ID, input: UpdateFormInput) -> async_graphql::Result<Form> {
@@ -126,28 +113,32 @@ impl FormMutation {
         let input = FormInput {
             name: input.name,
             slug: input.slug,
-            description: maybe(input.description),
+            description: input.description.into(),
             settings: settings(input.settings),
         };
-        Ok(form(forms::update(caller(ctx)?, id, input).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::update(&mut conn, caller, id, input).await?.into())
     }
 
     /// Opens the form for public submissions.
     async fn publish_form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
         let id = expect_id("id", &id, Kind::Form)?;
-        Ok(form(forms::set_status(caller(ctx)?, id, FormStatus::Published).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::set_status(&mut conn, caller, id, FormStatus::Published).await?.into())
     }
 
     /// Closes the form; its submissions and leads stay.
     async fn archive_form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
         let id = expect_id("id", &id, Kind::Form)?;
-        Ok(form(forms::set_status(caller(ctx)?, id, FormStatus::Archived).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::set_status(&mut conn, caller, id, FormStatus::Archived).await?.into())
     }
 
     /// Deletes a DRAFT form that has no submissions (CONFLICT otherwise). Returns it.
     async fn delete_form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
         let id = expect_id("id", &id, Kind::Form)?;
-        Ok(form(forms::delete(caller(ctx)?, id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::delete(&mut conn, caller, id).await?.into())
     }
 
     /// Adds a field at `position` (default: last). `key`, `label` and `type` are required.
@@ -159,7 +150,8 @@ impl FormMutation {
         position: Option<i32>,
     ) -> async_graphql::Result<FormField> {
         let form_id = expect_id("formId", &form_id, Kind::Form)?;
-        Ok(FormField(forms::add_field(caller(ctx)?, form_id, input.into(), position).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(FormField(forms::add_field(&mut conn, caller, form_id, input.into(), position).await?))
     }
 
     async fn update_form_field(
@@ -169,13 +161,15 @@ impl FormMutation {
         input: FormFieldInput,
     ) -> async_graphql::Result<FormField> {
         let field_id = expect_id("fieldId", &field_id, Kind::FormField)?;
-        Ok(FormField(forms::update_field(caller(ctx)?, field_id, input.into()).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(FormField(forms::update_field(&mut conn, caller, field_id, input.into()).await?))
     }
 
     /// Removes a field; stored values of it go too. The identifying field can't be removed.
     async fn remove_form_field(&self, ctx: &Context<'_>, field_id: ID) -> async_graphql::Result<FormField> {
         let field_id = expect_id("fieldId", &field_id, Kind::FormField)?;
-        Ok(FormField(forms::remove_field(caller(ctx)?, field_id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(FormField(forms::remove_field(&mut conn, caller, field_id).await?))
     }
 
     /// `fieldIds` lists every field of the form once, in the new order.
@@ -188,6 +182,7 @@ impl FormMutation {
         let form_id = expect_id("formId", &form_id, Kind::Form)?;
         let ids =
             field_ids.iter().map(|id| expect_id("fieldIds", id, Kind::FormField)).collect::<Result<Vec<_>, _>>()?;
-        Ok(forms::reorder_fields(caller(ctx)?, form_id, ids).await?.into_iter().map(FormField).collect())
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(forms::reorder_fields(&mut conn, caller, form_id, ids).await?.into_iter().map(FormField).collect())
     }
 }

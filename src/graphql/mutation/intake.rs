@@ -1,8 +1,8 @@
 use async_graphql::{Context, Object};
 
 use crate::domain::intake;
-use crate::graphql::caller;
 use crate::graphql::relay::{self, Kind};
+use crate::graphql::session;
 use crate::graphql::types::SubmitFormPayload;
 
 #[derive(Default)]
@@ -22,7 +22,8 @@ impl IntakeMutation {
         values: serde_json::Value,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<SubmitFormPayload> {
-        let done = intake::submit(caller(ctx)?, &workspace_slug, &form_slug, values, idempotency_key).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let done = intake::submit(&mut conn, caller, &workspace_slug, &form_slug, values, idempotency_key).await?;
         Ok(SubmitFormPayload {
             submission_id: relay::to_global_id(Kind::FormSubmission, done.submission.id),
             submitted_at: done.submission.submitted_at,

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::leads::{self, LeadInput};
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{Lead, LeadEvent};
-use crate::model::enums::{LeadPriority, LeadStatus, Role};
+use crate::model::enums::{LeadPriority, LeadStatus};
 
 #[derive(InputObject)]
 pub struct CreateLeadInput {
@@ -24,11 +24,6 @@ pub struct UpdateLeadInput {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
-}
-
-fn lead(row: crate::db::leads::LeadRow) -> Lead {
-    // Lead mutations need MEMBER, so that is at least the caller's role.
-    Lead { row, role: Role::Member }
 }
 
 fn lead_id(id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
@@ -51,12 +46,14 @@ impl LeadMutation {
         let assignee = input.assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
         let contact =
             LeadInput { email: Some(input.email), name: input.name, phone: input.phone, company: input.company };
-        Ok(lead(leads::create(caller(ctx)?, ws, contact, input.status, input.priority, assignee).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::create(&mut conn, caller, ws, contact, input.status, input.priority, assignee).await?.into())
     }
 
     async fn update_lead(&self, ctx: &Context<'_>, lead_id: ID, input: UpdateLeadInput) -> async_graphql::Result<Lead> {
         let contact = LeadInput { email: input.email, name: input.name, phone: input.phone, company: input.company };
-        Ok(lead(leads::update(caller(ctx)?, self::lead_id(&lead_id)?, contact).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::update(&mut conn, caller, self::lead_id(&lead_id)?, contact).await?.into())
     }
 
     /// Moves the lead to another pipeline column, recording from, to, who and the note.
@@ -67,7 +64,8 @@ impl LeadMutation {
         status: LeadStatus,
         note: Option<String>,
     ) -> async_graphql::Result<Lead> {
-        Ok(lead(leads::change_status(caller(ctx)?, self::lead_id(&lead_id)?, status, note).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::change_status(&mut conn, caller, self::lead_id(&lead_id)?, status, note).await?.into())
     }
 
     /// Assigns the lead to a workspace member, or unassigns it with `null`.
@@ -78,7 +76,8 @@ impl LeadMutation {
         assignee_id: Option<ID>,
     ) -> async_graphql::Result<Lead> {
         let assignee = assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
-        Ok(lead(leads::assign(caller(ctx)?, self::lead_id(&lead_id)?, assignee).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::assign(&mut conn, caller, self::lead_id(&lead_id)?, assignee).await?.into())
     }
 
     async fn set_lead_priority(
@@ -87,19 +86,23 @@ impl LeadMutation {
         lead_id: ID,
         priority: LeadPriority,
     ) -> async_graphql::Result<Lead> {
-        Ok(lead(leads::set_priority(caller(ctx)?, self::lead_id(&lead_id)?, priority).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::set_priority(&mut conn, caller, self::lead_id(&lead_id)?, priority).await?.into())
     }
 
     async fn add_lead_note(&self, ctx: &Context<'_>, lead_id: ID, body: String) -> async_graphql::Result<LeadEvent> {
-        Ok(LeadEvent(leads::add_note(caller(ctx)?, self::lead_id(&lead_id)?, &body).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(LeadEvent(leads::add_note(&mut conn, caller, self::lead_id(&lead_id)?, &body).await?))
     }
 
     /// Soft delete: hidden from lists unless `includeDeleted`; its events stay.
     async fn delete_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
-        Ok(lead(leads::delete(caller(ctx)?, self::lead_id(&lead_id)?).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::delete(&mut conn, caller, self::lead_id(&lead_id)?).await?.into())
     }
 
     async fn restore_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
-        Ok(lead(leads::restore(caller(ctx)?, self::lead_id(&lead_id)?).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(leads::restore(&mut conn, caller, self::lead_id(&lead_id)?).await?.into())
     }
 }

@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::members;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::WorkspaceMember;
 use crate::model::enums::Role;
 
@@ -20,7 +20,8 @@ impl MemberMutation {
         role: Role,
     ) -> async_graphql::Result<WorkspaceMember> {
         let workspace_id = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
-        Ok(WorkspaceMember(members::add(caller(ctx)?, workspace_id, &email, role).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(WorkspaceMember(members::add(&mut conn, caller, workspace_id, &email, role).await?))
     }
 
     /// Changes a member's role. Needs ADMIN; making or unmaking an OWNER needs OWNER. The last
@@ -32,7 +33,8 @@ impl MemberMutation {
         role: Role,
     ) -> async_graphql::Result<WorkspaceMember> {
         let member_id = expect_id("memberId", &member_id, Kind::WorkspaceMember)?;
-        Ok(WorkspaceMember(members::change_role(caller(ctx)?, member_id, role).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(WorkspaceMember(members::change_role(&mut conn, caller, member_id, role).await?))
     }
 
     /// Removes a member (anyone may remove themselves). Returns the removed membership. The last
@@ -43,6 +45,7 @@ impl MemberMutation {
         member_id: ID,
     ) -> async_graphql::Result<WorkspaceMember> {
         let member_id = expect_id("memberId", &member_id, Kind::WorkspaceMember)?;
-        Ok(WorkspaceMember(members::remove(caller(ctx)?, member_id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(WorkspaceMember(members::remove(&mut conn, caller, member_id).await?))
     }
 }

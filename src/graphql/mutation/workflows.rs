@@ -2,10 +2,10 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::executions::{self, RunRequest};
 use crate::domain::workflows;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id, parse_global_id};
+use crate::graphql::session;
 use crate::graphql::types::{WebhookToken, Workflow, WorkflowExecution};
-use crate::model::enums::{NodeType, Role, WorkflowStatus};
+use crate::model::enums::{NodeType, WorkflowStatus};
 use crate::model::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT, Position};
 
 #[derive(InputObject)]
@@ -63,15 +63,6 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
     config
 }
 
-fn workflow(row: crate::db::workflows::WorkflowRow) -> Workflow {
-    // Editing needs ADMIN, so that is at least the caller's role.
-    Workflow { row, role: Role::Admin }
-}
-
-fn execution(row: crate::db::executions::ExecutionRow) -> WorkflowExecution {
-    WorkflowExecution { row, role: Role::Member }
-}
-
 #[derive(Default)]
 pub struct WorkflowMutation;
 
@@ -85,7 +76,8 @@ impl WorkflowMutation {
         input: CreateWorkflowInput,
     ) -> async_graphql::Result<Workflow> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
-        Ok(workflow(workflows::create(caller(ctx)?, ws, &input.name, input.description).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::create(&mut conn, caller, ws, &input.name, input.description).await?.into())
     }
 
     async fn update_workflow(
@@ -95,12 +87,9 @@ impl WorkflowMutation {
         input: UpdateWorkflowInput,
     ) -> async_graphql::Result<Workflow> {
         let id = expect_id("id", &id, Kind::Workflow)?;
-        let description = match input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
-        Ok(workflow(workflows::update(caller(ctx)?, id, input.name, description).await?))
+        let description = input.description.into();
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::update(&mut conn, caller, id, input.name, description).await?.into())
     }
 
     /// Replaces the draft graph in one transaction. Keys must be unique and edges must join
@@ -136,34 +125,37 @@ impl WorkflowMutation {
                 })
                 .collect(),
         };
-        let caller = caller(ctx)?;
-        workflows::save_graph(caller, id, graph).await?;
-        Ok(workflow(workflows::get(caller, id).await?.0))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::save_graph(&mut conn, caller, id, graph).await?.into())
     }
 
     /// Validates the draft (one trigger, all nodes reachable, no cycles, valid configs; every
     /// problem at once) and freezes it as a new version; the workflow becomes ACTIVE.
     async fn activate_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
         let id = expect_id("id", &id, Kind::Workflow)?;
-        Ok(workflow(workflows::activate(caller(ctx)?, id).await?.0))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::activate(&mut conn, caller, id).await?.0.into())
     }
 
     /// Stops new executions; running ones finish on their version.
     async fn pause_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
         let id = expect_id("id", &id, Kind::Workflow)?;
-        Ok(workflow(workflows::set_status(caller(ctx)?, id, WorkflowStatus::Paused).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::set_status(&mut conn, caller, id, WorkflowStatus::Paused).await?.into())
     }
 
     async fn archive_workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
         let id = expect_id("id", &id, Kind::Workflow)?;
-        Ok(workflow(workflows::set_status(caller(ctx)?, id, WorkflowStatus::Archived).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(workflows::set_status(&mut conn, caller, id, WorkflowStatus::Archived).await?.into())
     }
 
     /// Issues the secret for `POST /hooks/{token}` (WEBHOOK triggers), replacing the old one.
     async fn rotate_workflow_webhook_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WebhookToken> {
         let id = expect_id("id", &id, Kind::Workflow)?;
-        let (row, token) = workflows::rotate_webhook_token(caller(ctx)?, id).await?;
-        Ok(WebhookToken { path: format!("/hooks/{token}"), token, workflow: workflow(row) })
+        let (caller, mut conn) = session(ctx).await?;
+        let (row, token) = workflows::rotate_webhook_token(&mut conn, caller, id).await?;
+        Ok(WebhookToken { path: format!("/hooks/{token}"), token, workflow: row.into() })
     }
 
     /// Runs a MANUAL workflow (or simulates any active one). Needs MEMBER. A repeated
@@ -180,18 +172,21 @@ impl WorkflowMutation {
         let id = expect_id("workflowId", &workflow_id, Kind::Workflow)?;
         let lead_id = lead_id.map(|l| expect_id("leadId", &l, Kind::Lead)).transpose()?;
         let req = RunRequest { lead_id, input: input.unwrap_or(serde_json::Value::Null), simulate, idempotency_key };
-        Ok(execution(executions::run(caller(ctx)?, id, req).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(executions::run(&mut conn, caller, id, req).await?.into())
     }
 
     async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
         let id = expect_id("id", &id, Kind::WorkflowExecution)?;
-        Ok(execution(executions::cancel(caller(ctx)?, id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(executions::cancel(&mut conn, caller, id).await?.into())
     }
 
     /// Resumes a FAILED execution from the failed step.
     async fn retry_execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
         let id = expect_id("id", &id, Kind::WorkflowExecution)?;
-        Ok(execution(executions::retry(caller(ctx)?, id).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(executions::retry(&mut conn, caller, id).await?.into())
     }
 
     /// Decides a waiting APPROVAL node; the execution continues on its `true`/`false` branch.
@@ -204,6 +199,7 @@ impl WorkflowMutation {
         comment: Option<String>,
     ) -> async_graphql::Result<WorkflowExecution> {
         let id = expect_id("executionId", &execution_id, Kind::WorkflowExecution)?;
-        Ok(execution(executions::decide_approval(caller(ctx)?, id, &node_key, approved, comment).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(executions::decide_approval(&mut conn, caller, id, &node_key, approved, comment).await?.into())
     }
 }

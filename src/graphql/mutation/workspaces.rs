@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::workspaces::{self, NewWorkspace, WorkspaceUpdate};
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::Workspace;
 
 #[derive(InputObject)]
@@ -32,8 +32,10 @@ impl WorkspaceMutation {
         ctx: &Context<'_>,
         input: CreateWorkspaceInput,
     ) -> async_graphql::Result<Workspace> {
+        let (caller, mut conn) = session(ctx).await?;
         let created = workspaces::create(
-            caller(ctx)?,
+            &mut conn,
+            caller,
             NewWorkspace { name: input.name, slug: input.slug, intake_email: input.intake_email },
         )
         .await?;
@@ -48,14 +50,15 @@ impl WorkspaceMutation {
         input: UpdateWorkspaceInput,
     ) -> async_graphql::Result<Workspace> {
         let id = expect_id("id", &id, Kind::Workspace)?;
-        let intake_email = match input.intake_email {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
-        let updated =
-            workspaces::update(caller(ctx)?, id, WorkspaceUpdate { name: input.name, slug: input.slug, intake_email })
-                .await?;
+        let intake_email = input.intake_email.into();
+        let (caller, mut conn) = session(ctx).await?;
+        let updated = workspaces::update(
+            &mut conn,
+            caller,
+            id,
+            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email },
+        )
+        .await?;
         Ok(updated.into())
     }
 }

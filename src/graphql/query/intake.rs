@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{Form, Lead, PipelineStatusCount, PublicForm};
 
 #[derive(Default)]
@@ -11,8 +11,8 @@ pub struct IntakeQuery;
 #[Object]
 impl IntakeQuery {
     async fn form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
-        let (row, role) = domain::forms::get(caller(ctx)?, expect_id("id", &id, Kind::Form)?).await?;
-        Ok(Form { row, role })
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(domain::forms::get(&mut conn, caller, expect_id("id", &id, Kind::Form)?).await?.into())
     }
 
     /// A PUBLISHED form's definition, for rendering it publicly. Needs no authentication.
@@ -22,7 +22,8 @@ impl IntakeQuery {
         workspace_slug: String,
         form_slug: String,
     ) -> async_graphql::Result<PublicForm> {
-        let (row, fields) = domain::forms::public(caller(ctx)?, &workspace_slug, &form_slug).await?;
+        let (_, mut conn) = session(ctx).await?;
+        let (row, fields) = domain::forms::public(&mut conn, &workspace_slug, &form_slug).await?;
         Ok(PublicForm { row, fields })
     }
 
@@ -34,12 +35,13 @@ impl IntakeQuery {
         workspace_id: ID,
     ) -> async_graphql::Result<Vec<PipelineStatusCount>> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
-        let rows = domain::leads::pipeline_summary(caller(ctx)?, ws).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let rows = domain::leads::pipeline_summary(&mut conn, caller, ws).await?;
         Ok(rows.into_iter().map(PipelineStatusCount::from).collect())
     }
 
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lead> {
-        let (row, role) = domain::leads::get(caller(ctx)?, expect_id("id", &id, Kind::Lead)?).await?;
-        Ok(Lead { row, role })
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(domain::leads::get(&mut conn, caller, expect_id("id", &id, Kind::Lead)?).await?.into())
     }
 }

@@ -2,11 +2,9 @@ use async_graphql::{Context, ID, Object};
 
 use crate::domain;
 use crate::error::AppError;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, parse_global_id};
-use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Lead, Node, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
-};
+use crate::graphql::session;
+use crate::graphql::types::{ApiKey, FormField, Node, User, WorkspaceMember};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -15,35 +13,27 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Fetches any object by its global id. Objects you may not see are NOT_FOUND.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Node> {
-        let caller = caller(ctx)?;
         let Some((kind, uuid)) = parse_global_id(&id) else {
             return Err(AppError::bad_input("id", "is not a valid id").into());
         };
+        let (caller, mut conn) = session(ctx).await?;
+        let conn = &mut conn;
         Ok(match kind {
-            Kind::User => Node::User(User(domain::accounts::user(caller, uuid).await?)),
-            Kind::Workspace => Node::Workspace(Workspace::from(domain::workspaces::get(caller, uuid).await?)),
-            Kind::WorkspaceMember => Node::WorkspaceMember(WorkspaceMember(domain::members::get(caller, uuid).await?)),
-            Kind::ApiKey => Node::ApiKey(ApiKey(domain::api_keys::get(caller, uuid).await?)),
-            Kind::Form => {
-                let (row, role) = domain::forms::get(caller, uuid).await?;
-                Node::Form(Form { row, role })
+            Kind::User => Node::User(User(domain::accounts::user(conn, caller, uuid).await?)),
+            Kind::Workspace => Node::Workspace(domain::workspaces::get(conn, caller, uuid).await?.into()),
+            Kind::WorkspaceMember => {
+                Node::WorkspaceMember(WorkspaceMember(domain::members::get(conn, caller, uuid).await?))
             }
-            Kind::FormField => Node::FormField(FormField(domain::forms::get_field(caller, uuid).await?.0)),
+            Kind::ApiKey => Node::ApiKey(ApiKey(domain::api_keys::get(conn, caller, uuid).await?)),
+            Kind::Form => Node::Form(domain::forms::get(conn, caller, uuid).await?.into()),
+            Kind::FormField => Node::FormField(FormField(domain::forms::get_field(conn, caller, uuid).await?.row)),
             Kind::FormSubmission => {
-                let (row, role) = domain::forms::get_submission(caller, uuid).await?;
-                Node::FormSubmission(FormSubmission { row, role })
+                Node::FormSubmission(domain::forms::get_submission(conn, caller, uuid).await?.into())
             }
-            Kind::Lead => {
-                let (row, role) = domain::leads::get(caller, uuid).await?;
-                Node::Lead(Lead { row, role })
-            }
-            Kind::Workflow => {
-                let (row, role) = domain::workflows::get(caller, uuid).await?;
-                Node::Workflow(Workflow { row, role })
-            }
+            Kind::Lead => Node::Lead(domain::leads::get(conn, caller, uuid).await?.into()),
+            Kind::Workflow => Node::Workflow(domain::workflows::get(conn, caller, uuid).await?.into()),
             Kind::WorkflowExecution => {
-                let (row, role) = domain::executions::get(caller, uuid).await?;
-                Node::WorkflowExecution(WorkflowExecution { row, role })
+                Node::WorkflowExecution(domain::executions::get(conn, caller, uuid).await?.into())
             }
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());

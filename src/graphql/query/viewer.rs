@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object};
 
 use crate::domain;
-use crate::graphql::caller;
+use crate::graphql::session;
 use crate::graphql::types::User;
 
 #[derive(Default)]
@@ -11,6 +11,7 @@ pub struct ViewerQuery;
 impl ViewerQuery {
     /// The signed-in user; null when the request authenticates with an API key.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(domain::accounts::me(caller(ctx)?).await?.map(User))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(domain::accounts::me(&mut conn, caller).await?.map(User))
     }
 }

@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;
-use crate::graphql::caller;
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{Workflow, WorkflowExecution};
 
 #[derive(Default)]
@@ -11,12 +11,13 @@ pub struct WorkflowQuery;
 #[Object]
 impl WorkflowQuery {
     async fn workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
-        let (row, role) = domain::workflows::get(caller(ctx)?, expect_id("id", &id, Kind::Workflow)?).await?;
-        Ok(Workflow { row, role })
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(domain::workflows::get(&mut conn, caller, expect_id("id", &id, Kind::Workflow)?).await?.into())
     }
 
     async fn execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
-        let (row, role) = domain::executions::get(caller(ctx)?, expect_id("id", &id, Kind::WorkflowExecution)?).await?;
-        Ok(WorkflowExecution { row, role })
+        let (caller, mut conn) = session(ctx).await?;
+        let id = expect_id("id", &id, Kind::WorkflowExecution)?;
+        Ok(domain::executions::get(&mut conn, caller, id).await?.into())
     }
 }

@@ -15,6 +15,8 @@ pub struct WorkflowExecution {
     pub role: Role,
 }
 
+from_visible!(WorkflowExecution, crate::db::executions::ExecutionRow);
+
 #[Object]
 impl WorkflowExecution {
     pub async fn id(&self) -> ID {

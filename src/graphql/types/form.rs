@@ -18,6 +18,8 @@ fn setting(row: &FormRow, key: &str) -> Option<String> {
     row.settings.get(key).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
+from_visible!(Form, FormRow);
+
 #[Object]
 impl Form {
     pub async fn id(&self) -> ID {

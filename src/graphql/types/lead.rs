@@ -18,6 +18,8 @@ pub struct Lead {
     pub role: Role,
 }
 
+from_visible!(Lead, LeadRow);
+
 #[Object]
 impl Lead {
     pub async fn id(&self) -> ID {

@@ -1,5 +1,17 @@
 //! GraphQL object types, one per file.
 
+/// Objects that carry the caller's role in their workspace are built from what the domain
+/// returns: the row and the caller's real role.
+macro_rules! from_visible {
+    ($object:ident, $row:ty) => {
+        impl From<crate::domain::access::Visible<$row>> for $object {
+            fn from(v: crate::domain::access::Visible<$row>) -> Self {
+                $object { row: v.row, role: v.role }
+            }
+        }
+    };
+}
+
 mod api_key;
 mod auth_payload;
 mod execution;

@@ -14,6 +14,8 @@ pub struct FormSubmission {
     pub role: Role,
 }
 
+from_visible!(FormSubmission, crate::db::submissions::SubmissionRow);
+
 #[Object]
 impl FormSubmission {
     pub async fn id(&self) -> ID {

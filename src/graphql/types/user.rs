@@ -3,10 +3,10 @@ use chrono::{DateTime, Utc};
 
 use crate::db::users::UserRow;
 use crate::error::AppError;
-use crate::graphql::caller;
 use crate::graphql::loaders::CountKey;
 use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
 use crate::graphql::types::Workspace;
+use crate::graphql::{caller, session};
 
 /// A person with an account.
 pub struct User(pub UserRow);
@@ -38,12 +38,12 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Conn<Workspace>> {
-        let caller = caller(ctx)?;
-        if caller.principal.user_id() != Some(self.0.id) {
+        if caller(ctx)?.principal.user_id() != Some(self.0.id) {
             return Err(AppError::forbidden("only your own workspaces can be listed").into());
         }
         let page = relay::page(first, after, last, before)?;
-        let slice = crate::domain::workspaces::page_for_me(caller, &page).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let slice = crate::domain::workspaces::page_for_me(&mut conn, caller, &page).await?;
         Ok(relay::connection(
             slice,
             ConnectionTotals::new(CountKey::WorkspacesOfUser(self.0.id)),

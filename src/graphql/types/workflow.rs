@@ -18,6 +18,8 @@ pub struct Workflow {
     pub role: Role,
 }
 
+from_visible!(Workflow, WorkflowRow);
+
 #[Object]
 impl Workflow {
     pub async fn id(&self) -> ID {
@@ -103,7 +105,8 @@ impl Workflow {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<WorkflowStats> {
-        let s = crate::domain::executions::stats(crate::graphql::caller(ctx)?, self.row.id, from, to).await?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let s = crate::domain::executions::stats(&mut conn, caller, self.row.id, from, to).await?;
         Ok(WorkflowStats {
             total: s.total,
             completed: s.completed,

@@ -5,7 +5,6 @@ use crate::db::leads::LeadOrder;
 use crate::db::paging::ChildRow;
 use crate::db::workspaces::WorkspaceRow;
 use crate::domain::access;
-use crate::domain::workspaces::Visible;
 use crate::error::AppError;
 use crate::graphql::loaders::FORMS;
 use crate::graphql::loaders::{API_KEYS, CountKey, MEMBERS};
@@ -22,11 +21,7 @@ pub struct Workspace {
     pub role: Role,
 }
 
-impl From<Visible> for Workspace {
-    fn from(v: Visible) -> Self {
-        Workspace { row: v.row, role: v.role }
-    }
-}
+from_visible!(Workspace, WorkspaceRow);
 
 #[Object]
 impl Workspace {
@@ -162,28 +157,30 @@ impl Workspace {
             LeadOrderField::Name => LeadOrder::Name,
             LeadOrderField::Status => LeadOrder::Status,
         };
-        let caller = crate::graphql::caller(ctx)?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let descending = direction == OrderDirection::Desc;
         let slice =
-            crate::domain::leads::list(caller, self.row.id, &filter, order, direction == OrderDirection::Desc, &page)
-                .await?;
-        let mut conn = async_graphql::connection::Connection::with_additional_fields(
+            crate::domain::leads::list(&mut conn, caller, self.row.id, &filter, order, descending, &page).await?;
+        drop(conn);
+        let mut connection = async_graphql::connection::Connection::with_additional_fields(
             slice.has_previous_page,
             slice.has_next_page,
             LeadTotals { workspace_id: self.row.id, filter },
         );
         let role = self.role;
-        conn.edges.extend(
+        connection.edges.extend(
             slice
                 .rows
                 .into_iter()
                 .map(|row| async_graphql::connection::Edge::new(order.cursor(&row).encode(), Lead { row, role })),
         );
-        Ok(conn)
+        Ok(connection)
     }
 
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.
     async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {
-        let rows = crate::domain::leads::pipeline_summary(crate::graphql::caller(ctx)?, self.row.id).await?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::leads::pipeline_summary(&mut conn, caller, self.row.id).await?;
         Ok(rows.into_iter().map(PipelineStatusCount::from).collect())
     }
 }
@@ -254,6 +251,7 @@ pub struct LeadTotals {
 #[Object]
 impl LeadTotals {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(crate::domain::leads::count(crate::graphql::caller(ctx)?, self.workspace_id, &self.filter).await?)
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        Ok(crate::domain::leads::count(&mut conn, caller, self.workspace_id, &self.filter).await?)
     }
 }
