@@ -1,3 +1,5 @@
+//! The `intakeflow` command: serve, worker, migrate, schema, seed-demo.
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 

@@ -65,9 +65,11 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
     let (close_tx, mut close_rx) = mpsc::unbounded_channel::<(u16, &'static str)>();
 
     let filter_state = shared.clone();
+    let filter_db = state.db.clone();
     let input = incoming.take_while(|m| std::future::ready(m.is_ok())).filter_map(move |message| {
         let state = filter_state.clone();
         let close_tx = close_tx.clone();
+        let db = filter_db.clone();
         async move {
             let text = match message.ok()? {
                 Message::Text(t) => t.to_string(),
@@ -78,10 +80,18 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
             let operation = matches!(kind.as_deref(), Some("subscribe" | "start"));
-            let authenticated =
-                state.lock().map(|c| c.principal.as_ref().is_some_and(|p| *p != Principal::Anonymous)).unwrap_or(false);
-            if operation && !authenticated {
+            if !operation {
+                return Some(text.into_bytes());
+            }
+            let principal = state.lock().ok().and_then(|c| c.principal.clone());
+            let Some(principal) = principal.filter(|p| *p != Principal::Anonymous) else {
                 let _ = close_tx.send((4401, "Unauthorized"));
+                return None;
+            };
+            // The revocation notice may still be on its way: an operation sent after a revoke
+            // returned must not run, so each new operation asks the database once.
+            if !auth::principal::still_valid(&db, &principal).await.unwrap_or(true) {
+                let _ = close_tx.send((4403, "Forbidden: the credential was revoked"));
                 return None;
             }
             Some(text.into_bytes())

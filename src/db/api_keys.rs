@@ -1,3 +1,5 @@
+//! API keys: rows, lookup by token digest for authentication, revocation and last-used time.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

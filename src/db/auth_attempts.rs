@@ -1,3 +1,5 @@
+//! Sign-in attempts and lockouts per address, serialised per address by an advisory lock.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

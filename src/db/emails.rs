@@ -1,3 +1,5 @@
+//! The email outbox: one row per (execution, node), so a resumed step never sends twice.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

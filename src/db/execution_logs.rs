@@ -1,8 +1,12 @@
+//! Execution log lines: appends, cursor reads for streams and pages, and the monthly
+//! partitions with their retention.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::executions::ExecutionRow;
 use crate::model::enums::LogLevel;
 use crate::schema::execution_logs;
 
@@ -43,6 +47,20 @@ pub async fn append(conn: &mut AsyncPgConnection, log: NewLog<'_>) -> QueryResul
         .returning(LogRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Writes one line of an execution's log (of one of its steps when `step_id` is set).
+pub async fn write(
+    conn: &mut AsyncPgConnection,
+    execution: &ExecutionRow,
+    step_id: Option<Uuid>,
+    level: LogLevel,
+    message: &str,
+    data: Option<serde_json::Value>,
+) -> QueryResult<()> {
+    let line =
+        NewLog { workspace_id: execution.workspace_id, execution_id: execution.id, step_id, level, message, data };
+    append(conn, line).await.map(drop)
 }
 
 /// Lines of one execution after a cursor, in id order.

@@ -337,7 +337,7 @@ pub struct Stats {
     pub p95_ms: Option<f64>,
 }
 
-/// Seed 001's workflow report over executions created in `[from, to)`; durations of completed
+/// The workflow report over executions created in `[from, to)`; durations of completed
 /// executions.
 pub async fn stats(
     conn: &mut AsyncPgConnection,

@@ -1,3 +1,5 @@
+//! A lead's custom field values, one per field, latest write wins.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;

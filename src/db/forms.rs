@@ -1,3 +1,5 @@
+//! Forms and their fields: rows, changes, positions and the per-form lock that orders field edits.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -1,3 +1,5 @@
+//! Lead events: the append-only audit trail, read per lead or as a workspace's gapless stream.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -31,6 +31,13 @@ pub struct LeadRow {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// Pipeline order, not alphabetical: a status's position in [`LeadStatus::ALL`], zero-padded so
+/// it sorts as text like the cursor's key. Built from the enum, so a new status can't be missed.
+static STATUS_ORDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let statuses: Vec<String> = LeadStatus::ALL.iter().map(|s| format!("'{s}'")).collect();
+    format!("lpad(array_position(ARRAY[{}]::text[], l.status)::text, 2, '0')", statuses.join(","))
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LeadOrder {
     CreatedAt,
@@ -45,10 +52,7 @@ impl LeadOrder {
             LeadOrder::CreatedAt => "l.created_at",
             LeadOrder::UpdatedAt => "l.updated_at",
             LeadOrder::Name => "lower(coalesce(l.name, ''))",
-            // Pipeline order, not alphabetical.
-            LeadOrder::Status => {
-                "lpad(array_position(ARRAY['NEW','CONTACTED','QUALIFIED','BOOKED','PROPOSAL_SENT','WON','LOST','UNRESPONSIVE']::text[], l.status)::text, 2, '0')"
-            }
+            LeadOrder::Status => &STATUS_ORDER,
         }
     }
 
@@ -323,7 +327,8 @@ pub struct StatusCount {
     pub new_this_week: i64,
 }
 
-/// Seed 002's "Dashboard Pipeline Summary".
+/// Leads per status, and how many of them were created in the last 7 days (the dashboard's
+/// pipeline summary).
 pub async fn pipeline_summary(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<Vec<StatusCount>> {
     diesel::sql_query(
         "SELECT status, count(*) AS count, \

@@ -1,3 +1,5 @@
+//! Workspace members and their roles, including the owner lock that keeps the last OWNER.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -1,3 +1,5 @@
+//! Sign-in sessions: stored by token digest, live until they expire or are revoked.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

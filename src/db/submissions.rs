@@ -1,3 +1,5 @@
+//! Form submissions: inserts, idempotency-key lookups (with their lock) and pages per form or lead.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -1,3 +1,5 @@
+//! Workflows, their draft graphs (nodes and edges), frozen versions and trigger lookups.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -1,3 +1,5 @@
+//! Workspaces and a user's workspaces in the order they joined.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

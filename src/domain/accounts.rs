@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::model::validate::{self, Problems};
 
 /// Failed sign-ins for one address within [`LOCKOUT_WINDOW_MINUTES`] that lock it
-/// (seed 004: AuthAttempt / AccountLockout).
+/// for [`LOCKOUT_WINDOW_MINUTES`].
 pub const MAX_FAILED_ATTEMPTS: i64 = 5;
 pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
 

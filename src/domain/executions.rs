@@ -112,28 +112,6 @@ pub async fn webhook(
     Ok(row)
 }
 
-async fn log(
-    conn: &mut AsyncPgConnection,
-    row: &ExecutionRow,
-    level: LogLevel,
-    message: &str,
-    data: Option<Value>,
-) -> AppResult<()> {
-    db::execution_logs::append(
-        conn,
-        db::execution_logs::NewLog {
-            workspace_id: row.workspace_id,
-            execution_id: row.id,
-            step_id: None,
-            level,
-            message,
-            data,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 /// Authorises a change (MEMBER); returns the caller's role.
 async fn authorize_change(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Role> {
     Ok(access::load::<ExecutionRow>(conn, &caller.principal, id, Role::Member).await?.role)
@@ -152,7 +130,15 @@ pub async fn cancel(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> 
             let mut changes = ExecutionChanges::release(ExecutionStatus::Cancelled, row.run_at);
             changes.completed_at = Some(Some(Utc::now()));
             let row = db::executions::update(conn, id, changes).await?;
-            log(conn, &row, LogLevel::Warn, "execution cancelled", Some(json!({ "by": actor }))).await?;
+            db::execution_logs::write(
+                conn,
+                &row,
+                None,
+                LogLevel::Warn,
+                "execution cancelled",
+                Some(json!({ "by": actor })),
+            )
+            .await?;
             Ok(row)
         })
         .await?;
@@ -186,7 +172,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> A
             changes.error = Some(None);
             changes.completed_at = Some(None);
             let row = db::executions::update(conn, id, changes).await?;
-            log(conn, &row, LogLevel::Info, "execution retried by hand", None).await?;
+            db::execution_logs::write(conn, &row, None, LogLevel::Info, "execution retried by hand", None).await?;
             db::executions::notify_jobs(conn).await?;
             Ok(row)
         })
@@ -231,9 +217,10 @@ pub async fn decide_approval(
             let row = db::executions::update(conn, id, ExecutionChanges::release(ExecutionStatus::Queued, Utc::now()))
                 .await?;
             let verdict = if approved { "approved" } else { "rejected" };
-            log(
+            db::execution_logs::write(
                 conn,
                 &row,
+                None,
                 LogLevel::Info,
                 &format!("approval `{node_key}` {verdict}"),
                 Some(json!({ "comment": comment, "by": by })),
@@ -256,7 +243,7 @@ pub struct Stats {
     pub p95_duration_ms: Option<f64>,
 }
 
-/// Seed 001's report over executions started in `[from, to)` (default: the last 30 days).
+/// The workflow report over executions started in `[from, to)` (default: the last 30 days).
 pub async fn stats(
     conn: &mut AsyncPgConnection,
     caller: &Caller,

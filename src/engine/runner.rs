@@ -105,29 +105,6 @@ async fn locked(conn: &mut AsyncPgConnection, id: Uuid, worker: &str) -> Result<
     db::executions::lock_owned(conn, id, worker).await?.ok_or(RunError::Lost)
 }
 
-async fn log(
-    conn: &mut AsyncPgConnection,
-    exec: &ExecutionRow,
-    step: Option<Uuid>,
-    level: LogLevel,
-    message: &str,
-    data: Option<Value>,
-) -> Result<(), RunError> {
-    db::execution_logs::append(
-        conn,
-        db::execution_logs::NewLog {
-            workspace_id: exec.workspace_id,
-            execution_id: exec.id,
-            step_id: step,
-            level,
-            message,
-            data,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 async fn lead_event(
     conn: &mut AsyncPgConnection,
     exec: &ExecutionRow,
@@ -194,7 +171,7 @@ impl Runner {
                     ExecutionChanges { context: Some(context), ..Default::default() },
                 )
                 .await?;
-                log(
+                db::execution_logs::write(
                     conn,
                     &row,
                     None,
@@ -214,7 +191,7 @@ impl Runner {
             .await?;
         } else {
             let mut c = self.deps.db.conn().await?;
-            log(
+            db::execution_logs::write(
                 &mut c,
                 exec,
                 None,
@@ -283,7 +260,8 @@ impl Runner {
                             let mut output = output;
                             if let (Some(effect), Some(lead_id)) = (&effect, row.lead_id) {
                                 match nodes::lead::apply(conn, row.workspace_id, lead_id, row.id, effect).await {
-                                    Ok(applied) => output = applied,
+                                    Ok(Some(applied)) => output = applied,
+                                    Ok(None) => {}
                                     Err(ApplyError::Invalid(m)) => return Ok(Err(m)),
                                     Err(ApplyError::Db(e)) => return Err(e.into()),
                                 }
@@ -303,8 +281,15 @@ impl Runner {
                             )
                             .await?;
                             let msg = format!("{} `{}` completed", node.node_type, node.key);
-                            log(conn, &row, Some(step.id), LogLevel::Info, &msg, Some(json!({ "output": output })))
-                                .await?;
+                            db::execution_logs::write(
+                                conn,
+                                &row,
+                                Some(step.id),
+                                LogLevel::Info,
+                                &msg,
+                                Some(json!({ "output": output })),
+                            )
+                            .await?;
                             Ok(Ok(()))
                         })
                         .await?;
@@ -336,7 +321,8 @@ impl Runner {
                                 }
                                 None => format!("{} `{}` waiting for a decision", node.node_type, node.key),
                             };
-                            log(conn, &row, Some(step.id), LogLevel::Info, &msg, Some(output)).await
+                            let data = Some(output);
+                            Ok(db::execution_logs::write(conn, &row, Some(step.id), LogLevel::Info, &msg, data).await?)
                         })
                         .await;
                 }
@@ -414,7 +400,8 @@ impl Runner {
                 "{} `{}` failed (attempt {} of {}); retrying in {} ms",
                 node.node_type, node.key, step.attempt, step.max_attempts, delay_ms
             );
-            log(conn, &row, Some(step.id), LogLevel::Warn, &msg, Some(json!({ "error": error }))).await
+            let data = Some(json!({ "error": error }));
+            Ok(db::execution_logs::write(conn, &row, Some(step.id), LogLevel::Warn, &msg, data).await?)
         })
         .await
     }
@@ -442,7 +429,15 @@ impl Runner {
             changes.error = Some(Some(error.to_owned()));
             changes.completed_at = Some(Some(Utc::now()));
             db::executions::update(conn, row.id, changes).await?;
-            log(conn, &row, step.map(|s| s.id), LogLevel::Error, &format!("execution failed: {error}"), None).await?;
+            db::execution_logs::write(
+                conn,
+                &row,
+                step.map(|s| s.id),
+                LogLevel::Error,
+                &format!("execution failed: {error}"),
+                None,
+            )
+            .await?;
             lead_event(
                 conn,
                 &row,
@@ -467,8 +462,15 @@ impl Runner {
             changes.output = Some(Some(json!({ "completedNodes": progress.done })));
             changes.completed_at = Some(Some(Utc::now()));
             db::executions::update(conn, row.id, changes).await?;
-            log(conn, &row, None, LogLevel::Info, "execution completed", Some(json!({ "nodes": progress.done.len() })))
-                .await?;
+            db::execution_logs::write(
+                conn,
+                &row,
+                None,
+                LogLevel::Info,
+                "execution completed",
+                Some(json!({ "nodes": progress.done.len() })),
+            )
+            .await?;
             lead_event(
                 conn,
                 &row,

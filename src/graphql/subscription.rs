@@ -10,9 +10,9 @@ use futures_util::{Stream, StreamExt};
 use crate::db::lead_events::LeadEventRow;
 use crate::domain::live;
 use crate::error::AppError;
-use crate::graphql::loaders::{LeadId, UserId, load_or_internal};
-use crate::graphql::relay::{self, Kind, expect_id};
-use crate::graphql::types::{ExecutionLog, ExecutionStep, Lead, LeadEvent, User, WorkflowExecution};
+use crate::graphql::loaders::{LeadId, load_or_internal};
+use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::types::{ExecutionLog, ExecutionStep, Lead, LeadEvent, User, WorkflowExecution, actor};
 use crate::graphql::{db, session};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LeadStatus, Role};
 use crate::pubsub::PubSub;
@@ -169,15 +169,14 @@ impl LeadStatusChange {
     }
     /// The person who changed it, when a person did.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(id) = self.row.actor_user_id else { return Ok(None) };
-        Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+        actor::user(ctx, &self.row).await
     }
     async fn actor_api_key_id(&self) -> Option<ID> {
-        self.row.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
+        actor::api_key_id(&self.row)
     }
     /// The workflow execution that changed it, when one did.
     async fn actor_execution_id(&self) -> Option<ID> {
-        self.row.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
+        actor::execution_id(&self.row)
     }
     async fn at(&self) -> DateTime<Utc> {
         self.row.created_at

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{NodeRun, Outcome};
+use super::{Effect, NodeRun, Outcome};
 use crate::db;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::SendEmailConfig;
@@ -23,7 +23,10 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
         return Outcome::done(json!({ "simulated": true, "to": to, "subject": subject, "body": body }));
     }
     match deliver(run, &to, &subject, &body).await {
-        Ok(output) => Outcome::done(output),
+        Ok(output) => {
+            let event = json!({ "emailId": output["emailId"], "to": output["to"], "subject": output["subject"] });
+            Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::EmailSent, event)) }
+        }
         Err(e) => Outcome::Retry { error: e },
     }
 }
@@ -56,12 +59,5 @@ async fn deliver(run: &NodeRun<'_>, to: &str, subject: &str, body: &str) -> Resu
         return Err(format!("sending email failed: {e}"));
     }
     let sent = db::emails::mark(&mut conn, email.id, "SENT", mailer.name(), None).await.map_err(|e| e.to_string())?;
-    if let Some(lead_id) = run.execution.lead_id {
-        let actor = db::lead_events::Actor { execution_id: Some(run.execution.id), ..Default::default() };
-        let data = json!({ "emailId": sent.id, "to": sent.to_address, "subject": sent.subject });
-        db::lead_events::append(&mut conn, run.execution.workspace_id, lead_id, LeadEventType::EmailSent, &data, actor)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
     Ok(output(&sent))
 }

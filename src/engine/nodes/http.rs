@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{NodeRun, Outcome};
-use crate::db;
+use super::{Effect, NodeRun, Outcome};
 use crate::engine::http_guard;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
@@ -75,22 +74,8 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     let output =
         json!({ "status": status.as_u16(), "body": parsed, "truncated": text.chars().count() > MAX_BODY_KEPT });
     if status.is_success() {
-        if let Some(lead_id) = run.execution.lead_id {
-            let note = json!({ "url": url.as_str(), "status": status.as_u16() });
-            if let Ok(mut conn) = run.deps.db.conn().await {
-                let actor = db::lead_events::Actor { execution_id: Some(run.execution.id), ..Default::default() };
-                let _ = db::lead_events::append(
-                    &mut conn,
-                    run.execution.workspace_id,
-                    lead_id,
-                    LeadEventType::WebhookSent,
-                    &note,
-                    actor,
-                )
-                .await;
-            }
-        }
-        Outcome::done(output)
+        let event = json!({ "url": url.as_str(), "status": status.as_u16() });
+        Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::WebhookSent, event)) }
     } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
         Outcome::Retry { error: format!("{url} answered {status}") }
     } else {

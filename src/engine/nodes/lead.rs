@@ -1,5 +1,7 @@
-//! UPDATE_LEAD and ADD_NOTE change the lead inside the transaction that completes the step, with
-//! the execution as the events' actor.
+//! Effects on the lead, applied inside the transaction that completes the step, with the
+//! execution as the events' actor: UPDATE_LEAD's changes, ADD_NOTE's note, and the event that
+//! records what SEND_EMAIL or HTTP_REQUEST did. A crash before that commit leaves neither the
+//! step nor its events; the resumed step writes them once.
 
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
@@ -15,6 +17,8 @@ use crate::model::node_config::{AddNoteConfig, UpdateLeadConfig};
 pub enum Effect {
     UpdateLead(UpdateLeadConfig),
     AddNote(String),
+    /// An event recording a side effect the step already caused (EMAIL_SENT, WEBHOOK_SENT).
+    Record(LeadEventType, Value),
 }
 
 #[derive(Debug)]
@@ -58,20 +62,27 @@ fn describe(c: &UpdateLeadConfig) -> Value {
     json!({ "status": c.status, "priority": c.priority, "assigneeEmail": c.assignee_email, "fields": c.fields })
 }
 
-/// Applies the effect; returns what it did, for the step's output.
+/// Applies the effect; returns what it did when that replaces the step's output.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     lead_id: Uuid,
     execution_id: Uuid,
     effect: &Effect,
-) -> Result<Value, ApplyError> {
+) -> Result<Option<Value>, ApplyError> {
     let actor = Actor { execution_id: Some(execution_id), ..Actor::default() };
-    let lead = db::leads::find_for_update(conn, lead_id)
-        .await?
-        .filter(|l| l.workspace_id == workspace_id)
-        .ok_or_else(|| ApplyError::Invalid("the lead no longer exists".into()))?;
+    let lead = db::leads::find_for_update(conn, lead_id).await?.filter(|l| l.workspace_id == workspace_id);
+    let lead = match (lead, effect) {
+        (Some(lead), _) => lead,
+        // The email went out, the request was made: only the record of it has nowhere to go.
+        (None, Effect::Record(..)) => return Ok(None),
+        (None, _) => return Err(ApplyError::Invalid("the lead no longer exists".into())),
+    };
     match effect {
+        Effect::Record(event_type, data) => {
+            db::lead_events::append(conn, workspace_id, lead_id, *event_type, data, actor).await?;
+            Ok(None)
+        }
         Effect::AddNote(body) => {
             let event = db::lead_events::append(
                 conn,
@@ -82,7 +93,7 @@ pub async fn apply(
                 actor,
             )
             .await?;
-            Ok(json!({ "eventId": event.id, "note": body }))
+            Ok(Some(json!({ "eventId": event.id, "note": body })))
         }
         Effect::UpdateLead(c) => {
             let mut changed = serde_json::Map::new();
@@ -120,7 +131,7 @@ pub async fn apply(
             for (event_type, data) in events {
                 db::lead_events::append(conn, workspace_id, lead_id, event_type, &data, actor).await?;
             }
-            Ok(json!({ "changed": changed }))
+            Ok(Some(json!({ "changed": changed })))
         }
     }
 }

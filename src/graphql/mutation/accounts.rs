@@ -1,3 +1,5 @@
+//! Sign-up, sign-in and sign-out.
+
 use async_graphql::{Context, InputObject, Object};
 
 use crate::domain::accounts::{self, SignIn, SignUp};

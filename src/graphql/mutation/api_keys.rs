@@ -1,3 +1,5 @@
+//! Creating and revoking workspace API keys.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 

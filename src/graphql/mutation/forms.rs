@@ -1,3 +1,5 @@
+//! Form and form-field mutations, and their input types.
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::forms::{self, FieldInput, FormInput, FormSettings};

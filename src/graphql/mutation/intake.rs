@@ -1,3 +1,5 @@
+//! Public form submission (no authentication).
+
 use async_graphql::{Context, Object};
 
 use crate::domain::intake;

@@ -1,3 +1,5 @@
+//! Lead mutations: manual entry, edits, status, assignment, priority, notes, delete and restore.
+
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::leads::{self, LeadInput};

@@ -1,3 +1,5 @@
+//! Workspace membership mutations.
+
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::members;

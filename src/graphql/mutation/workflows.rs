@@ -1,3 +1,5 @@
+//! Workflow definitions, graphs, activation and runs: the mutations and their input types.
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::executions::{self, RunRequest};

@@ -1,3 +1,5 @@
+//! Creating and updating workspaces.
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::workspaces::{self, NewWorkspace, WorkspaceUpdate};

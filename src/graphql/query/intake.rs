@@ -1,3 +1,5 @@
+//! Root queries for forms, public forms, leads and the pipeline summary.
+
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;

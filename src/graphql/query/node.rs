@@ -1,3 +1,5 @@
+//! `node(id:)`: any object by its global id.
+
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;

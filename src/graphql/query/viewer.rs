@@ -1,3 +1,5 @@
+//! `me`: the signed-in user.
+
 use async_graphql::{Context, Object};
 
 use crate::domain;

@@ -1,3 +1,5 @@
+//! Root queries for a workflow and an execution.
+
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;

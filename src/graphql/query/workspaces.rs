@@ -1,3 +1,5 @@
+//! `workspace(id | slug)`.
+
 use async_graphql::{Context, ID, Object};
 
 use crate::domain;

@@ -1,3 +1,5 @@
+//! `ApiKey` (never its secret) and `CreatedApiKey` (the secret, once).
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 

@@ -1,3 +1,5 @@
+//! What sign-up and sign-in return: the token and the user.
+
 use async_graphql::SimpleObject;
 
 use crate::graphql::types::User;

@@ -1,3 +1,5 @@
+//! `WorkflowExecution`, its steps and its log lines.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 

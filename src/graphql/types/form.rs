@@ -1,3 +1,5 @@
+//! `Form`, `FormField` and `PublicForm`.
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 

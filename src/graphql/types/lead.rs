@@ -1,3 +1,5 @@
+//! `Lead`, its field values and events, and the pipeline counts.
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -160,15 +162,38 @@ impl LeadEvent {
     }
     /// The person who acted, when it was a person.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(id) = self.0.actor_user_id else { return Ok(None) };
-        Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+        actor::user(ctx, &self.0).await
     }
     async fn actor_api_key_id(&self) -> Option<ID> {
-        self.0.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
+        actor::api_key_id(&self.0)
     }
     /// The workflow execution that acted, when one did.
     async fn actor_execution_id(&self) -> Option<ID> {
-        self.0.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
+        actor::execution_id(&self.0)
+    }
+}
+
+/// Who wrote a lead event (a person, an API key or a workflow execution), for every type that
+/// shows one.
+pub mod actor {
+    use async_graphql::{Context, ID};
+
+    use crate::db::lead_events::LeadEventRow;
+    use crate::graphql::loaders::{UserId, load_or_internal};
+    use crate::graphql::relay::{self, Kind};
+    use crate::graphql::types::User;
+
+    pub async fn user(ctx: &Context<'_>, event: &LeadEventRow) -> async_graphql::Result<Option<User>> {
+        let Some(id) = event.actor_user_id else { return Ok(None) };
+        Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+    }
+
+    pub fn api_key_id(event: &LeadEventRow) -> Option<ID> {
+        event.actor_api_key_id.map(|id| relay::to_global_id(Kind::ApiKey, id))
+    }
+
+    pub fn execution_id(event: &LeadEventRow) -> Option<ID> {
+        event.actor_execution_id.map(|id| relay::to_global_id(Kind::WorkflowExecution, id))
     }
 }
 

@@ -1,3 +1,5 @@
+//! `WorkspaceMember`.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 

@@ -28,7 +28,7 @@ pub use api_key::{ApiKey, CreatedApiKey};
 pub use auth_payload::AuthPayload;
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
-pub use lead::{Lead, LeadEvent, LeadFieldValue, PipelineStatusCount};
+pub use lead::{Lead, LeadEvent, LeadFieldValue, PipelineStatusCount, actor};
 pub use member::WorkspaceMember;
 pub use node::Node;
 pub use submission::{FormSubmission, SubmitFormPayload};

@@ -1,3 +1,5 @@
+//! `FormSubmission` and what `submitForm` returns.
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 

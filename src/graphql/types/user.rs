@@ -1,3 +1,5 @@
+//! `User`, and the signed-in user's workspaces.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 

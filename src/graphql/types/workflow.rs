@@ -1,9 +1,12 @@
+//! `Workflow`, its draft graph, versions, executions and report.
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::paging::ChildRow;
 
 use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowRow};
+use crate::domain::executions::Stats;
 use crate::graphql::loaders::{
     CountKey, EXECUTIONS, EdgesOfWorkflow, NodesOfWorkflow, VersionsOfWorkflow, load_or_internal,
 };
@@ -106,29 +109,36 @@ impl Workflow {
         to: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<WorkflowStats> {
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
-        let s = crate::domain::executions::stats(&mut conn, caller, self.row.id, from, to).await?;
-        Ok(WorkflowStats {
-            total: s.total,
-            completed: s.completed,
-            failed: s.failed,
-            cancelled: s.cancelled,
-            success_rate: s.success_rate,
-            average_duration_ms: s.average_duration_ms,
-            p95_duration_ms: s.p95_duration_ms,
-        })
+        Ok(WorkflowStats(crate::domain::executions::stats(&mut conn, caller, self.row.id, from, to).await?))
     }
 }
 
 /// Totals of a workflow's executions. `successRate` is completed / (completed + failed).
-#[derive(SimpleObject)]
-pub struct WorkflowStats {
-    pub total: i64,
-    pub completed: i64,
-    pub failed: i64,
-    pub cancelled: i64,
-    pub success_rate: Option<f64>,
-    pub average_duration_ms: Option<f64>,
-    pub p95_duration_ms: Option<f64>,
+pub struct WorkflowStats(pub Stats);
+
+#[Object]
+impl WorkflowStats {
+    async fn total(&self) -> i64 {
+        self.0.total
+    }
+    async fn completed(&self) -> i64 {
+        self.0.completed
+    }
+    async fn failed(&self) -> i64 {
+        self.0.failed
+    }
+    async fn cancelled(&self) -> i64 {
+        self.0.cancelled
+    }
+    async fn success_rate(&self) -> Option<f64> {
+        self.0.success_rate
+    }
+    async fn average_duration_ms(&self) -> Option<f64> {
+        self.0.average_duration_ms
+    }
+    async fn p95_duration_ms(&self) -> Option<f64> {
+        self.0.p95_duration_ms
+    }
 }
 
 #[derive(SimpleObject)]

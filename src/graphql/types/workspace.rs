@@ -1,3 +1,5 @@
+//! `Workspace`: members, API keys, forms, workflows and the lead pipeline.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
