@@ -22,12 +22,16 @@ use intakeflow::config::AppConfig;
 use intakeflow::db::Db;
 
 /// The real router served on 127.0.0.1:0 over a database of its own.
+///
+/// When it is dropped the server stops and the database is dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub database_url: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    // Last: dropped after everything above that may hold connections to it.
+    database: db::TestDatabase,
 }
 
 impl TestApp {
@@ -37,7 +41,8 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`] with some settings changed (the SQL statement header is always on).
     pub async fn spawn_with(config: AppConfig) -> TestApp {
-        let database_url = db::fresh_database().await;
+        let database = db::fresh_database().await;
+        let database_url = database.url().to_owned();
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
         let config = AppConfig { sql_statement_header: true, ..config };
@@ -49,7 +54,7 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("server");
         });
-        TestApp { addr, db, database_url, http: reqwest::Client::new(), server }
+        TestApp { addr, db, database_url, http: reqwest::Client::new(), server, database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -75,8 +80,7 @@ impl TestApp {
 
     /// The name of the test's database.
     pub fn database_name(&self) -> String {
-        let config: tokio_postgres::Config = self.database_url.parse().expect("database url");
-        config.get_dbname().expect("a database name").to_owned()
+        self.database.name().to_owned()
     }
 
     /// Runs statements from the cluster's `postgres` database, e.g. to act on the test's
@@ -98,5 +102,6 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        // The database is dropped right after this, with the fields.
     }
 }
