@@ -170,6 +170,8 @@ async fn a_manual_run_with_an_idempotency_key_runs_once() {
     // Only ACTIVE workflows run.
     let draft = app.create_workflow(&owner.token, &ws, "Draft").await;
     app.run_workflow(&owner.token, &draft, json!({})).await.expect_code("CONFLICT");
+    // The runs without a key end before the test does (none may be left RUNNING).
+    all_finished(&app, &owner.token, &wf).await;
 }
 
 #[tokio::test]
@@ -246,6 +248,8 @@ async fn a_webhook_post_starts_the_workflow_with_its_body() {
     let (status, _) = post(format!("/hooks/{fresh}"), body, None).await;
     assert_eq!(status, 202);
     assert_eq!(app.count(count).await, 2);
+    // That second run ends before the test does (none may be left RUNNING).
+    all_finished(&app, &owner.token, &wf).await;
 }
 
 #[tokio::test]
