@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::support::TestApp;
 use crate::support::db::admin_url;
-use crate::support::workflow_factories::{edge, graph_node, noop};
+use crate::support::workflow_factories::Graph;
 
 async fn database_exists(name: &str) -> bool {
     let (client, conn) = tokio_postgres::connect(&admin_url().await, tokio_postgres::NoTls).await.expect("connect");
@@ -37,14 +37,7 @@ async fn a_test_database_is_dropped_with_its_app_even_with_connections_open() {
 async fn leave_an_execution_running(app: &TestApp) -> String {
     let owner = app.user("Harness Owner").await;
     let ws = app.workspace(&owner).await;
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([graph_node("start", "MANUAL", json!({})), noop("end")]),
-            json!([edge("start", "end")]),
-        )
-        .await;
+    let wf = app.active_workflow(&owner, &ws, Graph::new().manual("start").noop("end").edge("start", "end")).await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
     app.sql(&format!(
         "UPDATE workflow_executions SET status = 'RUNNING', attempts = 1, lease_owner = 'harness-test',
