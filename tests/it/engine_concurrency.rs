@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::support::TestApp;
 use crate::support::engine::test_engine_config;
 use crate::support::ids::uuid_of;
-use crate::support::workflow_factories::{edge, edge_on, graph_node, noop};
+use crate::support::workflow_factories::Graph;
 
 const EXECUTIONS: usize = 500;
 
@@ -24,16 +24,16 @@ async fn five_hundred_executions_over_four_workers_each_run_exactly_once() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node(
+            Graph::new()
+                .manual("start")
+                .node(
                     "check",
                     "CONDITION",
-                    json!({ "rules": [{ "field": "trigger.input.n", "operator": "gte", "value": 0 }] })
-                ),
-                noop("tail"),
-            ]),
-            json!([edge("start", "check"), edge_on("check", "tail", "true")]),
+                    json!({ "rules": [{ "field": "trigger.input.n", "operator": "gte", "value": 0 }] }),
+                )
+                .noop("tail")
+                .edge("start", "check")
+                .edge_on("check", "tail", "true"),
         )
         .await;
 

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 use crate::support::ids::uuid_of;
-use crate::support::workflow_factories::{HookServer, edge, graph_node, noop, step, step_keys};
+use crate::support::workflow_factories::{Graph, HookServer, step, step_keys};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 /// How long the slow endpoint takes to answer: longer than it takes to kill the worker.
@@ -121,13 +121,12 @@ async fn a_killed_worker_mid_http_request_is_finished_by_another_without_repeati
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("a", "HTTP_REQUEST", json!({ "url": server.url("/a") })),
-                graph_node("b", "HTTP_REQUEST", json!({ "url": server.url("/b"), "timeoutSeconds": 10 })),
-                graph_node("mail", "SEND_EMAIL", json!({ "to": "{{lead.email}}", "subject": "Done, {{lead.name}}" })),
-            ]),
-            json!([edge("start", "a"), edge("a", "b"), edge("b", "mail")]),
+            Graph::new()
+                .manual("start")
+                .node("a", "HTTP_REQUEST", json!({ "url": server.url("/a") }))
+                .node("b", "HTTP_REQUEST", json!({ "url": server.url("/b"), "timeoutSeconds": 10 }))
+                .node("mail", "SEND_EMAIL", json!({ "to": "{{lead.email}}", "subject": "Done, {{lead.name}}" }))
+                .chain(&["start", "a", "b", "mail"]),
         )
         .await;
     // No engine runs in this process: the execution waits for a worker process.
@@ -191,17 +190,16 @@ async fn crash_after_the_email(rewind: bool) {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node(
+            Graph::new()
+                .manual("start")
+                .node(
                     "mail",
                     "SEND_EMAIL",
-                    json!({ "to": "{{lead.email}}", "subject": "Welcome", "body": "Hi {{lead.name}}" })
-                ),
-                graph_node("c", "HTTP_REQUEST", json!({ "url": server.url("/c") })),
-                noop("end"),
-            ]),
-            json!([edge("start", "mail"), edge("mail", "c"), edge("c", "end")]),
+                    json!({ "to": "{{lead.email}}", "subject": "Welcome", "body": "Hi {{lead.name}}" }),
+                )
+                .node("c", "HTTP_REQUEST", json!({ "url": server.url("/c") }))
+                .noop("end")
+                .chain(&["start", "mail", "c", "end"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead })).await;

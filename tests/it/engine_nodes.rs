@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 use crate::support::engine::{EngineApp, finished, test_engine_config};
 use crate::support::ids::uuid_of;
 use crate::support::intake_factories::field;
-use crate::support::workflow_factories::{
-    HookServer, SmtpSink, edge, edge_on, graph_node, noop, status_is, step, step_keys,
-};
+use crate::support::workflow_factories::{Graph, HookServer, SmtpSink, status_is, step, step_keys};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -64,21 +62,16 @@ async fn send_email_renders_templates_into_the_outbox() {
     let app = EngineApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let form = app.published_form(&ws, &owner, "inquiry", vec![field("name", "TEXT"), field("budget", "NUMBER")]).await;
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([
-                graph_node("start", "FORM_SUBMITTED", json!({ "formId": form.id })),
-                graph_node("mail", "SEND_EMAIL", json!({
-                    "to": "{{ lead.email }}",
-                    "subject": "Hi {{lead.name}} from {{workspace.name}}",
-                    "body": "Budget {{lead.custom.budget}}; submitted {{trigger.values.budget}} on form {{trigger.formId}}.{{ lead.custom.missing }}"
-                })),
-            ]),
-            json!([edge("start", "mail")]),
-        )
-        .await;
+    let mail = json!({
+        "to": "{{ lead.email }}",
+        "subject": "Hi {{lead.name}} from {{workspace.name}}",
+        "body": "Budget {{lead.custom.budget}}; submitted {{trigger.values.budget}} on form {{trigger.formId}}.{{ lead.custom.missing }}"
+    });
+    let graph = Graph::new()
+        .node("start", "FORM_SUBMITTED", json!({ "formId": form.id }))
+        .node("mail", "SEND_EMAIL", mail)
+        .edge("start", "mail");
+    let wf = app.active_workflow(&owner, &ws, graph).await;
     app.submit(&form, json!({ "email": "ada@example.com", "name": "Ada", "budget": 7000 })).await.ok();
     let ids = app.execution_ids(&owner.token, &wf).await;
     assert_eq!(ids.len(), 1, "one execution per submission");
@@ -128,20 +121,17 @@ async fn http_request_carries_the_idempotency_key_and_records_the_response() {
     let server = HookServer::start().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com", "name": "Ada" })).await;
+    let call = json!({
+        "method": "PUT",
+        "url": server.url("/crm/{{ trigger.input.account }}"),
+        "headers": { "X-Lead": "{{lead.email}}" },
+        "body": { "name": "{{lead.name}}", "amount": "{{trigger.input.amount}}", "fixed": 5, "list": ["{{workspace.name}}"] }
+    });
     let wf = app
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("call", "HTTP_REQUEST", json!({
-                    "method": "PUT",
-                    "url": server.url("/crm/{{ trigger.input.account }}"),
-                    "headers": { "X-Lead": "{{lead.email}}" },
-                    "body": { "name": "{{lead.name}}", "amount": "{{trigger.input.amount}}", "fixed": 5, "list": ["{{workspace.name}}"] }
-                })),
-            ]),
-            json!([edge("start", "call")]),
+            Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call"),
         )
         .await;
     let id =
@@ -181,20 +171,14 @@ async fn http_request_retries_server_errors_with_backoff_then_fails() {
     server.respond_with("/gone", 404);
     let (owner, ws) = owner_and_workspace(&app).await;
     let workflow_to = |path: &str| {
-        (
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("call", "HTTP_REQUEST", json!({ "url": server.url(path), "maxAttempts": 3 })),
-            ]),
-            json!([edge("start", "call")]),
-        )
+        Graph::new()
+            .manual("start")
+            .node("call", "HTTP_REQUEST", json!({ "url": server.url(path), "maxAttempts": 3 }))
+            .edge("start", "call")
     };
-    let (n, e) = workflow_to("/down");
-    let down = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = workflow_to("/flaky");
-    let flaky = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = workflow_to("/gone");
-    let gone = app.active_workflow(&owner, &ws, n, e).await;
+    let down = app.active_workflow(&owner, &ws, workflow_to("/down")).await;
+    let flaky = app.active_workflow(&owner, &ws, workflow_to("/flaky")).await;
+    let gone = app.active_workflow(&owner, &ws, workflow_to("/gone")).await;
 
     let down_id = app.start_run(&owner.token, &down, json!({})).await;
     let flaky_id = app.start_run(&owner.token, &flaky, json!({})).await;
@@ -247,11 +231,10 @@ async fn http_request_to_a_private_address_is_refused_unless_allowed() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("call", "HTTP_REQUEST", json!({ "url": server.url("/internal") })),
-            ]),
-            json!([edge("start", "call")]),
+            Graph::new()
+                .manual("start")
+                .node("call", "HTTP_REQUEST", json!({ "url": server.url("/internal") }))
+                .edge("start", "call"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -270,19 +253,14 @@ async fn update_lead_changes_the_lead_with_the_execution_as_actor() {
     let (owner, ws) = owner_and_workspace(&app).await;
     let (member, _) = app.member(&ws, &owner, "MEMBER").await;
     let form = app.published_form(&ws, &owner, "inquiry", vec![field("budget", "NUMBER")]).await;
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([
-                graph_node("start", "FORM_SUBMITTED", json!({ "formId": form.id })),
-                graph_node("upd", "UPDATE_LEAD", json!({
-                    "status": "QUALIFIED", "priority": "HIGH", "assigneeEmail": member.email, "fields": { "budget": 12345 }
-                })),
-            ]),
-            json!([edge("start", "upd")]),
-        )
-        .await;
+    let update = json!({
+        "status": "QUALIFIED", "priority": "HIGH", "assigneeEmail": member.email, "fields": { "budget": 12345 }
+    });
+    let graph = Graph::new()
+        .node("start", "FORM_SUBMITTED", json!({ "formId": form.id }))
+        .node("upd", "UPDATE_LEAD", update)
+        .edge("start", "upd");
+    let wf = app.active_workflow(&owner, &ws, graph).await;
     app.submit(&form, json!({ "email": "ada@example.com", "budget": 100 })).await.ok();
     let id = app.execution_ids(&owner.token, &wf).await.remove(0);
     let exec = app.poll_execution(&owner.token, &id, WAIT, finished).await;
@@ -319,11 +297,10 @@ async fn update_lead_changes_the_lead_with_the_execution_as_actor() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("upd", "UPDATE_LEAD", json!({ "status": "WON", "fields": { "nosuch": 1 } })),
-            ]),
-            json!([edge("start", "upd")]),
+            Graph::new()
+                .manual("start")
+                .node("upd", "UPDATE_LEAD", json!({ "status": "WON", "fields": { "nosuch": 1 } }))
+                .edge("start", "upd"),
         )
         .await;
     let before = lead_state(&app, &lead).await;
@@ -346,8 +323,7 @@ async fn actor_execution_id_is_a_global_id() {
         .active_workflow(
             &owner,
             &ws,
-            json!([graph_node("start", "MANUAL", json!({})), graph_node("note", "ADD_NOTE", json!({ "body": "hi" }))]),
-            json!([edge("start", "note")]),
+            Graph::new().manual("start").node("note", "ADD_NOTE", json!({ "body": "hi" })).edge("start", "note"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead })).await;
@@ -372,11 +348,10 @@ async fn add_note_writes_a_note_event() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("note", "ADD_NOTE", json!({ "body": "Call {{lead.name}} about {{trigger.input.topic}}" })),
-            ]),
-            json!([edge("start", "note")]),
+            Graph::new()
+                .manual("start")
+                .node("note", "ADD_NOTE", json!({ "body": "Call {{lead.name}} about {{trigger.input.topic}}" }))
+                .edge("start", "note"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead, "input": { "topic": "pricing" } })).await;
@@ -410,12 +385,11 @@ async fn delay_parks_the_execution_in_the_database() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("wait", "DELAY", json!({ "seconds": 1 })),
-                noop("after"),
-            ]),
-            json!([edge("start", "wait"), edge("wait", "after")]),
+            Graph::new()
+                .manual("start")
+                .node("wait", "DELAY", json!({ "seconds": 1 }))
+                .noop("after")
+                .chain(&["start", "wait", "after"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -452,26 +426,28 @@ async fn condition_follows_true_false_and_default() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("check", "CONDITION", rules.clone()),
-                noop("big"),
-                noop("small")
-            ]),
-            json!([edge("start", "check"), edge_on("check", "big", "true"), edge_on("check", "small", "false")]),
+            Graph::new()
+                .manual("start")
+                .node("check", "CONDITION", rules.clone())
+                .noop("big")
+                .noop("small")
+                .edge("start", "check")
+                .edge_on("check", "big", "true")
+                .edge_on("check", "small", "false"),
         )
         .await;
     let fallback = app
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("check", "CONDITION", rules),
-                noop("big"),
-                noop("other")
-            ]),
-            json!([edge("start", "check"), edge_on("check", "big", "true"), edge_on("check", "other", "default")]),
+            Graph::new()
+                .manual("start")
+                .node("check", "CONDITION", rules)
+                .noop("big")
+                .noop("other")
+                .edge("start", "check")
+                .edge_on("check", "big", "true")
+                .edge_on("check", "other", "default"),
         )
         .await;
     let cases = [
@@ -502,13 +478,14 @@ async fn approval_waits_for_a_decision_either_way() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("ok", "APPROVAL", json!({ "message": "Approve {{trigger.input.what}}?" })),
-                noop("yes"),
-                noop("no"),
-            ]),
-            json!([edge("start", "ok"), edge_on("ok", "yes", "true"), edge_on("ok", "no", "false")]),
+            Graph::new()
+                .manual("start")
+                .node("ok", "APPROVAL", json!({ "message": "Approve {{trigger.input.what}}?" }))
+                .noop("yes")
+                .noop("no")
+                .edge("start", "ok")
+                .edge_on("ok", "yes", "true")
+                .edge_on("ok", "no", "false"),
         )
         .await;
     let decide = |id: String, key: &'static str, approved: bool| {
@@ -564,8 +541,12 @@ async fn a_waiting_approval_has_no_run_at() {
         .active_workflow(
             &owner,
             &ws,
-            json!([graph_node("start", "MANUAL", json!({})), graph_node("ok", "APPROVAL", json!({})), noop("yes")]),
-            json!([edge("start", "ok"), edge_on("ok", "yes", "true")]),
+            Graph::new()
+                .manual("start")
+                .node("ok", "APPROVAL", json!({}))
+                .noop("yes")
+                .edge("start", "ok")
+                .edge_on("ok", "yes", "true"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -586,37 +567,29 @@ async fn simulation_runs_the_graph_but_touches_nothing() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node(
+            Graph::new()
+                .manual("start")
+                .node(
                     "mail",
                     "SEND_EMAIL",
-                    json!({ "to": "{{lead.email}}", "subject": "Hi", "body": "Budget {{lead.custom.budget}}" })
-                ),
-                graph_node(
+                    json!({ "to": "{{lead.email}}", "subject": "Hi", "body": "Budget {{lead.custom.budget}}" }),
+                )
+                .node(
                     "call",
                     "HTTP_REQUEST",
-                    json!({ "url": server.url("/hook"), "body": { "email": "{{lead.email}}" } })
-                ),
-                graph_node(
+                    json!({ "url": server.url("/hook"), "body": { "email": "{{lead.email}}" } }),
+                )
+                .node(
                     "upd",
                     "UPDATE_LEAD",
-                    json!({ "status": "WON", "priority": "URGENT", "fields": { "budget": 99 } })
-                ),
-                graph_node("note", "ADD_NOTE", json!({ "body": "simulated note" })),
-                graph_node("wait", "DELAY", json!({ "hours": 2 })),
-                graph_node("ok", "APPROVAL", json!({})),
-                noop("end"),
-            ]),
-            json!([
-                edge("start", "mail"),
-                edge("mail", "call"),
-                edge("call", "upd"),
-                edge("upd", "note"),
-                edge("note", "wait"),
-                edge("wait", "ok"),
-                edge_on("ok", "end", "true"),
-            ]),
+                    json!({ "status": "WON", "priority": "URGENT", "fields": { "budget": 99 } }),
+                )
+                .node("note", "ADD_NOTE", json!({ "body": "simulated note" }))
+                .node("wait", "DELAY", json!({ "hours": 2 }))
+                .node("ok", "APPROVAL", json!({}))
+                .noop("end")
+                .chain(&["start", "mail", "call", "upd", "note", "wait", "ok"])
+                .edge_on("ok", "end", "true"),
         )
         .await;
     let before = lead_state(&app, &lead).await;
@@ -645,8 +618,7 @@ async fn simulation_runs_the_graph_but_touches_nothing() {
         .active_workflow(
             &owner,
             &ws,
-            json!([graph_node("start", "FORM_SUBMITTED", json!({ "formId": form.id })), noop("end")]),
-            json!([edge("start", "end")]),
+            Graph::new().node("start", "FORM_SUBMITTED", json!({ "formId": form.id })).noop("end").edge("start", "end"),
         )
         .await;
     let r = app.run_workflow(&owner.token, &on_form, json!({ "leadId": lead, "simulate": true })).await;
@@ -664,12 +636,11 @@ async fn a_cancelled_waiting_execution_never_runs() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("wait", "DELAY", json!({ "seconds": 1 })),
-                graph_node("call", "HTTP_REQUEST", json!({ "url": server.url("/after") })),
-            ]),
-            json!([edge("start", "wait"), edge("wait", "call")]),
+            Graph::new()
+                .manual("start")
+                .node("wait", "DELAY", json!({ "seconds": 1 }))
+                .node("call", "HTTP_REQUEST", json!({ "url": server.url("/after") }))
+                .chain(&["start", "wait", "call"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -704,13 +675,12 @@ async fn retry_resumes_a_failed_execution_from_the_failed_step() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("a", "HTTP_REQUEST", json!({ "url": server.url("/a") })),
-                graph_node("b", "HTTP_REQUEST", json!({ "url": server.url("/b"), "maxAttempts": 1 })),
-                noop("c"),
-            ]),
-            json!([edge("start", "a"), edge("a", "b"), edge("b", "c")]),
+            Graph::new()
+                .manual("start")
+                .node("a", "HTTP_REQUEST", json!({ "url": server.url("/a") }))
+                .node("b", "HTTP_REQUEST", json!({ "url": server.url("/b"), "maxAttempts": 1 }))
+                .noop("c")
+                .chain(&["start", "a", "b", "c"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -751,15 +721,14 @@ async fn send_email_goes_through_smtp_when_configured() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node(
+            Graph::new()
+                .manual("start")
+                .node(
                     "mail",
                     "SEND_EMAIL",
-                    json!({ "to": "{{lead.email}}", "subject": "Hello {{lead.name}}", "body": "First line" })
-                ),
-            ]),
-            json!([edge("start", "mail")]),
+                    json!({ "to": "{{lead.email}}", "subject": "Hello {{lead.name}}", "body": "First line" }),
+                )
+                .edge("start", "mail"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead })).await;
@@ -793,11 +762,10 @@ async fn an_email_the_server_refuses_is_retried_then_fails() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("mail", "SEND_EMAIL", json!({ "to": "{{lead.email}}", "subject": "Hi", "maxAttempts": 2 })),
-            ]),
-            json!([edge("start", "mail")]),
+            Graph::new()
+                .manual("start")
+                .node("mail", "SEND_EMAIL", json!({ "to": "{{lead.email}}", "subject": "Hi", "maxAttempts": 2 }))
+                .edge("start", "mail"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead })).await;
@@ -824,12 +792,11 @@ async fn cancelling_a_running_execution_stops_it_after_the_current_step() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("slow", "HTTP_REQUEST", json!({ "url": server.url("/slow") })),
-                graph_node("next", "HTTP_REQUEST", json!({ "url": server.url("/next") })),
-            ]),
-            json!([edge("start", "slow"), edge("slow", "next")]),
+            Graph::new()
+                .manual("start")
+                .node("slow", "HTTP_REQUEST", json!({ "url": server.url("/slow") }))
+                .node("next", "HTTP_REQUEST", json!({ "url": server.url("/next") }))
+                .chain(&["start", "slow", "next"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -858,13 +825,16 @@ async fn edge_conditions_disabled_edges_and_parallel_branches() {
         .active_workflow(
             &owner,
             &ws,
-            json!([graph_node("start", "MANUAL", json!({})), noop("big"), noop("always"), noop("never"), noop("tail")]),
-            json!([
-                { "sourceKey": "start", "targetKey": "big", "condition": big },
-                edge("start", "always"),
-                { "sourceKey": "start", "targetKey": "never", "enabled": false },
-                edge("always", "tail"),
-            ]),
+            Graph::new()
+                .manual("start")
+                .noop("big")
+                .noop("always")
+                .noop("never")
+                .noop("tail")
+                .raw_edge(json!({ "sourceKey": "start", "targetKey": "big", "condition": big }))
+                .edge("start", "always")
+                .raw_edge(json!({ "sourceKey": "start", "targetKey": "never", "enabled": false }))
+                .edge("always", "tail"),
         )
         .await;
     for (amount, expected) in [(500, vec!["always", "big", "start", "tail"]), (5, vec!["always", "start", "tail"])] {
@@ -889,12 +859,11 @@ async fn http_response_bodies_are_kept_up_to_4096_characters() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("big", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/big") })),
-                graph_node("text", "HTTP_REQUEST", json!({ "method": "get", "url": server.url("/text") })),
-            ]),
-            json!([edge("start", "big"), edge("big", "text")]),
+            Graph::new()
+                .manual("start")
+                .node("big", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/big") }))
+                .node("text", "HTTP_REQUEST", json!({ "method": "get", "url": server.url("/text") }))
+                .chain(&["start", "big", "text"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -919,11 +888,10 @@ async fn a_multibyte_body_under_the_limit_is_not_reported_truncated() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("call", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/accents") })),
-            ]),
-            json!([edge("start", "call")]),
+            Graph::new()
+                .manual("start")
+                .node("call", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/accents") }))
+                .edge("start", "call"),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -938,12 +906,7 @@ async fn every_state_change_and_node_outcome_is_logged() {
     let app = EngineApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([graph_node("start", "MANUAL", json!({})), noop("a"), noop("b")]),
-            json!([edge("start", "a"), edge("a", "b")]),
-        )
+        .active_workflow(&owner, &ws, Graph::new().manual("start").noop("a").noop("b").chain(&["start", "a", "b"]))
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
     app.poll_execution(&owner.token, &id, WAIT, finished).await;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::engine::{EngineApp, finished, test_engine_config};
 use crate::support::ids::uuid_of;
 use crate::support::intake_factories::field;
-use crate::support::workflow_factories::{HookServer, edge, graph_node, noop, step, step_keys};
+use crate::support::workflow_factories::{Graph, HookServer, step, step_keys};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -39,17 +39,11 @@ async fn a_form_submission_starts_each_matching_workflow_once() {
     let form = app.published_form(&ws, &owner, "inquiry", vec![field("budget", "NUMBER")]).await;
     let other = app.published_form(&ws, &owner, "other", vec![]).await;
     let on_form = |form_id: &str| {
-        (
-            json!([graph_node("start", "FORM_SUBMITTED", json!({ "formId": form_id })), noop("end")]),
-            json!([edge("start", "end")]),
-        )
+        Graph::new().node("start", "FORM_SUBMITTED", json!({ "formId": form_id })).noop("end").edge("start", "end")
     };
-    let (n, e) = on_form(&form.id);
-    let first = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = on_form(&form.id);
-    let second = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = on_form(&other.id);
-    let elsewhere = app.active_workflow(&owner, &ws, n, e).await;
+    let first = app.active_workflow(&owner, &ws, on_form(&form.id)).await;
+    let second = app.active_workflow(&owner, &ws, on_form(&form.id)).await;
+    let elsewhere = app.active_workflow(&owner, &ws, on_form(&other.id)).await;
 
     let r = app.submit_keyed(&form, json!({ "email": "ada@example.com", "budget": 10 }), "sub-1").await;
     let submission = r.ok()["submitForm"]["submissionId"].as_str().unwrap().to_owned();
@@ -79,20 +73,15 @@ async fn a_status_change_starts_workflows_whose_from_and_to_match() {
     let app = EngineApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let on_change = |config: Value| {
-        (
-            json!([
-                graph_node("start", "LEAD_STATUS_CHANGED", config),
-                graph_node("note", "ADD_NOTE", json!({ "body": "moved {{trigger.from}} -> {{trigger.to}}" })),
-            ]),
-            json!([edge("start", "note")]),
-        )
+        Graph::new()
+            .node("start", "LEAD_STATUS_CHANGED", config)
+            .node("note", "ADD_NOTE", json!({ "body": "moved {{trigger.from}} -> {{trigger.to}}" }))
+            .edge("start", "note")
     };
-    let (n, e) = on_change(json!({ "from": "NEW", "to": "CONTACTED" }));
-    let new_to_contacted = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = on_change(json!({ "to": "WON" }));
-    let to_won = app.active_workflow(&owner, &ws, n, e).await;
-    let (n, e) = on_change(json!({}));
-    let any = app.active_workflow(&owner, &ws, n, e).await;
+    let new_to_contacted =
+        app.active_workflow(&owner, &ws, on_change(json!({ "from": "NEW", "to": "CONTACTED" }))).await;
+    let to_won = app.active_workflow(&owner, &ws, on_change(json!({ "to": "WON" }))).await;
+    let any = app.active_workflow(&owner, &ws, on_change(json!({}))).await;
 
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let change = |status: &'static str| {
@@ -142,14 +131,7 @@ async fn a_status_change_starts_workflows_whose_from_and_to_match() {
 async fn a_manual_run_with_an_idempotency_key_runs_once() {
     let app = EngineApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([graph_node("start", "MANUAL", json!({})), noop("end")]),
-            json!([edge("start", "end")]),
-        )
-        .await;
+    let wf = app.active_workflow(&owner, &ws, Graph::new().manual("start").noop("end").edge("start", "end")).await;
     let first = app.run_workflow(&owner.token, &wf, json!({ "input": { "n": 1 }, "idempotencyKey": "order-7" })).await;
     let first = first.ok()["runWorkflow"].clone();
     assert_eq!(first["idempotencyKey"], "order-7");
@@ -170,6 +152,8 @@ async fn a_manual_run_with_an_idempotency_key_runs_once() {
     // Only ACTIVE workflows run.
     let draft = app.create_workflow(&owner.token, &ws, "Draft").await;
     app.run_workflow(&owner.token, &draft, json!({})).await.expect_code("CONFLICT");
+    // The runs without a key end before the test does (none may be left RUNNING).
+    all_finished(&app, &owner.token, &wf).await;
 }
 
 #[tokio::test]
@@ -181,15 +165,14 @@ async fn a_webhook_post_starts_the_workflow_with_its_body() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "WEBHOOK", json!({})),
-                graph_node(
+            Graph::new()
+                .node("start", "WEBHOOK", json!({}))
+                .node(
                     "call",
                     "HTTP_REQUEST",
-                    json!({ "url": server.url("/echo"), "body": { "order": "{{trigger.order.id}}" } })
-                ),
-            ]),
-            json!([edge("start", "call")]),
+                    json!({ "url": server.url("/echo"), "body": { "order": "{{trigger.order.id}}" } }),
+                )
+                .edge("start", "call"),
         )
         .await;
     let rotate =
@@ -246,6 +229,8 @@ async fn a_webhook_post_starts_the_workflow_with_its_body() {
     let (status, _) = post(format!("/hooks/{fresh}"), body, None).await;
     assert_eq!(status, 202);
     assert_eq!(app.count(count).await, 2);
+    // That second run ends before the test does (none may be left RUNNING).
+    all_finished(&app, &owner.token, &wf).await;
 }
 
 #[tokio::test]
@@ -263,15 +248,14 @@ async fn a_schedule_fires_once_per_tick_with_two_engines() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "SCHEDULE", json!({ "cron": "* * * * * *", "timezone": "Europe/Berlin" })),
-                graph_node(
+            Graph::new()
+                .node("start", "SCHEDULE", json!({ "cron": "* * * * * *", "timezone": "Europe/Berlin" }))
+                .node(
                     "call",
                     "HTTP_REQUEST",
-                    json!({ "url": server.url("/tick"), "body": { "at": "{{trigger.scheduledAt}}" } })
-                ),
-            ]),
-            json!([edge("start", "call")]),
+                    json!({ "url": server.url("/tick"), "body": { "at": "{{trigger.scheduledAt}}" } }),
+                )
+                .edge("start", "call"),
         )
         .await;
     tokio::time::sleep(Duration::from_millis(3500)).await;

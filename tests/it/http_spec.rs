@@ -417,6 +417,8 @@ async fn readyz_fails_when_the_database_is_unreachable() {
     assert_eq!(readyz.status, 503, "{}", readyz.text);
     let healthz = finish(app.http.get(app.url("/healthz")).send().await.unwrap()).await;
     assert_eq!(healthz.status, 200);
+    // Reachable again, so that dropping the app can check it for RUNNING executions.
+    app.admin_sql(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).await;
 }
 
 // ───────────── WebSocket ─────────────

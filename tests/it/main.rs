@@ -10,6 +10,7 @@ mod engine_flow;
 mod engine_nodes;
 mod engine_triggers;
 mod forms;
+mod harness;
 mod http_spec;
 mod intake;
 mod intake_access;

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::support::TestApp;
 use crate::support::factories::PASSWORD;
-use crate::support::snapshot::redact;
+use crate::support::snapshot;
 
 #[test]
 fn schema_graphql_matches_the_code() {
@@ -76,5 +76,5 @@ async fn me_with_workspaces_keeps_its_shape() {
             } }",
         )
         .await;
-    insta::assert_json_snapshot!("me_with_workspaces", redact(me.ok()));
+    snapshot::settings().bind(|| insta::assert_json_snapshot!("me_with_workspaces", me.ok()));
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::support::engine::{EngineApp, finished};
 use crate::support::ids::{missing_id, uuid_of};
+use crate::support::workflow_factories::Graph;
 use crate::support::ws::{
     LEGACY_WS, Ws, assert_gapless, cursor_number, ws_client, ws_collect, ws_connect, ws_next, ws_next_data,
     ws_next_within, ws_send, ws_subscribe,
@@ -39,7 +40,7 @@ const LINES: i64 = (LOG_WRITERS * LINES_PER_WRITER) as i64;
 // ───────────── fixtures ─────────────
 
 /// An ACTIVE workflow with this graph; returns its id.
-async fn workflow(app: &TestApp, owner: &TestUser, ws: &TestWorkspace, nodes: Value, edges: Value) -> String {
+async fn workflow(app: &TestApp, owner: &TestUser, ws: &TestWorkspace, graph: Graph) -> String {
     let gql = app.as_token(&owner.token);
     let r = gql
         .run(
@@ -51,7 +52,7 @@ async fn workflow(app: &TestApp, owner: &TestUser, ws: &TestWorkspace, nodes: Va
     gql.run(
         "mutation($id: ID!, $nodes: [WorkflowNodeInput!]!, $edges: [WorkflowEdgeInput!]!) {
             saveWorkflowGraph(workflowId: $id, nodes: $nodes, edges: $edges) { id } }",
-        json!({ "id": id, "nodes": nodes, "edges": edges }),
+        graph.variables(&id),
     )
     .await
     .ok();
@@ -74,17 +75,7 @@ async fn run_workflow(app: &TestApp, owner: &TestUser, workflow_id: &str, lead_i
 
 /// A MANUAL workflow: start → nothing (a zero-second delay).
 async fn trivial_workflow(app: &TestApp, owner: &TestUser, ws: &TestWorkspace) -> String {
-    workflow(
-        app,
-        owner,
-        ws,
-        json!([
-            { "key": "start", "type": "MANUAL", "config": {} },
-            { "key": "noop", "type": "DELAY", "config": { "seconds": 0 } }
-        ]),
-        json!([{ "sourceKey": "start", "targetKey": "noop" }]),
-    )
-    .await
+    workflow(app, owner, ws, Graph::new().manual("start").noop("noop").edge("start", "noop")).await
 }
 
 struct QueuedExecution {
@@ -522,17 +513,11 @@ async fn lead_status_changed_reports_api_and_workflow_changes() {
     let ws = app.workspace(&owner).await;
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let other = app.create_lead(&ws, &owner, json!({ "email": "bob@example.com" })).await;
-    let qualify = workflow(
-        &app,
-        &owner,
-        &ws,
-        json!([
-            { "key": "start", "type": "MANUAL", "config": {} },
-            { "key": "qualify", "type": "UPDATE_LEAD", "config": { "status": "QUALIFIED" } }
-        ]),
-        json!([{ "sourceKey": "start", "targetKey": "qualify" }]),
-    )
-    .await;
+    let graph = Graph::new()
+        .manual("start")
+        .node("qualify", "UPDATE_LEAD", json!({ "status": "QUALIFIED" }))
+        .edge("start", "qualify");
+    let qualify = workflow(&app, &owner, &ws, graph).await;
     let start = last_event_seq(&app, &ws).await.to_string();
 
     let mut socket = ws_client(&app, &owner.token).await;
@@ -629,18 +614,12 @@ async fn execution_updated_reports_status_and_step_changes_by_execution_and_by_w
     let app = EngineApp::spawn().await;
     let owner = app.user("Owner").await;
     let ws = app.workspace(&owner).await;
-    let wf = workflow(
-        &app,
-        &owner,
-        &ws,
-        json!([
-            { "key": "start", "type": "MANUAL", "config": {} },
-            { "key": "wait", "type": "DELAY", "config": { "seconds": 2 } },
-            { "key": "done", "type": "DELAY", "config": { "seconds": 0 } }
-        ]),
-        json!([{ "sourceKey": "start", "targetKey": "wait" }, { "sourceKey": "wait", "targetKey": "done" }]),
-    )
-    .await;
+    let graph = Graph::new()
+        .manual("start")
+        .node("wait", "DELAY", json!({ "seconds": 2 }))
+        .noop("done")
+        .chain(&["start", "wait", "done"]);
+    let wf = workflow(&app, &owner, &ws, graph).await;
 
     let mut socket = ws_client(&app, &owner.token).await;
     ws_subscribe(&mut socket, "wf", UPDATES, json!({ "workflow": wf })).await;

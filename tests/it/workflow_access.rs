@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::engine::{EngineApp, finished};
 use crate::support::ids::uuid_of;
-use crate::support::workflow_factories::{edge, edge_on, graph_node, noop, status_is};
+use crate::support::workflow_factories::{Graph, status_is};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -46,13 +46,14 @@ async fn fixture() -> Fixture {
     app.save_graph(
         &owner.token,
         &workflow,
-        json!([
-            graph_node("start", "MANUAL", json!({})),
-            graph_node("gate", "APPROVAL", json!({})),
-            noop("end"),
-            graph_node("note", "ADD_NOTE", json!({ "body": "rejected" })),
-        ]),
-        json!([edge("start", "gate"), edge_on("gate", "end", "true"), edge_on("gate", "note", "false")]),
+        &Graph::new()
+            .manual("start")
+            .node("gate", "APPROVAL", json!({}))
+            .noop("end")
+            .node("note", "ADD_NOTE", json!({ "body": "rejected" }))
+            .edge("start", "gate")
+            .edge_on("gate", "end", "true")
+            .edge_on("gate", "note", "false"),
     )
     .await
     .ok();
@@ -157,14 +158,8 @@ async fn another_workspace_sees_nothing_and_changes_nothing() {
     let outsider = app.user("Outsider").await;
     let their_ws = app.workspace(&outsider).await;
     let their_key = app.api_key(&their_ws, &outsider, "ADMIN").await;
-    let their_wf = app
-        .active_workflow(
-            &outsider,
-            &their_ws,
-            json!([graph_node("start", "MANUAL", json!({})), noop("end")]),
-            json!([edge("start", "end")]),
-        )
-        .await;
+    let their_wf =
+        app.active_workflow(&outsider, &their_ws, Graph::new().manual("start").noop("end").edge("start", "end")).await;
     let before = state_of(app, &f.ws).await;
     let mut ops = read_ops(&f);
     ops.extend(edit_ops(&f));

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::engine::{EngineApp, finished};
 use crate::support::ids::uuid_of;
-use crate::support::workflow_factories::{HookServer, edge, edge_on, graph_node, noop, status_is, step_keys};
+use crate::support::workflow_factories::{Graph, HookServer, status_is, step_keys};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -70,16 +70,15 @@ async fn workflows_are_created_edited_listed_and_archived() {
 
     // The draft graph round-trips: names, configs, positions, handles, edge conditions.
     let rules = json!({ "rules": [{ "field": "trigger.input.n", "operator": "gt", "value": 1 }] });
-    let nodes = json!([
-        { "key": "start", "type": "MANUAL", "name": "Start", "position": { "x": 10.5, "y": -3.0 } },
-        { "key": "check", "type": "CONDITION", "config": rules },
-        { "key": "end", "type": "DELAY", "config": { "seconds": 0 } },
-    ]);
-    let edges = json!([
-        { "sourceKey": "start", "targetKey": "check" },
-        { "sourceKey": "check", "targetKey": "end", "sourceHandle": "true", "condition": rules, "enabled": false },
-    ]);
-    app.save_graph(&owner.token, &id, nodes, edges).await.ok();
+    let graph = Graph::new()
+        .raw_node(json!({ "key": "start", "type": "MANUAL", "name": "Start", "position": { "x": 10.5, "y": -3.0 } }))
+        .raw_node(json!({ "key": "check", "type": "CONDITION", "config": rules }))
+        .raw_node(json!({ "key": "end", "type": "DELAY", "config": { "seconds": 0 } }))
+        .edge("start", "check")
+        .raw_edge(json!({
+            "sourceKey": "check", "targetKey": "end", "sourceHandle": "true", "condition": rules, "enabled": false
+        }));
+    app.save_graph(&owner.token, &id, &graph).await.ok();
     let saved = workflow(&app, &owner.token, &id).await;
     assert_eq!(saved["status"], "DRAFT", "saving does not activate");
     // The draft as saved (its lists' order is not part of the contract; see
@@ -104,7 +103,7 @@ async fn workflows_are_created_edited_listed_and_archived() {
         ]
     );
     // Saving replaces the whole draft.
-    app.save_graph(&owner.token, &id, json!([graph_node("only", "MANUAL", json!({}))]), json!([])).await.ok();
+    app.save_graph(&owner.token, &id, &Graph::new().manual("only")).await.ok();
     let saved = workflow(&app, &owner.token, &id).await;
     assert_eq!(saved["nodes"].as_array().unwrap().len(), 1);
     assert_eq!(saved["edges"], json!([]));
@@ -120,9 +119,7 @@ async fn workflows_are_created_edited_listed_and_archived() {
 
     let r = gql.run("mutation($id: ID!) { archiveWorkflow(id: $id) { status } }", json!({ "id": id })).await;
     assert_eq!(r.ok()["archiveWorkflow"]["status"], "ARCHIVED");
-    app.save_graph(&owner.token, &id, json!([graph_node("only", "MANUAL", json!({}))]), json!([]))
-        .await
-        .expect_code("CONFLICT");
+    app.save_graph(&owner.token, &id, &Graph::new().manual("only")).await.expect_code("CONFLICT");
     app.activate_workflow(&owner.token, &id).await.expect_code("CONFLICT");
     app.run_workflow(&owner.token, &id, json!({})).await.expect_code("CONFLICT");
     let r = gql.run(list, json!({ "ws": ws.id, "s": "ARCHIVED" })).await;
@@ -134,29 +131,28 @@ async fn saving_refuses_duplicate_keys_dangling_edges_and_self_loops() {
     let app = TestApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let id = app.create_workflow(&owner.token, &ws, "Shapes").await;
-    let good = json!([graph_node("start", "MANUAL", json!({})), noop("a")]);
-    app.save_graph(&owner.token, &id, good.clone(), json!([edge("start", "a")])).await.ok();
+    let good = || Graph::new().manual("start").noop("a");
+    app.save_graph(&owner.token, &id, &good().edge("start", "a")).await.ok();
     let before = workflow(&app, &owner.token, &id).await;
 
     let cases = [
-        (json!([noop("a"), noop("a"), noop("b")]), json!([edge("a", "b")]), vec!["nodes.a"]),
-        (good.clone(), json!([edge("start", "a"), edge("a", "ghost")]), vec!["edges.1"]),
-        (good.clone(), json!([edge("nowhere", "a")]), vec!["edges.0"]),
-        (good.clone(), json!([edge("start", "a"), edge("a", "a")]), vec!["edges.1"]),
-        (good.clone(), json!([edge_on("start", "a", "maybe")]), vec!["edges.0"]),
+        (Graph::new().noop("a").noop("a").noop("b").edge("a", "b"), vec!["nodes.a"]),
+        (good().chain(&["start", "a", "ghost"]), vec!["edges.1"]),
+        (good().edge("nowhere", "a"), vec!["edges.0"]),
+        (good().chain(&["start", "a", "a"]), vec!["edges.1"]),
+        (good().edge_on("start", "a", "maybe"), vec!["edges.0"]),
         // Everything at once, each problem named.
         (
-            json!([graph_node("start", "MANUAL", json!({})), noop("a"), noop("a")]),
-            json!([edge("start", "a"), edge("a", "a"), edge("a", "ghost"), edge("start", "a")]),
+            Graph::new().manual("start").noop("a").noop("a").chain(&["start", "a", "a", "ghost"]).edge("start", "a"),
             vec!["edges.1", "edges.2", "edges.3", "nodes.a"],
         ),
     ];
-    for (nodes, edges, expected) in cases {
-        let r = app.save_graph(&owner.token, &id, nodes.clone(), edges.clone()).await;
+    for (graph, expected) in cases {
+        let r = app.save_graph(&owner.token, &id, &graph).await;
         r.expect_code("BAD_USER_INPUT");
         let mut fields = r.bad_fields();
         fields.dedup();
-        assert_eq!(sorted(fields), expected, "{nodes} {edges}: {:#}", r.body);
+        assert_eq!(sorted(fields), expected, "{graph}: {:#}", r.body);
     }
     assert_eq!(workflow(&app, &owner.token, &id).await, before, "a refused save changes nothing");
 }
@@ -170,32 +166,28 @@ async fn activation_reports_every_problem_at_once() {
     let id = app.create_workflow(&owner.token, &ws, "Broken").await;
 
     // No trigger at all.
-    app.save_graph(&owner.token, &id, json!([noop("a"), noop("b")]), json!([edge("a", "b")])).await.ok();
+    app.save_graph(&owner.token, &id, &Graph::new().noop("a").noop("b").edge("a", "b")).await.ok();
     let r = app.activate_workflow(&owner.token, &id).await;
     r.expect_code("BAD_USER_INPUT");
     assert_eq!(r.bad_fields(), ["nodes"], "{:#}", r.body);
     assert!(r.text().contains("exactly one trigger"), "{:#}", r.body);
 
     // Two triggers, and every other kind of problem.
-    let nodes = json!([
-        graph_node("start", "FORM_SUBMITTED", json!({ "formId": foreign_form.id })),
-        graph_node("tick", "SCHEDULE", json!({ "cron": "every full moon" })),
-        graph_node("mail", "SEND_EMAIL", json!({ "body": "no recipient, no subject" })),
-        graph_node("check", "CONDITION", json!({})),
-        noop("x"),
-        noop("y"),
-        noop("lonely"),
-        graph_node("bad_delay", "DELAY", json!({})),
-    ]);
-    let edges = json!([
-        edge("start", "mail"),
-        edge_on("mail", "check", "true"),
-        edge_on("check", "x", "true"),
-        edge("x", "y"),
-        edge("y", "x"),
-        edge("tick", "bad_delay"),
-    ]);
-    app.save_graph(&owner.token, &id, nodes, edges).await.ok();
+    let graph = Graph::new()
+        .node("start", "FORM_SUBMITTED", json!({ "formId": foreign_form.id }))
+        .node("tick", "SCHEDULE", json!({ "cron": "every full moon" }))
+        .node("mail", "SEND_EMAIL", json!({ "body": "no recipient, no subject" }))
+        .node("check", "CONDITION", json!({}))
+        .noop("x")
+        .noop("y")
+        .noop("lonely")
+        .node("bad_delay", "DELAY", json!({}))
+        .edge("start", "mail")
+        .edge_on("mail", "check", "true")
+        .edge_on("check", "x", "true")
+        .chain(&["x", "y", "x"])
+        .edge("tick", "bad_delay");
+    app.save_graph(&owner.token, &id, &graph).await.ok();
     let r = app.activate_workflow(&owner.token, &id).await;
     r.expect_code("BAD_USER_INPUT");
     let fields = r.bad_fields();
@@ -229,51 +221,36 @@ async fn activation_reports_every_problem_at_once() {
     assert_eq!(wf["versions"], json!([]));
 
     // Each problem alone is enough to refuse activation.
-    let start = || graph_node("start", "MANUAL", json!({}));
+    let start = || Graph::new().manual("start");
     let singles = [
-        (json!([start(), graph_node("t2", "MANUAL", json!({}))]), json!([]), "nodes.t2"),
-        (json!([start(), noop("a")]), json!([]), "nodes.a"),
-        (json!([start(), noop("a"), noop("b")]), json!([edge("start", "a"), edge("a", "b"), edge("b", "a")]), "cycle"),
-        (json!([start(), noop("a")]), json!([edge_on("start", "a", "false")]), "edges.0"),
+        (start().manual("t2"), "nodes.t2"),
+        (start().noop("a"), "nodes.a"),
+        (start().noop("a").noop("b").chain(&["start", "a", "b", "a"]), "cycle"),
+        (start().noop("a").edge_on("start", "a", "false"), "edges.0"),
         (
-            json!([start(), graph_node("m", "SEND_EMAIL", json!({ "to": "a@example.com" }))]),
-            json!([edge("start", "m")]),
+            start().node("m", "SEND_EMAIL", json!({ "to": "a@example.com" })).edge("start", "m"),
             "nodes.m.config.subject",
         ),
+        (start().node("m", "SEND_EMAIL", json!({ "to": " ", "subject": "x" })).edge("start", "m"), "nodes.m.config.to"),
+        (start().node("c", "CONDITION", json!({ "rules": [] })).edge("start", "c"), "nodes.c.config.rules"),
+        (Graph::new().node("s", "SCHEDULE", json!({ "cron": "61 * * * *" })), "nodes.s.config.cron"),
         (
-            json!([start(), graph_node("m", "SEND_EMAIL", json!({ "to": " ", "subject": "x" }))]),
-            json!([edge("start", "m")]),
-            "nodes.m.config.to",
-        ),
-        (
-            json!([start(), graph_node("c", "CONDITION", json!({ "rules": [] }))]),
-            json!([edge("start", "c")]),
-            "nodes.c.config.rules",
-        ),
-        (json!([graph_node("s", "SCHEDULE", json!({ "cron": "61 * * * *" }))]), json!([]), "nodes.s.config.cron"),
-        (
-            json!([graph_node("s", "SCHEDULE", json!({ "cron": "* * * * *", "timezone": "Mars/Olympus" }))]),
-            json!([]),
+            Graph::new().node("s", "SCHEDULE", json!({ "cron": "* * * * *", "timezone": "Mars/Olympus" })),
             "nodes.s.config.timezone",
         ),
+        (Graph::new().node("f", "FORM_SUBMITTED", json!({ "formId": foreign_form.id })), "nodes.f.config.formId"),
         (
-            json!([graph_node("f", "FORM_SUBMITTED", json!({ "formId": foreign_form.id }))]),
-            json!([]),
-            "nodes.f.config.formId",
-        ),
-        (
-            json!([start(), graph_node("h", "HTTP_REQUEST", json!({ "url": "ftp://example.com" }))]),
-            json!([edge("start", "h")]),
+            start().node("h", "HTTP_REQUEST", json!({ "url": "ftp://example.com" })).edge("start", "h"),
             "nodes.h.config.url",
         ),
     ];
-    for (nodes, edges, expected) in singles {
-        app.save_graph(&owner.token, &id, nodes.clone(), edges.clone()).await.ok();
+    for (graph, expected) in singles {
+        app.save_graph(&owner.token, &id, &graph).await.ok();
         let r = app.activate_workflow(&owner.token, &id).await;
         r.expect_code("BAD_USER_INPUT");
         let fields = r.bad_fields();
         let named = if expected == "cycle" { r.text().contains("cycle") } else { fields.iter().any(|f| f == expected) };
-        assert!(named, "{expected}: {nodes} {edges}: {:#}", r.body);
+        assert!(named, "{expected}: {graph}: {:#}", r.body);
     }
 }
 
@@ -283,13 +260,13 @@ async fn activation_names_edges_by_their_saved_index() {
     let (owner, ws) = owner_and_workspace(&app).await;
     let id = app.create_workflow(&owner.token, &ws, "Ordered").await;
     let keys = ["a", "b", "c", "d", "e", "f", "g"];
-    let mut nodes = vec![graph_node("start", "MANUAL", json!({}))];
-    nodes.extend(keys.iter().map(|k| noop(k)));
-    // The bad edge first, then a chain: start -> a -> ... -> g.
-    let mut edges = vec![edge_on("a", "c", "true")];
-    edges.push(edge("start", "a"));
-    edges.extend(keys.windows(2).map(|w| edge(w[0], w[1])));
-    app.save_graph(&owner.token, &id, json!(nodes), json!(edges)).await.ok();
+    let graph = keys
+        .iter()
+        .fold(Graph::new().manual("start"), |graph, key| graph.noop(key))
+        // The bad edge first, then a chain: start -> a -> ... -> g.
+        .edge_on("a", "c", "true")
+        .chain(&["start", "a", "b", "c", "d", "e", "f", "g"]);
+    app.save_graph(&owner.token, &id, &graph).await.ok();
     let saved = workflow(&app, &owner.token, &id).await;
     let listed: Vec<(String, String)> = saved["edges"]
         .as_array()
@@ -297,7 +274,10 @@ async fn activation_names_edges_by_their_saved_index() {
         .iter()
         .map(|e| (e["sourceKey"].as_str().unwrap().to_owned(), e["targetKey"].as_str().unwrap().to_owned()))
         .collect();
-    let sent: Vec<(String, String)> = edges
+    let sent: Vec<(String, String)> = graph
+        .edges()
+        .as_array()
+        .unwrap()
         .iter()
         .map(|e| (e["sourceKey"].as_str().unwrap().to_owned(), e["targetKey"].as_str().unwrap().to_owned()))
         .collect();
@@ -315,8 +295,11 @@ async fn a_form_trigger_naming_something_that_is_not_a_form_is_refused() {
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let id = app.create_workflow(&owner.token, &ws, "Wrong id").await;
     for not_a_form in [lead.as_str(), ws.id.as_str()] {
-        let nodes = json!([graph_node("start", "FORM_SUBMITTED", json!({ "formId": not_a_form })), noop("end")]);
-        app.save_graph(&owner.token, &id, nodes, json!([edge("start", "end")])).await.ok();
+        let graph = Graph::new()
+            .node("start", "FORM_SUBMITTED", json!({ "formId": not_a_form }))
+            .noop("end")
+            .edge("start", "end");
+        app.save_graph(&owner.token, &id, &graph).await.ok();
         let r = app.activate_workflow(&owner.token, &id).await;
         r.expect_code("BAD_USER_INPUT");
         assert_eq!(r.bad_fields(), ["nodes.start.config.formId"], "{:#}", r.body);
@@ -328,14 +311,15 @@ async fn activation_freezes_versions_and_executions_keep_theirs() {
     let app = EngineApp::spawn().await;
     let (owner, ws) = owner_and_workspace(&app).await;
     let graph = |branch: &str| {
-        (
-            json!([graph_node("start", "MANUAL", json!({})), graph_node("gate", "APPROVAL", json!({})), noop(branch)]),
-            json!([edge("start", "gate"), edge_on("gate", branch, "true")]),
-        )
+        Graph::new()
+            .manual("start")
+            .node("gate", "APPROVAL", json!({}))
+            .noop(branch)
+            .edge("start", "gate")
+            .edge_on("gate", branch, "true")
     };
-    let (n, e) = graph("old");
     let id = app.create_workflow(&owner.token, &ws, "Versions").await;
-    app.save_graph(&owner.token, &id, n, e).await.ok();
+    app.save_graph(&owner.token, &id, &graph("old")).await.ok();
     let r = app.activate_workflow(&owner.token, &id).await;
     let activated = r.ok()["activateWorkflow"].clone();
     assert_eq!(activated["status"], "ACTIVE");
@@ -348,8 +332,7 @@ async fn activation_freezes_versions_and_executions_keep_theirs() {
     assert_eq!(waiting["versionId"], v1.as_str());
 
     // Editing the draft touches neither the version nor what runs.
-    let (n, e) = graph("new");
-    app.save_graph(&owner.token, &id, n, e).await.ok();
+    app.save_graph(&owner.token, &id, &graph("new")).await.ok();
     let wf = workflow(&app, &owner.token, &id).await;
     assert_eq!(wf["versions"].as_array().unwrap().len(), 1);
     assert_eq!(wf["currentVersion"]["id"], v1.as_str());
@@ -404,17 +387,11 @@ async fn a_paused_workflow_starts_nothing() {
         .active_workflow(
             &owner,
             &ws,
-            json!([graph_node("start", "FORM_SUBMITTED", json!({ "formId": form.id })), noop("end")]),
-            json!([edge("start", "end")]),
+            Graph::new().node("start", "FORM_SUBMITTED", json!({ "formId": form.id })).noop("end").edge("start", "end"),
         )
         .await;
     let on_hook = app
-        .active_workflow(
-            &owner,
-            &ws,
-            json!([graph_node("start", "WEBHOOK", json!({})), noop("end")]),
-            json!([edge("start", "end")]),
-        )
+        .active_workflow(&owner, &ws, Graph::new().node("start", "WEBHOOK", json!({})).noop("end").edge("start", "end"))
         .await;
     let r = app
         .as_token(&owner.token)
@@ -458,24 +435,21 @@ async fn stats_report_totals_rates_and_durations() {
         .active_workflow(
             &owner,
             &ws,
-            json!([
-                graph_node("start", "MANUAL", json!({})),
-                graph_node("is_ok", "CONDITION", mode("ok")),
-                graph_node("is_fail", "CONDITION", mode("fail")),
-                graph_node("wait", "DELAY", json!({ "seconds": 0 })),
-                graph_node("boom", "HTTP_REQUEST", json!({ "url": server.url("/gone") })),
-                graph_node("hold", "APPROVAL", json!({})),
-                noop("end"),
-            ]),
-            json!([
-                edge("start", "is_ok"),
-                edge_on("is_ok", "wait", "true"),
-                edge("wait", "end"),
-                edge_on("is_ok", "is_fail", "false"),
-                edge_on("is_fail", "boom", "true"),
-                edge_on("is_fail", "hold", "false"),
-                edge_on("hold", "end", "true"),
-            ]),
+            Graph::new()
+                .manual("start")
+                .node("is_ok", "CONDITION", mode("ok"))
+                .node("is_fail", "CONDITION", mode("fail"))
+                .node("wait", "DELAY", json!({ "seconds": 0 }))
+                .node("boom", "HTTP_REQUEST", json!({ "url": server.url("/gone") }))
+                .node("hold", "APPROVAL", json!({}))
+                .noop("end")
+                .edge("start", "is_ok")
+                .edge_on("is_ok", "wait", "true")
+                .edge("wait", "end")
+                .edge_on("is_ok", "is_fail", "false")
+                .edge_on("is_fail", "boom", "true")
+                .edge_on("is_fail", "hold", "false")
+                .edge_on("hold", "end", "true"),
         )
         .await;
     let stats = "query($id: ID!, $from: DateTime, $to: DateTime) { workflow(id: $id) { stats(from: $from, to: $to) {

@@ -77,11 +77,82 @@ pub async fn admin_url() -> String {
     shared().await.admin_url.clone()
 }
 
-/// A new database copied from the migrated template; returns its URL.
-pub async fn fresh_database() -> String {
+/// A database of the test's own, copied from the migrated template. Dropping it drops the
+/// database (`WITH (FORCE)`, so connections still open, e.g. a pool's, don't stand in the way);
+/// `drop_leftovers` remains for the databases of test processes that were killed.
+pub struct TestDatabase {
+    name: String,
+    url: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let admin_url = self.admin_url.clone();
+        let dropped = outside_the_runtime(async move {
+            let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            client.batch_execute(&statement).await
+        });
+        match dropped {
+            Ok(()) => {}
+            // Already unwinding: a second panic would abort the whole test binary.
+            Err(e) if std::thread::panicking() => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(e) => panic!("could not drop test database {}: {e}", self.name),
+        }
+    }
+}
+
+/// Runs `work` to completion on a thread of its own with its own small runtime, and waits for it.
+/// For `Drop` impls: they run inside the test's runtime, where blocking on a future is not allowed
+/// (and on a current-thread runtime would never finish). Gives up after 30 s.
+pub fn outside_the_runtime<T, E>(work: impl Future<Output = Result<T, E>> + Send + 'static) -> Result<T, String>
+where
+    T: Send + 'static,
+    E: std::error::Error + Send + 'static,
+{
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("a runtime for cleanup: {e}"))?;
+        runtime.block_on(async {
+            match tokio::time::timeout(std::time::Duration::from_secs(30), work).await {
+                Ok(result) => result.map_err(|e| error_chain(&e)),
+                Err(_) => Err("timed out after 30 s".to_owned()),
+            }
+        })
+    });
+    thread.join().unwrap_or_else(|_| Err("the cleanup thread panicked".to_owned()))
+}
+
+/// An error with its sources (`tokio_postgres::Error` alone says only "db error").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    text
+}
+
+/// A new database copied from the migrated template, dropped with the returned value.
+pub async fn fresh_database() -> TestDatabase {
     let shared = shared().await;
     let name = format!("it_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let mut admin = AsyncPgConnection::establish(&shared.admin_url).await.expect("admin connection");
     admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", shared.template)).await.expect("copy template");
-    (shared.url_for)(&name)
+    TestDatabase { url: (shared.url_for)(&name), name, admin_url: shared.admin_url.clone() }
 }

@@ -17,17 +17,24 @@ pub use client::{Gql, GqlResponse};
 pub use factories::{TestApiKey, TestUser, TestWorkspace};
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use intakeflow::config::AppConfig;
 use intakeflow::db::Db;
 
 /// The real router served on 127.0.0.1:0 over a database of its own.
+///
+/// When it is dropped the server stops, the test fails if a workflow execution was left RUNNING
+/// (see [`TestApp::allow_running_executions`]), and the database is dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub database_url: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    allow_running: AtomicBool,
+    // Last: dropped after everything above that may hold connections to it.
+    database: db::TestDatabase,
 }
 
 impl TestApp {
@@ -37,7 +44,8 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`] with some settings changed (the SQL statement header is always on).
     pub async fn spawn_with(config: AppConfig) -> TestApp {
-        let database_url = db::fresh_database().await;
+        let database = db::fresh_database().await;
+        let database_url = database.url().to_owned();
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
         let config = AppConfig { sql_statement_header: true, ..config };
@@ -49,7 +57,15 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("server");
         });
-        TestApp { addr, db, database_url, http: reqwest::Client::new(), server }
+        TestApp {
+            addr,
+            db,
+            database_url,
+            http: reqwest::Client::new(),
+            server,
+            allow_running: AtomicBool::new(false),
+            database,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -75,8 +91,13 @@ impl TestApp {
 
     /// The name of the test's database.
     pub fn database_name(&self) -> String {
-        let config: tokio_postgres::Config = self.database_url.parse().expect("database url");
-        config.get_dbname().expect("a database name").to_owned()
+        self.database.name().to_owned()
+    }
+
+    /// Lets the test end with workflow executions still RUNNING (e.g. it killed the worker that
+    /// held one). Without this, dropping the app fails the test when any execution is RUNNING.
+    pub fn allow_running_executions(&self) {
+        self.allow_running.store(true, Ordering::Relaxed);
     }
 
     /// Runs statements from the cluster's `postgres` database, e.g. to act on the test's
@@ -98,5 +119,56 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        // A failing test is reported as it failed, not as this.
+        if std::thread::panicking() || self.allow_running.load(Ordering::Relaxed) {
+            return;
+        }
+        let running = running_executions(&self.database_url);
+        // (The database itself is dropped right after this, with the fields.)
+        match running {
+            Ok(running) if running.is_empty() => {}
+            Ok(running) => panic!(
+                "the test left {} workflow execution(s) RUNNING; wait for them to finish, or call \
+                 `TestApp::allow_running_executions` if that is the point of the test:\n{}",
+                running.len(),
+                running.join("\n")
+            ),
+            Err(e) => panic!("could not check for RUNNING workflow executions: {e}"),
+        }
     }
+}
+
+/// One line per RUNNING execution of the database at `url`: its id, workflow, lease and steps.
+fn running_executions(url: &str) -> Result<Vec<String>, String> {
+    let url = url.to_owned();
+    db::outside_the_runtime(async move {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        let rows = client
+            .query(
+                "SELECT e.id::text, e.workflow_id::text, coalesce(e.lease_owner, '-'), e.attempts,
+                        coalesce(string_agg(s.node_key || ':' || s.status, ' ' ORDER BY s.step_number), '')
+                   FROM workflow_executions e
+                   LEFT JOIN execution_steps s ON s.execution_id = e.id
+                  WHERE e.status = 'RUNNING'
+                  GROUP BY e.id
+                  ORDER BY e.created_at, e.id",
+                &[],
+            )
+            .await?;
+        Ok::<_, tokio_postgres::Error>(
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "  execution {} of workflow {} (lease owner {}, attempt {}; steps: {})",
+                        r.get::<_, String>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2),
+                        r.get::<_, i32>(3),
+                        r.get::<_, String>(4),
+                    )
+                })
+                .collect(),
+        )
+    })
 }

@@ -1,9 +1,13 @@
-//! Snapshot helpers: values that differ on every run (ids, cursors, timestamps) are replaced by
+//! Snapshot settings: values that differ on every run (ids, cursors, timestamps) are redacted to
 //! placeholders, and object keys are sorted (the server doesn't keep the selection's order
 //! everywhere: a connection's `totalCount` comes after its edges whatever the query says), so a
 //! snapshot captures the response's shape and stable content only.
+//!
+//! ```ignore
+//! snapshot::settings().bind(|| insta::assert_json_snapshot!("name", value));
+//! ```
 
-use serde_json::Value;
+use insta::internals::Content;
 
 /// Keys whose values change on every run, and their placeholders.
 const VOLATILE: &[(&str, &str)] = &[
@@ -17,27 +21,20 @@ const VOLATILE: &[(&str, &str)] = &[
     ("lastUsedAt", "[timestamp]"),
 ];
 
-/// Replaces every non-null volatile value, at any depth, by its placeholder; sorts keys.
-pub fn redact(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by_key(|(k, _)| *k);
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let placeholder = VOLATILE.iter().find(|(key, _)| key == k).map(|(_, p)| *p);
-                        let v = match placeholder {
-                            Some(p) if !v.is_null() => Value::String(p.to_owned()),
-                            _ => redact(v),
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
-        other => other.clone(),
+/// The current insta settings plus sorted keys and a redaction, at any depth, of every non-null
+/// volatile value (a null stays null: "not set yet" is stable content).
+pub fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_sort_maps(true);
+    for &(key, placeholder) in VOLATILE {
+        settings.add_redaction(
+            &format!(".**.{key}"),
+            insta::dynamic_redaction(
+                move |value, _path| {
+                    if value.is_nil() { value } else { Content::from(placeholder) }
+                },
+            ),
+        );
     }
+    settings
 }

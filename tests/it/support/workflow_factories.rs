@@ -1,4 +1,4 @@
-//! Workflows built through the public API (graph builders, create/save/activate/run), polling an
+//! Workflows built through the public API (a graph builder, create/save/activate/run), polling an
 //! execution until it reaches a state, and a local HTTP server for HTTP_REQUEST nodes to call: it
 //! records every request with its `Idempotency-Key` and can be told to answer slowly or fail.
 
@@ -21,24 +21,96 @@ pub const EXECUTION_SELECTION: &str = "id status error attempts runAt versionId 
     steps { id nodeKey nodeType stepNumber status input output error attempt maxAttempts nextAttemptAt }
     logs(first: 1000) { cursor level message data }";
 
-/// A graph node as `saveWorkflowGraph` takes it.
-pub fn graph_node(key: &str, node_type: &str, config: Value) -> Value {
-    json!({ "key": key, "type": node_type, "name": format!("{node_type} {key}"), "config": config })
+/// A workflow graph as `saveWorkflowGraph` takes it, built node by node and edge by edge:
+///
+/// ```ignore
+/// Graph::new()
+///     .manual("start")
+///     .node("check", "CONDITION", rules)
+///     .noop("yes")
+///     .edge("start", "check")
+///     .edge_on("check", "yes", "true")
+/// ```
+///
+/// Each list keeps the order of the calls (activation errors name an edge by its index).
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    nodes: Vec<Value>,
+    edges: Vec<Value>,
 }
 
-/// A node that does nothing and completes at once (a zero-second DELAY).
-pub fn noop(key: &str) -> Value {
-    graph_node(key, "DELAY", json!({ "seconds": 0 }))
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// A node of `node_type` named after its type and key.
+    pub fn node(mut self, key: &str, node_type: &str, config: Value) -> Graph {
+        self.nodes
+            .push(json!({ "key": key, "type": node_type, "name": format!("{node_type} {key}"), "config": config }));
+        self
+    }
+
+    /// A MANUAL trigger (no config).
+    pub fn manual(self, key: &str) -> Graph {
+        self.node(key, "MANUAL", json!({}))
+    }
+
+    /// A node that does nothing and completes at once (a zero-second DELAY).
+    pub fn noop(self, key: &str) -> Graph {
+        self.node(key, "DELAY", json!({ "seconds": 0 }))
+    }
+
+    /// A node exactly as given (for fields the other methods don't set, or leave out).
+    pub fn raw_node(mut self, node: Value) -> Graph {
+        self.nodes.push(node);
+        self
+    }
+
+    /// An edge through the `default` handle.
+    pub fn edge(mut self, source: &str, target: &str) -> Graph {
+        self.edges.push(json!({ "sourceKey": source, "targetKey": target }));
+        self
+    }
+
+    /// An edge through `handle` (`true`/`false` out of CONDITION and APPROVAL).
+    pub fn edge_on(mut self, source: &str, target: &str, handle: &str) -> Graph {
+        self.edges.push(json!({ "sourceKey": source, "targetKey": target, "sourceHandle": handle }));
+        self
+    }
+
+    /// Default edges along `keys`: `chain(&["a", "b", "c"])` is `edge("a", "b").edge("b", "c")`.
+    pub fn chain(self, keys: &[&str]) -> Graph {
+        keys.windows(2).fold(self, |graph, pair| graph.edge(pair[0], pair[1]))
+    }
+
+    /// An edge exactly as given (conditions, `enabled`).
+    pub fn raw_edge(mut self, edge: Value) -> Graph {
+        self.edges.push(edge);
+        self
+    }
+
+    /// The `nodes` argument of `saveWorkflowGraph`.
+    pub fn nodes(&self) -> Value {
+        Value::Array(self.nodes.clone())
+    }
+
+    /// The `edges` argument of `saveWorkflowGraph`.
+    pub fn edges(&self) -> Value {
+        Value::Array(self.edges.clone())
+    }
+
+    /// The variables of `saveWorkflowGraph(workflowId: $id, nodes: $nodes, edges: $edges)`.
+    pub fn variables(&self, workflow_id: &str) -> Value {
+        json!({ "id": workflow_id, "nodes": self.nodes, "edges": self.edges })
+    }
 }
 
-/// An edge through the `default` handle.
-pub fn edge(source: &str, target: &str) -> Value {
-    json!({ "sourceKey": source, "targetKey": target })
-}
-
-/// An edge through `handle` (`true`/`false` out of CONDITION and APPROVAL).
-pub fn edge_on(source: &str, target: &str, handle: &str) -> Value {
-    json!({ "sourceKey": source, "targetKey": target, "sourceHandle": handle })
+/// For assertion messages: the nodes, then the edges.
+impl std::fmt::Display for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.nodes(), self.edges())
+    }
 }
 
 /// The node keys of an execution's steps, in step order.
@@ -73,13 +145,13 @@ impl TestApp {
     }
 
     /// `saveWorkflowGraph`; check the response with `.ok()`/`.expect_code`.
-    pub async fn save_graph(&self, token: &str, workflow_id: &str, nodes: Value, edges: Value) -> GqlResponse {
+    pub async fn save_graph(&self, token: &str, workflow_id: &str, graph: &Graph) -> GqlResponse {
         self.as_token(token)
             .run(
                 "mutation($id: ID!, $nodes: [WorkflowNodeInput!]!, $edges: [WorkflowEdgeInput!]!) {
                     saveWorkflowGraph(workflowId: $id, nodes: $nodes, edges: $edges) {
                         id status nodes { key type config } edges { sourceKey targetKey sourceHandle } } }",
-                json!({ "id": workflow_id, "nodes": nodes, "edges": edges }),
+                graph.variables(workflow_id),
             )
             .await
     }
@@ -95,9 +167,9 @@ impl TestApp {
     }
 
     /// An ACTIVE workflow with this graph, made by `owner`; returns its id.
-    pub async fn active_workflow(&self, owner: &TestUser, ws: &TestWorkspace, nodes: Value, edges: Value) -> String {
+    pub async fn active_workflow(&self, owner: &TestUser, ws: &TestWorkspace, graph: Graph) -> String {
         let id = self.create_workflow(&owner.token, ws, "Automation").await;
-        self.save_graph(&owner.token, &id, nodes, edges).await.ok();
+        self.save_graph(&owner.token, &id, &graph).await.ok();
         let r = self.activate_workflow(&owner.token, &id).await;
         assert_eq!(r.ok()["activateWorkflow"]["status"], "ACTIVE");
         id
