@@ -1,7 +1,21 @@
 //! intakeflow: a multi-tenant client-intake and workflow-automation backend served as one GraphQL API.
 //!
-//! Data flows one way: HTTP ([`http`]) → GraphQL resolvers ([`graphql`]) → domain services
-//! ([`domain`], which own authorisation and transactions) → queries ([`db`]) → PostgreSQL.
+//! Data flows one way: HTTP ([`http`], [`ws`]) → GraphQL resolvers ([`graphql`]) → domain services
+//! ([`domain`], which own authorisation and transactions) → queries ([`db`]) → PostgreSQL. Events
+//! flow back through NOTIFY → [`pubsub`] → [`streams`] → subscriptions.
+//!
+//! The layer rule: a module imports only layers below its own. From the bottom:
+//!
+//! 1. [`error`], [`config`], [`schema`]: no imports from the crate;
+//! 2. [`model`]: the shared vocabulary, pure (enums, workflow graphs, node configs, conditions,
+//!    templates, field rules, input checks);
+//! 3. [`db`] (queries, the pool, the local cluster), [`pubsub`] and [`streams`];
+//! 4. [`auth`] (credentials and the principal), then [`domain`] (services, [`domain::access`]);
+//! 5. [`engine`] (the workflow worker; it uses db and model, not the domain services);
+//! 6. [`graphql`] (schema, resolvers, loaders; the only place global ids are decoded), [`seed`];
+//! 7. [`state`], [`ws`], [`http`], [`server`] (process start-up).
+//!
+//! `tests/it/layers.rs` checks the rule and that no two modules import each other.
 
 pub mod auth;
 pub mod config;

@@ -45,7 +45,9 @@ impl Worker {
             tokio::select! {
                 _ = wait => {}
                 _ = next_wakeup(&mut jobs) => {}
-                _ = shutdown.changed() => {}
+                // A dropped Engine (no shutdown() call) closes the channel: stop then too,
+                // rather than spin on claim().
+                changed = shutdown.changed() => if changed.is_err() { break },
             }
         }
         tracing::debug!(worker = %self.id, "worker stopped");

@@ -1,5 +1,8 @@
 //! The one integration-test binary: every area is a module, so the suite links once.
 
+// Support code and tests alike may unwrap: a panic here is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod accounts;
@@ -14,6 +17,7 @@ mod harness;
 mod http_spec;
 mod intake;
 mod intake_access;
+mod layers;
 mod leads;
 mod local_cluster;
 mod relay;

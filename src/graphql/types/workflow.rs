@@ -113,9 +113,9 @@ impl Workflow {
     }
 }
 
-/// Totals of a workflow's executions. `successRate` is completed / (completed + failed).
 pub struct WorkflowStats(pub Stats);
 
+/// Totals of a workflow's executions. `successRate` is completed / (completed + failed).
 #[Object]
 impl WorkflowStats {
     async fn total(&self) -> i64 {
