@@ -91,7 +91,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
             // The revocation notice may still be on its way: an operation sent after a revoke
             // returned must not run, so each new operation asks the database once.
             if !auth::principal::still_valid(&db, &principal).await.unwrap_or(true) {
-                let _ = close_tx.send((4403, "Forbidden: the credential was revoked"));
+                let _ = close_tx.send((4403, "Forbidden: the credential was revoked or has expired"));
                 return None;
             }
             Some(text.into_bytes())

@@ -28,12 +28,6 @@ pub struct Visible<T> {
     pub role: Role,
 }
 
-impl<T> Visible<T> {
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Visible<U> {
-        Visible { row: f(self.row), role: self.role }
-    }
-}
-
 /// A row that belongs to exactly one workspace.
 pub trait Tenant: Sized + Send {
     /// What NOT_FOUND calls it.
@@ -66,11 +60,7 @@ tenant!(db::api_keys::ApiKeyRow, "API key", db::api_keys::find);
 tenant!(db::members::MemberRow, "member", db::members::find);
 
 /// The caller's role in a workspace, if any.
-pub async fn role_in(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-    workspace_id: Uuid,
-) -> AppResult<Option<Role>> {
+async fn role_in(conn: &mut AsyncPgConnection, principal: &Principal, workspace_id: Uuid) -> AppResult<Option<Role>> {
     Ok(match principal {
         Principal::Anonymous => None,
         Principal::User { user_id, .. } => db::members::role_of(conn, workspace_id, *user_id).await?,

@@ -25,7 +25,16 @@ pub struct SignUp {
     pub name: String,
 }
 
-pub async fn sign_up(conn: &mut AsyncPgConnection, caller: &Caller, input: SignUp) -> AppResult<SignedIn> {
+/// A sign-up checked and with its password hashed: what [`sign_up`] stores.
+pub struct NewAccount {
+    email: String,
+    name: String,
+    password_hash: String,
+}
+
+/// Validates a sign-up and hashes its password. Hashing is slow on purpose, so it happens here,
+/// before a pooled connection is checked out for [`sign_up`].
+pub async fn new_account(input: SignUp) -> AppResult<NewAccount> {
     let mut problems = Problems::default();
     let email = problems.check(validate::email("email", &input.email));
     let name = problems.check(validate::name("name", &input.name, 200));
@@ -34,7 +43,12 @@ pub async fn sign_up(conn: &mut AsyncPgConnection, caller: &Caller, input: SignU
     let (Some(email), Some(name)) = (email, name) else {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
-    let hash = password::hash(input.password).await?;
+    let password_hash = password::hash(input.password).await?;
+    Ok(NewAccount { email, name, password_hash })
+}
+
+pub async fn sign_up(conn: &mut AsyncPgConnection, caller: &Caller, account: NewAccount) -> AppResult<SignedIn> {
+    let NewAccount { email, name, password_hash: hash } = account;
     let config = caller.config.clone();
     let client = caller.client.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {

@@ -18,7 +18,8 @@ pub use config::EngineConfig;
 use crate::db::Db;
 use crate::pubsub::PubSub;
 
-/// Handles of a running engine; dropping it does not stop the tasks, [`Engine::shutdown`] does.
+/// Handles of a running engine. [`Engine::shutdown`] stops the tasks and waits for in-flight
+/// steps; dropping it makes them stop too, without waiting.
 pub struct Engine {
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,

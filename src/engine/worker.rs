@@ -27,7 +27,8 @@ impl Worker {
     pub async fn run(self, mut jobs: Option<broadcast::Receiver<Event>>, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(worker = %self.id, "worker started");
         loop {
-            if *shutdown.borrow() {
+            // A dropped Engine closes the channel without sending: that is a shutdown too.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 break;
             }
             match self.claim().await {

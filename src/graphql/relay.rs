@@ -1,4 +1,5 @@
-//! Relay plumbing: opaque global ids, the `Node` interface and cursor connections.
+//! Relay plumbing: opaque global ids and cursor connections (the `Node` interface is in
+//! [`crate::graphql::types`]).
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, OutputType};

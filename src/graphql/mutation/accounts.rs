@@ -27,13 +27,10 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and signs it in.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
+        let account =
+            accounts::new_account(SignUp { email: input.email, password: input.password, name: input.name }).await?;
         let (caller, mut conn) = session(ctx).await?;
-        let signed = accounts::sign_up(
-            &mut conn,
-            caller,
-            SignUp { email: input.email, password: input.password, name: input.name },
-        )
-        .await?;
+        let signed = accounts::sign_up(&mut conn, caller, account).await?;
         Ok(AuthPayload { token: signed.token, user: User(signed.user) })
     }
 

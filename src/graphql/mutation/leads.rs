@@ -54,8 +54,9 @@ impl LeadMutation {
 
     async fn update_lead(&self, ctx: &Context<'_>, lead_id: ID, input: UpdateLeadInput) -> async_graphql::Result<Lead> {
         let contact = LeadInput { email: input.email, name: input.name, phone: input.phone, company: input.company };
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::update(&mut conn, caller, self::lead_id(&lead_id)?, contact).await?.into())
+        Ok(leads::update(&mut conn, caller, lead, contact).await?.into())
     }
 
     /// Moves the lead to another pipeline column, recording from, to, who and the note.
@@ -66,8 +67,9 @@ impl LeadMutation {
         status: LeadStatus,
         note: Option<String>,
     ) -> async_graphql::Result<Lead> {
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::change_status(&mut conn, caller, self::lead_id(&lead_id)?, status, note).await?.into())
+        Ok(leads::change_status(&mut conn, caller, lead, status, note).await?.into())
     }
 
     /// Assigns the lead to a workspace member, or unassigns it with `null`.
@@ -78,8 +80,9 @@ impl LeadMutation {
         assignee_id: Option<ID>,
     ) -> async_graphql::Result<Lead> {
         let assignee = assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::assign(&mut conn, caller, self::lead_id(&lead_id)?, assignee).await?.into())
+        Ok(leads::assign(&mut conn, caller, lead, assignee).await?.into())
     }
 
     async fn set_lead_priority(
@@ -88,23 +91,27 @@ impl LeadMutation {
         lead_id: ID,
         priority: LeadPriority,
     ) -> async_graphql::Result<Lead> {
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::set_priority(&mut conn, caller, self::lead_id(&lead_id)?, priority).await?.into())
+        Ok(leads::set_priority(&mut conn, caller, lead, priority).await?.into())
     }
 
     async fn add_lead_note(&self, ctx: &Context<'_>, lead_id: ID, body: String) -> async_graphql::Result<LeadEvent> {
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(LeadEvent(leads::add_note(&mut conn, caller, self::lead_id(&lead_id)?, &body).await?))
+        Ok(LeadEvent(leads::add_note(&mut conn, caller, lead, &body).await?))
     }
 
     /// Soft delete: hidden from lists unless `includeDeleted`; its events stay.
     async fn delete_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::delete(&mut conn, caller, self::lead_id(&lead_id)?).await?.into())
+        Ok(leads::delete(&mut conn, caller, lead).await?.into())
     }
 
     async fn restore_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Lead> {
+        let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(leads::restore(&mut conn, caller, self::lead_id(&lead_id)?).await?.into())
+        Ok(leads::restore(&mut conn, caller, lead).await?.into())
     }
 }

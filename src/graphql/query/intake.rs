@@ -13,8 +13,9 @@ pub struct IntakeQuery;
 #[Object]
 impl IntakeQuery {
     async fn form(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Form> {
+        let id = expect_id("id", &id, Kind::Form)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(domain::forms::get(&mut conn, caller, expect_id("id", &id, Kind::Form)?).await?.into())
+        Ok(domain::forms::get(&mut conn, caller, id).await?.into())
     }
 
     /// A PUBLISHED form's definition, for rendering it publicly. Needs no authentication.
@@ -43,7 +44,8 @@ impl IntakeQuery {
     }
 
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lead> {
+        let id = expect_id("id", &id, Kind::Lead)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(domain::leads::get(&mut conn, caller, expect_id("id", &id, Kind::Lead)?).await?.into())
+        Ok(domain::leads::get(&mut conn, caller, id).await?.into())
     }
 }

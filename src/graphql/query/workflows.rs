@@ -13,13 +13,14 @@ pub struct WorkflowQuery;
 #[Object]
 impl WorkflowQuery {
     async fn workflow(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Workflow> {
+        let id = expect_id("id", &id, Kind::Workflow)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(domain::workflows::get(&mut conn, caller, expect_id("id", &id, Kind::Workflow)?).await?.into())
+        Ok(domain::workflows::get(&mut conn, caller, id).await?.into())
     }
 
     async fn execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {
-        let (caller, mut conn) = session(ctx).await?;
         let id = expect_id("id", &id, Kind::WorkflowExecution)?;
+        let (caller, mut conn) = session(ctx).await?;
         Ok(domain::executions::get(&mut conn, caller, id).await?.into())
     }
 }
