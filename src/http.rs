@@ -304,22 +304,35 @@ async fn execute(
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    let status = if is_request_error {
+    // Serialised straight to bytes: building a serde_json::Value of a large response first would
+    // copy every string and allocate a map per object.
+    let (status, body) = if is_request_error {
         // Validation failed before execution: the spec says the response has no `data` entry.
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("data");
-        }
-        if media == MediaType::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK }
+        let status = if media == MediaType::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        let without_data = ResponseWithoutData { extensions: &response.extensions, errors: &response.errors };
+        (status, serde_json::to_vec(&without_data))
     } else {
-        StatusCode::OK
+        (StatusCode::OK, serde_json::to_vec(&response))
     };
-    let mut resp = json_response(status, media, body);
+    let body = body.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a GraphQL response failed");
+        br#"{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    });
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
     if state.config.sql_statement_header {
         let n = statements.load(std::sync::atomic::Ordering::Relaxed);
         resp.headers_mut().insert(SQL_STATEMENTS_HEADER, HeaderValue::from(n));
     }
     resp
+}
+
+/// A response refused before execution: its errors (and extensions), no `data`.
+#[derive(serde::Serialize)]
+struct ResponseWithoutData<'a> {
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    errors: &'a [async_graphql::ServerError],
 }
 
 #[cfg(test)]

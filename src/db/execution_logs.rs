@@ -117,10 +117,11 @@ pub async fn page_per_execution(
     after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<LogRow>> {
+    // Per execution, an index range scan from the cursor that stops after `limit` lines.
     diesel::sql_query(
-        "SELECT * FROM (SELECT l.*, row_number() OVER (PARTITION BY l.execution_id ORDER BY l.seq) AS page_row \
-         FROM execution_logs l WHERE l.execution_id = ANY($1) AND l.seq > $2) paged \
-         WHERE page_row <= $3 ORDER BY execution_id, seq",
+        "SELECT l.* FROM unnest($1::uuid[]) WITH ORDINALITY AS e(id, ord) \
+         CROSS JOIN LATERAL (SELECT * FROM execution_logs l WHERE l.execution_id = e.id AND l.seq > $2 \
+         ORDER BY l.seq LIMIT $3) l ORDER BY e.ord, l.seq",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(execution_ids.to_vec())
     .bind::<diesel::sql_types::BigInt, _>(after_seq)

@@ -41,11 +41,17 @@ pub type PooledConn = bb8::PooledConnection<'static, AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
 
 /// Opens a pool. Connections are established lazily; the first checkout proves the URL works.
+///
+/// Checkouts are not pinged (bb8 would otherwise run `SELECT 1` before every one: a round trip per
+/// dataloader level). A connection that broke is found out when it is used: the query fails, and
+/// bb8 drops the connection on its return because diesel-async reports it broken, so the next
+/// checkout gets a fresh one.
 pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     let pool = bb8::Pool::builder()
         .max_size(max_size.max(1))
         .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
         .build(manager)
         .await?;
     Ok(pool)

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::pg::Pg;
-use diesel::sql_types::{Array, BigInt, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -116,18 +116,37 @@ pub struct ChildList {
 }
 
 impl ChildList {
-    fn sql(&self, page: &Page, eq_column: Option<&'static str>) -> String {
+    /// One page per parent: for each parent, an index range scan from its cursor that stops after
+    /// `limit + 1` rows (`LATERAL ... ORDER BY ... LIMIT`), so the cost is the page, not the
+    /// parent's whole list. Cursor bounds appear only when given, so they bound the index scan
+    /// instead of filtering it. Parameters: `$1` parents, then each bound's time and id, the
+    /// optional equality value, and the limit last.
+    fn sql(&self, page: &Page, start: bool, end: bool, eq_column: Option<&'static str>) -> String {
         // Reading backward flips the order; the slice is reversed back afterwards.
         let descending = self.descending != page.backward;
         let (dir, after_op, before_op) = if descending { ("DESC", "<", ">") } else { ("ASC", ">", "<") };
         let (t, p, f) = (self.time_column, self.parent_column, self.filter);
-        let eq = eq_column.map(|c| format!("AND c.{c} = $7")).unwrap_or_default();
+        let mut next = 2;
+        let mut param = || {
+            next += 1;
+            next - 1
+        };
+        let mut conditions = String::new();
+        for (present, op) in [(start, after_op), (end, before_op)] {
+            if present {
+                let (time, id) = (param(), param());
+                conditions.push_str(&format!(" AND (c.{t}, c.id) {op} (${time}::timestamptz, ${id}::uuid)"));
+            }
+        }
+        if let Some(column) = eq_column {
+            conditions.push_str(&format!(" AND c.{column} = ${}", param()));
+        }
+        let limit = param();
         format!(
-            "SELECT * FROM (SELECT c.*, row_number() OVER (PARTITION BY c.{p} ORDER BY c.{t} {dir}, c.id {dir}) AS page_row \
-             FROM {table} c WHERE c.{p} = ANY($1) AND ({f}) \
-             AND ($2::timestamptz IS NULL OR (c.{t}, c.id) {after_op} ($2, $3)) \
-             AND ($4::timestamptz IS NULL OR (c.{t}, c.id) {before_op} ($4, $5)) {eq}) paged \
-             WHERE page_row <= $6 ORDER BY {p}, page_row",
+            "SELECT page.* FROM unnest($1::uuid[]) WITH ORDINALITY AS parent(id, ord) \
+             CROSS JOIN LATERAL (SELECT c.* FROM {table} c WHERE c.{p} = parent.id AND ({f}){conditions} \
+             ORDER BY c.{t} {dir}, c.id {dir} LIMIT ${limit}) page \
+             ORDER BY parent.ord, page.{t} {dir}, page.id {dir}",
             table = self.table,
         )
     }
@@ -156,25 +175,7 @@ impl ChildList {
     where
         R: QueryableByName<Pg> + ChildRow + Send + 'static,
     {
-        // In reading direction `after` bounds the start; reading backward, `before` does.
-        let (start, end) = if page.backward {
-            (page.before.as_ref(), page.after.as_ref())
-        } else {
-            (page.after.as_ref(), page.before.as_ref())
-        };
-        let query = diesel::sql_query(self.sql(page, text_eq.map(|(c, _)| c)))
-            .into_boxed::<Pg>()
-            .bind::<Array<SqlUuid>, _>(parents.to_vec())
-            .bind::<Nullable<Timestamptz>, _>(start.and_then(Cursor::time))
-            .bind::<Nullable<SqlUuid>, _>(start.map(|c| c.id))
-            .bind::<Nullable<Timestamptz>, _>(end.and_then(Cursor::time))
-            .bind::<Nullable<SqlUuid>, _>(end.map(|c| c.id))
-            .bind::<BigInt, _>(page.limit as i64 + 1);
-        let query = match text_eq {
-            Some((_, value)) => query.bind::<diesel::sql_types::Text, _>(value.to_owned()),
-            None => query,
-        };
-        let rows: Vec<R> = query.load(conn).await?;
+        let rows: Vec<R> = self.query("", parents, page, text_eq).load(conn).await?;
         let mut grouped: HashMap<Uuid, Vec<R>> = HashMap::new();
         for row in rows {
             grouped.entry(row.parent_id()).or_default().push(row);
@@ -186,6 +187,53 @@ impl ChildList {
                 (*parent, Slice::from_probe(rows, page))
             })
             .collect())
+    }
+
+    /// The plan PostgreSQL runs for [`ChildList::load`], with actual row counts
+    /// (`EXPLAIN (ANALYZE, FORMAT JSON)`): how a test shows that a page costs the page, not the
+    /// parent's whole list.
+    pub async fn explain(
+        &self,
+        conn: &mut AsyncPgConnection,
+        parents: &[Uuid],
+        page: &Page,
+    ) -> diesel::QueryResult<serde_json::Value> {
+        #[derive(QueryableByName)]
+        struct Plan {
+            #[diesel(sql_type = diesel::sql_types::Json, column_name = "QUERY PLAN")]
+            plan: serde_json::Value,
+        }
+        let plan: Plan = self.query("EXPLAIN (ANALYZE, FORMAT JSON) ", parents, page, None).get_result(conn).await?;
+        Ok(plan.plan)
+    }
+
+    fn query(
+        &self,
+        prefix: &'static str,
+        parents: &[Uuid],
+        page: &Page,
+        text_eq: Option<(&'static str, &str)>,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        // In reading direction `after` bounds the start; reading backward, `before` does.
+        let (start, end) = if page.backward {
+            (page.before.as_ref(), page.after.as_ref())
+        } else {
+            (page.after.as_ref(), page.before.as_ref())
+        };
+        // Child lists are ordered by time: a cursor without a time (from another kind of list)
+        // bounds nothing, as it always has.
+        let bound = |c: Option<&Cursor>| c.and_then(|c| Some((c.time()?, c.id)));
+        let (start, end) = (bound(start), bound(end));
+        let sql = self.sql(page, start.is_some(), end.is_some(), text_eq.map(|(c, _)| c));
+        let mut query =
+            diesel::sql_query(format!("{prefix}{sql}")).into_boxed::<Pg>().bind::<Array<SqlUuid>, _>(parents.to_vec());
+        for (time, id) in [start, end].into_iter().flatten() {
+            query = query.bind::<Timestamptz, _>(time).bind::<SqlUuid, _>(id);
+        }
+        if let Some((_, value)) = text_eq {
+            query = query.bind::<diesel::sql_types::Text, _>(value.to_owned());
+        }
+        query.bind::<BigInt, _>(page.limit as i64 + 1)
     }
 }
 

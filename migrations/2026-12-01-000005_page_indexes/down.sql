@@ -1,0 +1,12 @@
+DROP INDEX workflow_executions_status_page_idx;
+CREATE INDEX workflows_workspace_idx ON workflows (workspace_id, status, created_at);
+DROP INDEX workflows_status_page_idx;
+DROP INDEX workflows_page_idx;
+CREATE INDEX form_submissions_lead_idx ON form_submissions (lead_id, submitted_at);
+DROP INDEX form_submissions_lead_page_idx;
+CREATE INDEX forms_workspace_status_idx ON forms (workspace_id, status, created_at);
+DROP INDEX forms_status_page_idx;
+DROP INDEX forms_page_idx;
+CREATE INDEX api_keys_workspace_idx ON api_keys (workspace_id, created_at);
+DROP INDEX api_keys_page_idx;
+DROP INDEX workspace_members_page_idx;
