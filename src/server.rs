@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::config::{AppConfig, DatabaseConfig, ServerConfig};
 use crate::db::local_pg::{ClusterOptions, LocalCluster};
 use crate::db::{self, Db};
+use crate::domain::live::Live;
 use crate::engine::{Engine, EngineConfig};
 use crate::graphql;
 use crate::http;
@@ -50,7 +51,8 @@ pub async fn open(database: &Database, pool_size: u32) -> anyhow::Result<Db> {
 }
 
 pub fn app_state(db: Db, config: AppConfig, pubsub: std::sync::Arc<PubSub>) -> AppState {
-    AppState { schema: graphql::build_schema(), db, config, pubsub }
+    let live = std::sync::Arc::new(Live::new(&db, pubsub.clone()));
+    AppState { schema: graphql::build_schema(), db, config, pubsub, live }
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.

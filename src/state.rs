@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::Principal;
 use crate::config::AppConfig;
 use crate::db::Db;
+use crate::domain::live::Live;
 use crate::domain::{Caller, ClientInfo};
 use crate::graphql::AppSchema;
 use crate::graphql::loaders::Loaders;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub db: Db,
     pub config: AppConfig,
     pub pubsub: Arc<PubSub>,
+    /// Live streams, shared by every subscription of this process.
+    pub live: Arc<Live>,
 }
 
 impl AppState {
@@ -28,7 +31,7 @@ impl AppState {
         data.insert(Caller { principal, client, config: self.config.clone() });
         data.insert(Loaders::new(db.clone()));
         data.insert(db);
-        data.insert(self.pubsub.clone());
+        data.insert(self.live.clone());
         data
     }
 }

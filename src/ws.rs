@@ -25,6 +25,10 @@ use crate::pubsub::Event;
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+/// Larger client messages close the connection: a subscribe is a query, like a POST body.
+const MAX_CLIENT_MESSAGE: usize = 1 << 20;
 
 pub async fn upgrade(state: AppState, req: Request, client: ClientInfo) -> Response {
     let (mut parts, _body) = req.into_parts();
@@ -39,7 +43,15 @@ pub async fn upgrade(state: AppState, req: Request, client: ClientInfo) -> Respo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()))
         .unwrap_or(WebSocketProtocols::GraphQLWS);
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(socket, state, protocol, client))
+    // Most connections sit idle waiting for events: tungstenite's 128 KiB default read buffer per
+    // connection would dominate their memory. Client messages are small (init, subscribe).
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(socket, state, protocol, client))
 }
 
 /// What the message filter and the connection loop share.

@@ -63,6 +63,18 @@ pub async fn write(
     append(conn, line).await.map(drop)
 }
 
+/// The position of an execution's last log line (0 when it has none).
+pub async fn last_seq(conn: &mut AsyncPgConnection, execution_id: Uuid) -> QueryResult<i64> {
+    use crate::schema::execution_log_seqs;
+    execution_log_seqs::table
+        .filter(execution_log_seqs::execution_id.eq(execution_id))
+        .select(execution_log_seqs::last)
+        .first(conn)
+        .await
+        .optional()
+        .map(|last| last.unwrap_or(0))
+}
+
 /// Lines of one execution after a cursor, in id order.
 pub async fn after(
     conn: &mut AsyncPgConnection,

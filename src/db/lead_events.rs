@@ -105,23 +105,15 @@ pub async fn after(
     workspace_id: Uuid,
     after_seq: i64,
     limit: i64,
-    only: Option<LeadEventType>,
-    lead_id: Option<Uuid>,
 ) -> QueryResult<Vec<LeadEventRow>> {
-    let mut q = lead_events::table
+    lead_events::table
         .filter(lead_events::workspace_id.eq(workspace_id))
         .filter(lead_events::seq.gt(after_seq))
         .order(lead_events::seq.asc())
         .limit(limit)
         .select(LeadEventRow::as_select())
-        .into_boxed();
-    if let Some(t) = only {
-        q = q.filter(lead_events::type_.eq(t));
-    }
-    if let Some(l) = lead_id {
-        q = q.filter(lead_events::lead_id.eq(l));
-    }
-    q.load(conn).await
+        .load(conn)
+        .await
 }
 
 pub async fn last_seq(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<i64> {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, StreamExt};
@@ -16,7 +17,7 @@ use crate::domain::{Caller, access};
 use crate::error::{AppError, AppResult};
 use crate::model::enums::{ExecutionStatus, LeadEventType, Role, StepStatus};
 use crate::pubsub::{Event, PubSub};
-use crate::streams::{BATCH, follow};
+use crate::streams::{BATCH, Hub, Source};
 
 /// A live stream the caller was authorised for when it started, with the caller's role in its
 /// workspace (what the objects it yields inherit).
@@ -25,45 +26,109 @@ pub struct Feed<S> {
     pub role: Role,
 }
 
+/// The process's live streams: the database and notifications they follow, and the cohorts
+/// that share one read per change among the followers of a stream.
+pub struct Live {
+    db: Db,
+    statements: Arc<AtomicUsize>,
+    pubsub: Arc<PubSub>,
+    logs: Hub<LogSource>,
+    events: Hub<EventSource>,
+}
+
+impl Live {
+    pub fn new(db: &Db, pubsub: Arc<PubSub>) -> Self {
+        let (db, statements) = db.counted();
+        Live { db, statements, pubsub, logs: Hub::default(), events: Hub::default() }
+    }
+
+    /// SQL statements the live streams have run since the process started: with cohorts, one read
+    /// per change of a stream, however many follow it.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Streams followed right now in this process (each shares one read per change).
+    pub fn cohorts(&self) -> usize {
+        self.logs.cohorts() + self.events.cohorts()
+    }
+}
+
+/// An execution's log lines.
+struct LogSource {
+    db: Db,
+    execution_id: Uuid,
+}
+
+impl Source for LogSource {
+    type Row = LogRow;
+
+    async fn after(&self, cursor: i64) -> anyhow::Result<Vec<(i64, LogRow)>> {
+        let mut conn = self.db.conn().await?;
+        let rows = db::execution_logs::after(&mut conn, self.execution_id, cursor, BATCH).await?;
+        Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
+    }
+
+    async fn end(&self) -> anyhow::Result<i64> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::execution_logs::last_seq(&mut conn, self.execution_id).await?)
+    }
+
+    async fn finished(&self) -> anyhow::Result<bool> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::executions::find(&mut conn, self.execution_id).await?.is_none_or(|e| e.status.is_final()))
+    }
+}
+
+/// A workspace's lead events, all of them: followers that want some filter them, so every
+/// follower of a workspace shares one cohort and its cursor counts every event it has passed.
+struct EventSource {
+    db: Db,
+    workspace_id: Uuid,
+}
+
+impl Source for EventSource {
+    type Row = LeadEventRow;
+
+    async fn after(&self, cursor: i64) -> anyhow::Result<Vec<(i64, LeadEventRow)>> {
+        let mut conn = self.db.conn().await?;
+        let rows = db::lead_events::after(&mut conn, self.workspace_id, cursor, BATCH).await?;
+        Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
+    }
+
+    async fn end(&self) -> anyhow::Result<i64> {
+        let mut conn = self.db.conn().await?;
+        Ok(db::lead_events::last_seq(&mut conn, self.workspace_id).await?)
+    }
+
+    async fn finished(&self) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+}
+
 /// Stored lines after `after`, then live ones; ends when the execution has finished and every
-/// line has been sent. `conn` authorises; the stream reads through `db` for as long as it lives.
+/// line has been sent. `conn` authorises; the stream reads for as long as it lives.
 pub async fn execution_logs(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    db: Db,
-    pubsub: Arc<PubSub>,
+    live: &Live,
     execution_id: Uuid,
     after: i64,
 ) -> AppResult<Feed<impl Stream<Item = LogRow> + use<>>> {
     let role = crate::domain::executions::get(conn, caller, execution_id).await?.role;
-    let fetch_db = db.clone();
-    let fetch = move |cursor: i64| {
-        let db = fetch_db.clone();
-        async move {
-            let mut conn = db.conn().await?;
-            let rows = db::execution_logs::after(&mut conn, execution_id, cursor, BATCH).await?;
-            Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
-        }
-    };
-    let finished = move || {
-        let db = db.clone();
-        async move {
-            let mut conn = db.conn().await?;
-            Ok(db::executions::find(&mut conn, execution_id).await?.is_none_or(|e| e.status.is_final()))
-        }
-    };
+    let source = LogSource { db: live.db.clone(), execution_id };
     // Also woken by status changes, so the stream ends as soon as the execution does.
     let topics = vec![format!("log:{execution_id}"), format!("exec:{execution_id}")];
-    Ok(Feed { stream: follow(pubsub, topics, after, fetch, finished), role })
+    let stream = live.logs.follow(&live.pubsub, &format!("log:{execution_id}"), topics, source, after);
+    Ok(Feed { stream, role })
 }
 
-/// A workspace's lead events after `after`, live; optionally only status changes of one lead.
-#[allow(clippy::too_many_arguments)]
+/// A workspace's lead events after `after`, live; optionally only those of one type and/or one
+/// lead.
 pub async fn lead_events(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    db: Db,
-    pubsub: Arc<PubSub>,
+    live: &Live,
     workspace_id: Uuid,
     after: i64,
     only: Option<LeadEventType>,
@@ -76,17 +141,12 @@ pub async fn lead_events(
             return Err(AppError::NotFound("lead"));
         }
     }
-    let fetch = move |cursor: i64| {
-        let db = db.clone();
-        async move {
-            let mut conn = db.conn().await?;
-            let rows = db::lead_events::after(&mut conn, workspace_id, cursor, BATCH, only, lead_id).await?;
-            // A filtered page may hold fewer rows than it skipped; the cursor still advances to
-            // the last row read, which is all a follower needs.
-            Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
-        }
-    };
-    let stream = follow(pubsub, vec![format!("lead:{workspace_id}")], after, fetch, || async { Ok(false) });
+    let source = EventSource { db: live.db.clone(), workspace_id };
+    let topic = format!("lead:{workspace_id}");
+    let stream = live.events.follow(&live.pubsub, &topic, vec![topic.clone()], source, after).filter(move |e| {
+        let wanted = only.is_none_or(|t| e.event_type == t) && lead_id.is_none_or(|l| e.lead_id == l);
+        std::future::ready(wanted)
+    });
     Ok(Feed { stream, role })
 }
 
@@ -135,8 +195,7 @@ async fn load(db: &Db, ids: &[Uuid]) -> anyhow::Result<(Vec<ExecutionRow>, Vec<S
 pub async fn execution_updates(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    db: Db,
-    pubsub: Arc<PubSub>,
+    live: &Live,
     execution_id: Option<Uuid>,
     workflow_id: Option<Uuid>,
 ) -> AppResult<Feed<impl Stream<Item = ExecutionChange> + use<>>> {
@@ -145,6 +204,7 @@ pub async fn execution_updates(
         (None, Some(id)) => (format!("wf:{id}"), crate::domain::workflows::get(conn, caller, id).await?.role),
         _ => return Err(AppError::bad_input("executionId", "pass exactly one of `executionId` or `workflowId`")),
     };
+    let (db, pubsub) = (live.db.clone(), live.pubsub.clone());
     let mut wakeups = pubsub.subscribe_topic(&topic);
     let stream = async_stream::stream! {
         let mut seen: HashMap<Uuid, Snapshot> = HashMap::new();

@@ -12,13 +12,12 @@ use crate::domain::live;
 use crate::error::AppError;
 use crate::graphql::loaders::{LeadId, load_or_internal};
 use crate::graphql::relay::{Kind, expect_id};
+use crate::graphql::session;
 use crate::graphql::types::{ExecutionLog, ExecutionStep, Lead, LeadEvent, User, WorkflowExecution, actor};
-use crate::graphql::{db, session};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LeadStatus, Role};
-use crate::pubsub::PubSub;
 
-fn pubsub(ctx: &Context<'_>) -> async_graphql::Result<Arc<PubSub>> {
-    Ok(ctx.data::<Arc<PubSub>>()?.clone())
+fn streams<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a live::Live> {
+    Ok(ctx.data::<Arc<live::Live>>()?.as_ref())
 }
 
 /// A stream cursor argument; `None` when absent (each field decides where it then starts).
@@ -51,7 +50,7 @@ impl Subscription {
         let id = expect_id("executionId", &execution_id, Kind::WorkflowExecution)?;
         let after = cursor_arg("after", after)?.unwrap_or(0);
         let (caller, mut conn) = session(ctx).await?;
-        let feed = live::execution_logs(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, id, after).await?;
+        let feed = live::execution_logs(&mut conn, caller, streams(ctx)?, id, after).await?;
         Ok(feed.stream.map(ExecutionLog))
     }
 
@@ -66,8 +65,7 @@ impl Subscription {
         let execution = execution_id.map(|id| expect_id("executionId", &id, Kind::WorkflowExecution)).transpose()?;
         let workflow = workflow_id.map(|id| expect_id("workflowId", &id, Kind::Workflow)).transpose()?;
         let (caller, mut conn) = session(ctx).await?;
-        let feed =
-            live::execution_updates(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, execution, workflow).await?;
+        let feed = live::execution_updates(&mut conn, caller, streams(ctx)?, execution, workflow).await?;
         let role = feed.role;
         Ok(feed.stream.map(move |c| ExecutionUpdate { execution: c.execution, step: c.step, role }))
     }
@@ -90,7 +88,7 @@ impl Subscription {
             None => live::stream_end(&mut conn, caller, ws).await?,
         };
         let only = Some(LeadEventType::StatusChanged);
-        let feed = live::lead_events(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, ws, after, only, lead).await?;
+        let feed = live::lead_events(&mut conn, caller, streams(ctx)?, ws, after, only, lead).await?;
         let role = feed.role;
         Ok(feed.stream.map(move |row| LeadStatusChange { row, role }))
     }
@@ -110,7 +108,7 @@ impl Subscription {
             Some(a) => a,
             None => live::stream_end(&mut conn, caller, ws).await?,
         };
-        let feed = live::lead_events(&mut conn, caller, db(ctx)?.clone(), pubsub(ctx)?, ws, after, None, None).await?;
+        let feed = live::lead_events(&mut conn, caller, streams(ctx)?, ws, after, None, None).await?;
         Ok(feed.stream.map(LeadEvent))
     }
 }

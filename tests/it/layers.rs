@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),
     ("ws", &["state", "graphql", "domain", "auth", "pubsub", "error", "config"]),
     ("http", &["state", "ws", "graphql", "domain", "auth", "db", "error", "config"]),
-    ("server", &["state", "http", "graphql", "engine", "seed", "db", "pubsub", "error", "config"]),
+    ("server", &["state", "http", "graphql", "domain", "engine", "seed", "db", "pubsub", "error", "config"]),
 ];
 
 fn src_dir() -> PathBuf {

@@ -26,6 +26,7 @@ mod roles;
 mod schema;
 mod sql_budget;
 mod subscriptions;
+mod subscriptions_fanout;
 mod subscriptions_resilience;
 mod tenancy;
 mod workflow_access;

@@ -32,6 +32,8 @@ pub struct TestApp {
     pub database_url: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    /// The server's live streams (subscriptions), to count the SQL they run.
+    live: std::sync::Arc<intakeflow::domain::live::Live>,
     allow_running: AtomicBool,
     // Last: dropped after everything above that may hold connections to it.
     database: db::TestDatabase,
@@ -51,7 +53,9 @@ impl TestApp {
         let config = AppConfig { sql_statement_header: true, ..config };
         // Each app listens for notifications like a real process does (one LISTEN connection).
         let pubsub = intakeflow::pubsub::PubSub::start(database_url.clone(), &[]);
-        let app = intakeflow::http::router(intakeflow::server::app_state(db.clone(), config, pubsub));
+        let state = intakeflow::server::app_state(db.clone(), config, pubsub);
+        let live = state.live.clone();
+        let app = intakeflow::http::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {
@@ -63,9 +67,15 @@ impl TestApp {
             database_url,
             http: reqwest::Client::new(),
             server,
+            live,
             allow_running: AtomicBool::new(false),
             database,
         }
+    }
+
+    /// SQL statements the server's subscriptions have run so far.
+    pub fn stream_statements(&self) -> usize {
+        self.live.statements()
     }
 
     pub fn url(&self, path: &str) -> String {
