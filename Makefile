@@ -15,6 +15,9 @@ INTAKEFLOW_DATA_DIR ?= $(DEV_DATA_DIR)
 # a mktemp dir). The hash keeps clones of the repo from sharing a cluster.
 TEST_DATA_DIR ?= /tmp/intakeflow-test-$(shell id -u)-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 
+# The load benchmark's cluster: like the test cluster, outside the checkout.
+BENCH_DATA_DIR ?= /tmp/intakeflow-bench-$(shell id -u)-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+
 PG_PACKAGES := postgresql postgresql-contrib
 
 # Same search as src/db/local_pg.rs: prints the directory holding initdb,
@@ -47,7 +50,7 @@ STOP_CLUSTER = \
 		fi; \
 	fi
 
-.PHONY: deps toolchain run test fmt lint schema clean-db stop-test-db
+.PHONY: deps toolchain run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
 
 deps:
 	@bindir=$$($(FIND_PG_BINDIR)); \
@@ -88,6 +91,29 @@ test: deps toolchain
 stop-test-db:
 	@$(call STOP_CLUSTER,$(TEST_DATA_DIR))
 
+# The load benchmark (README "Performance"); not part of `make test`. Builds the release server,
+# then runs benches/load against it; BENCH_* variables size it. The cluster is stopped afterwards
+# whatever the outcome, keeping the bench's exit status.
+bench: deps
+	$(CARGO) build --release --bin intakeflow
+	@status=0; \
+	BENCH_DATA_DIR='$(BENCH_DATA_DIR)' $(CARGO) bench --bench load || status=$$?; \
+	( $(call STOP_CLUSTER,$(BENCH_DATA_DIR)) ) || echo "warning: could not stop the bench cluster" >&2; \
+	exit $$status
+
+# A quick run of every scenario at a hundredth of the size, to check the bench itself works.
+bench-smoke: deps
+	$(CARGO) build --release --bin intakeflow
+	@status=0; \
+	BENCH_SCALE=0.01 BENCH_DURATION_SECS=2 BENCH_WARMUP_SECS=1 BENCH_SUBSCRIBERS=100 BENCH_STATUS_CHANGES=5 \
+	BENCH_OUT="$${BENCH_OUT:-$(CURDIR)/target/bench/smoke.md}" \
+	BENCH_DATA_DIR='$(BENCH_DATA_DIR)' $(CARGO) bench --bench load || status=$$?; \
+	( $(call STOP_CLUSTER,$(BENCH_DATA_DIR)) ) || echo "warning: could not stop the bench cluster" >&2; \
+	exit $$status
+
+stop-bench-db:
+	@$(call STOP_CLUSTER,$(BENCH_DATA_DIR))
+
 fmt: toolchain
 	$(CARGO) fmt --all
 
@@ -99,9 +125,11 @@ schema:
 	$(CARGO) run -q -- schema > schema.graphql.tmp
 	mv schema.graphql.tmp schema.graphql
 
-# Removes only clusters this Makefile owns: the repo's dev dir and the test dir.
+# Removes only clusters this Makefile owns: the repo's dev dir, the test dir and the bench dir.
 clean-db:
 	@$(call STOP_CLUSTER,$(DEV_DATA_DIR))
 	rm -rf '$(DEV_DATA_DIR)'
 	@$(call STOP_CLUSTER,$(TEST_DATA_DIR))
 	rm -rf '$(TEST_DATA_DIR)'
+	@$(call STOP_CLUSTER,$(BENCH_DATA_DIR))
+	rm -rf '$(BENCH_DATA_DIR)'
