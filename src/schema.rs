@@ -163,6 +163,7 @@ diesel::table! {
         actor_execution_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         seq -> Int8,
+        xid -> Int8,
     }
 }
 
@@ -312,13 +313,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    workspace_event_seqs (workspace_id) {
-        workspace_id -> Uuid,
-        last -> Int8,
-    }
-}
-
-diesel::table! {
     workspace_members (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -365,7 +359,6 @@ diesel::joinable!(workflow_executions -> workflow_versions (version_id));
 diesel::joinable!(workflow_versions -> users (created_by_id));
 diesel::joinable!(workflows -> users (created_by_id));
 diesel::joinable!(workflows -> workspaces (workspace_id));
-diesel::joinable!(workspace_event_seqs -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 
@@ -390,7 +383,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     workflow_nodes,
     workflow_versions,
     workflows,
-    workspace_event_seqs,
     workspace_members,
     workspaces,
 );

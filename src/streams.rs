@@ -1,19 +1,21 @@
 //! Following a stream of rows live, with one read per change however many follow it.
 //!
-//! A stream's rows have gapless positions assigned in commit order (see the streams migration),
-//! so `position > cursor` never skips a row that commits late, and a follower that has seen
-//! position `n` knows the next row it needs is `n + 1`. Rows are always read from the database,
-//! never taken from a notification: notifications only say when to read.
+//! A stream's rows have positions that only ever become readable in order: a row that commits
+//! late never lands before a position a reader has already passed (execution logs number their
+//! lines under a per-execution lock; workspace events are read only up to the snapshot horizon,
+//! see their migrations), so `position > cursor` never skips anything. Rows are always read from
+//! the database, never taken from a notification: notifications only say when to read.
 //!
 //! Followers of one stream in a process form a cohort (Hasura's multiplexed subscriptions are the
 //! model). The cohort's task waits for the stream's notifications, reads what follows its head
 //! once, and broadcasts the rows to every follower. A follower that joins behind the head, falls
-//! behind the broadcast buffer (`Lagged`), or sees a gap before the next row catches up with its
-//! own reads from its cursor and then rejoins the shared rows: it never holds the others back, and
+//! behind the broadcast buffer (`Lagged`), or gets a read that starts after its cursor catches up
+//! with its own reads from its cursor and then rejoins the shared rows: it never holds the others back, and
 //! nothing is skipped or repeated. A missed, coalesced or lagged notification, or a LISTEN
 //! reconnect, can delay a row but never lose one.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -28,53 +30,73 @@ use crate::pubsub::PubSub;
 pub const BATCH: i64 = 500;
 /// Re-read even without a notification this often (a safety net, not the mechanism).
 const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// First and longest wait before reading again while committed rows wait for the horizon.
+const HORIZON_RETRY: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(500));
 /// Broadcasts a cohort buffers for its slowest follower; one further behind catches up alone.
 const COHORT_BUFFER: usize = 64;
 
 /// Where a stream's rows come from.
 pub trait Source: Send + Sync + 'static {
     type Row: Clone + Send + Sync + 'static;
+    type Position: Copy + Ord + Debug + Send + Sync + 'static;
     /// Up to [`BATCH`] rows after `cursor`, ascending, with their positions.
-    fn after(&self, cursor: i64) -> impl Future<Output = anyhow::Result<Vec<(i64, Self::Row)>>> + Send;
-    /// The position of the stream's last row (0 when it has none).
-    fn end(&self) -> impl Future<Output = anyhow::Result<i64>> + Send;
+    fn after(&self, cursor: Self::Position) -> impl Future<Output = anyhow::Result<Read<Self>>> + Send;
+    /// A position with every row up to it already written and none written after it yet.
+    fn end(&self) -> impl Future<Output = anyhow::Result<Self::Position>> + Send;
     /// Whether the stream can produce no more rows (an execution that finished).
     fn finished(&self) -> impl Future<Output = anyhow::Result<bool>> + Send;
 }
 
-/// What a cohort broadcasts after each read: the rows it found (maybe none), its head (the last
-/// position it has read) and whether the stream has ended.
-struct Delivery<R> {
-    rows: Arc<[(i64, R)]>,
-    head: i64,
-    finished: bool,
+/// One read of a stream.
+pub struct Read<S: Source + ?Sized> {
+    pub rows: Vec<(S::Position, S::Row)>,
+    /// Rows exist beyond what could be read yet, to be read again shortly even if nothing is
+    /// announced (the transaction they wait for may announce nothing in this stream).
+    pub waiting: bool,
 }
 
-impl<R> Clone for Delivery<R> {
-    fn clone(&self) -> Self {
-        Delivery { rows: self.rows.clone(), head: self.head, finished: self.finished }
+impl<S: Source + ?Sized> Read<S> {
+    pub fn rows(rows: Vec<(S::Position, S::Row)>) -> Self {
+        Read { rows, waiting: false }
     }
 }
 
-struct Cohort<R> {
-    deliveries: broadcast::Sender<Delivery<R>>,
+/// What a cohort broadcasts after each read: every row after `from` up to `head` (maybe none),
+/// and whether the stream has ended.
+struct Delivery<P, R> {
+    from: P,
+    rows: Arc<[(P, R)]>,
+    head: P,
+    finished: bool,
+}
+
+impl<P: Copy, R> Clone for Delivery<P, R> {
+    fn clone(&self) -> Self {
+        Delivery { from: self.from, rows: self.rows.clone(), head: self.head, finished: self.finished }
+    }
+}
+
+struct Cohort<P, R> {
+    deliveries: broadcast::Sender<Delivery<P, R>>,
     /// Set (to the final head) before the last delivery, for followers that join afterwards.
-    finished: Arc<OnceLock<i64>>,
+    finished: Arc<OnceLock<P>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl<R> Drop for Cohort<R> {
+impl<P, R> Drop for Cohort<P, R> {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
 /// A follower's place in a cohort: the cohort (kept alive while followed) and its receiver.
-type Membership<R> = (Arc<Cohort<R>>, broadcast::Receiver<Delivery<R>>);
+type CohortOf<S> = Cohort<<S as Source>::Position, <S as Source>::Row>;
+
+type Membership<P, R> = (Arc<Cohort<P, R>>, broadcast::Receiver<Delivery<P, R>>);
 
 /// The cohorts of one kind of stream in this process, by stream key.
 pub struct Hub<S: Source> {
-    cohorts: Mutex<HashMap<String, Weak<Cohort<S::Row>>>>,
+    cohorts: Mutex<HashMap<String, Weak<CohortOf<S>>>>,
 }
 
 impl<S: Source> Default for Hub<S> {
@@ -91,7 +113,13 @@ impl<S: Source> Hub<S> {
 
     /// Joins (or starts) the cohort of stream `key`; returns it with a receiver subscribed before
     /// its task could send anything.
-    fn join(&self, pubsub: &Arc<PubSub>, key: &str, topics: &[String], source: &Arc<S>) -> Membership<S::Row> {
+    fn join(
+        &self,
+        pubsub: &Arc<PubSub>,
+        key: &str,
+        topics: &[String],
+        source: &Arc<S>,
+    ) -> Membership<S::Position, S::Row> {
         let mut cohorts = self.cohorts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         cohorts.retain(|_, cohort| cohort.strong_count() > 0);
         if let Some(cohort) = cohorts.get(key).and_then(Weak::upgrade) {
@@ -124,7 +152,7 @@ impl<S: Source> Hub<S> {
         key: &str,
         topics: Vec<String>,
         source: S,
-        mut cursor: i64,
+        mut cursor: S::Position,
     ) -> impl Stream<Item = S::Row> + use<S> {
         let source = Arc::new(source);
         let (cohort, mut deliveries) = self.join(pubsub, key, &topics, &source);
@@ -134,7 +162,7 @@ impl<S: Source> Hub<S> {
             let mut behind = true;
             loop {
                 if behind {
-                    let rows = read(&*source, cursor, &key).await;
+                    let rows = read(&*source, cursor, &key).await.rows;
                     let full = rows.len() as i64 >= BATCH;
                     for (position, row) in rows {
                         cursor = position;
@@ -169,12 +197,14 @@ impl<S: Source> Hub<S> {
                         continue;
                     }
                 };
+                // Rows between our cursor and the read's start were never ours: read them alone.
+                if delivery.from > cursor {
+                    behind = true;
+                    continue;
+                }
                 for (position, row) in delivery.rows.iter() {
                     if *position <= cursor {
                         continue;
-                    }
-                    if *position != cursor + 1 {
-                        break;
                     }
                     cursor = *position;
                     yield row.clone();
@@ -190,7 +220,7 @@ impl<S: Source> Hub<S> {
 }
 
 /// One read for a follower, retried with backoff while the database is unavailable.
-async fn read<S: Source>(source: &S, cursor: i64, key: &str) -> Vec<(i64, S::Row)> {
+async fn read<S: Source>(source: &S, cursor: S::Position, key: &str) -> Read<S> {
     let mut failures = 0u32;
     loop {
         match source.after(cursor).await {
@@ -212,8 +242,8 @@ async fn lead<S: Source>(
     topics: Vec<String>,
     mut wakeups: Vec<broadcast::Receiver<crate::pubsub::Event>>,
     source: Arc<S>,
-    deliveries: broadcast::Sender<Delivery<S::Row>>,
-    finished: Arc<OnceLock<i64>>,
+    deliveries: broadcast::Sender<Delivery<S::Position, S::Row>>,
+    finished: Arc<OnceLock<S::Position>>,
 ) {
     let key = topics.first().cloned().unwrap_or_default();
     let mut head = loop {
@@ -226,24 +256,26 @@ async fn lead<S: Source>(
         }
     };
     // Followers that read less than this (their catch-up ended earlier) read the rest.
-    let _ = deliveries.send(Delivery { rows: Arc::from(Vec::new()), head, finished: false });
+    let _ = deliveries.send(Delivery { from: head, rows: Arc::from(Vec::new()), head, finished: false });
+    let mut horizon_wait = HORIZON_RETRY.0;
     loop {
-        let mut rows = Vec::new();
+        let from = head;
+        let mut read = Read::rows(Vec::new());
         match source.after(head).await {
-            Ok(found) => rows = found,
+            Ok(found) => read = found,
             Err(e) => tracing::warn!(%key, error = %e, "stream read failed; retrying on the next wake-up"),
         }
-        let full = rows.len() as i64 >= BATCH;
+        let full = read.rows.len() as i64 >= BATCH;
         let mut done = false;
-        if let Some((last, _)) = rows.last() {
+        if let Some((last, _)) = read.rows.last() {
             head = *last;
-        } else if source.finished().await.unwrap_or(false) {
+        } else if !read.waiting && source.finished().await.unwrap_or(false) {
             // Finished, and nothing after the head: rows the last read missed would show here.
             match source.after(head).await {
-                Ok(rest) if rest.is_empty() => done = true,
+                Ok(rest) if rest.rows.is_empty() && !rest.waiting => done = true,
                 Ok(rest) => {
-                    head = rest.last().map(|(p, _)| *p).unwrap_or(head);
-                    rows = rest;
+                    head = rest.rows.last().map(|(p, _)| *p).unwrap_or(head);
+                    read = rest;
                 }
                 Err(_) => {}
             }
@@ -251,19 +283,30 @@ async fn lead<S: Source>(
         if done {
             let _ = finished.set(head);
         }
-        let _ = deliveries.send(Delivery { rows: Arc::from(rows), head, finished: done });
+        let waiting = read.waiting;
+        let _ = deliveries.send(Delivery { from, rows: Arc::from(read.rows), head, finished: done });
         if done {
             return;
         }
         if full {
             continue;
         }
+        // Committed rows wait for an older transaction: read again soon, then less and less often
+        // while it stays open, unless a notification comes first.
+        let next_read = if waiting {
+            let wait = horizon_wait;
+            horizon_wait = (horizon_wait * 2).min(HORIZON_RETRY.1);
+            wait
+        } else {
+            horizon_wait = HORIZON_RETRY.0;
+            SAFETY_POLL
+        };
         let closed = {
             let any = futures_util::future::select_all(wakeups.iter_mut().map(|rx| Box::pin(rx.recv())));
             tokio::select! {
                 // Ok, Lagged or a reconnect: all mean "read again from the head".
                 (received, _, _) = any => matches!(received, Err(RecvError::Closed)),
-                _ = tokio::time::sleep(SAFETY_POLL) => false,
+                _ = tokio::time::sleep(next_read) => false,
             }
         };
         if closed {

@@ -22,8 +22,56 @@ pub struct LeadEventRow {
     pub actor_api_key_id: Option<Uuid>,
     pub actor_execution_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
-    /// Position in the workspace's event stream (gapless, in commit order).
+    /// From a sequence: orders the events of one transaction (see [`EventPosition`]).
     pub seq: i64,
+    /// The writing transaction's id (see [`EventPosition`]).
+    pub xid: i64,
+}
+
+impl LeadEventRow {
+    pub fn position(&self) -> EventPosition {
+        EventPosition { xid: self.xid, seq: self.seq }
+    }
+}
+
+/// Where an event sits in its workspace's stream: ordered by the writing transaction's id, then
+/// by the event's sequence number. Readers only take events of transactions below their
+/// snapshot's horizon, so the stream is gapless (the event-horizon migration says why). Written
+/// as `xid:seq`; events from before that migration have xid 0 and are written as their old
+/// cursor, a plain number, which still parses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventPosition {
+    pub xid: i64,
+    pub seq: i64,
+}
+
+impl std::fmt::Display for EventPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.xid {
+            0 => write!(f, "{}", self.seq),
+            xid => write!(f, "{xid}:{}", self.seq),
+        }
+    }
+}
+
+impl std::str::FromStr for EventPosition {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let number = |part: &str| part.parse::<i64>().ok().filter(|n| *n >= 0 && !part.starts_with('+')).ok_or(());
+        match s.split_once(':') {
+            Some((xid, seq)) => Ok(EventPosition { xid: number(xid)?, seq: number(seq)? }),
+            None => Ok(EventPosition { xid: 0, seq: number(s)? }),
+        }
+    }
+}
+
+/// A read of a workspace's stream: the settled events after a position, and whether committed
+/// events beyond the horizon are waiting for an older transaction to finish (read again soon:
+/// that transaction's end may announce nothing in this workspace).
+pub struct StreamRead {
+    pub events: Vec<LeadEventRow>,
+    pub waiting: bool,
 }
 
 impl ChildRow for LeadEventRow {
@@ -98,31 +146,67 @@ pub async fn count_by_lead(conn: &mut AsyncPgConnection, leads: &[Uuid]) -> Quer
         .await
 }
 
-/// A workspace's events after a stream position, in stream order; optionally only status
-/// changes, and only of one lead.
+/// A workspace's events after a stream position, in stream order, up to the reader's horizon.
 pub async fn after(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
-    after_seq: i64,
+    after: EventPosition,
     limit: i64,
-) -> QueryResult<Vec<LeadEventRow>> {
-    lead_events::table
-        .filter(lead_events::workspace_id.eq(workspace_id))
-        .filter(lead_events::seq.gt(after_seq))
-        .order(lead_events::seq.asc())
-        .limit(limit)
-        .select(LeadEventRow::as_select())
-        .load(conn)
-        .await
+) -> QueryResult<StreamRead> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(embed)]
+        event: LeadEventRow,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        settled: bool,
+    }
+    use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+    // One snapshot for the rows and the horizon: a statement's pg_current_snapshot() is the one
+    // its rows are read with.
+    let found: Vec<Found> = diesel::sql_query(
+        "SELECT e.*, e.type AS type_, e.xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS settled \
+         FROM lead_events e WHERE e.workspace_id = $1 AND (e.xid, e.seq) > ($2, $3) ORDER BY e.xid, e.seq LIMIT $4",
+    )
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.seq)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let waiting = found.iter().any(|f| !f.settled);
+    let events = found.into_iter().take_while(|f| f.settled).map(|f| f.event).collect();
+    Ok(StreamRead { events, waiting })
 }
 
-pub async fn last_seq(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<i64> {
-    use crate::schema::workspace_event_seqs;
-    Ok(workspace_event_seqs::table
-        .find(workspace_id)
-        .select(workspace_event_seqs::last)
-        .first::<i64>(conn)
-        .await
-        .optional()?
-        .unwrap_or(0))
+/// The stream's horizon now: every event before it is final, every event after it is yet to be
+/// read. Where a follower that wants only new events starts.
+pub async fn horizon(conn: &mut AsyncPgConnection) -> QueryResult<EventPosition> {
+    #[derive(QueryableByName)]
+    struct Horizon {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        xid: i64,
+    }
+    let h: Horizon = diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid")
+        .get_result(conn)
+        .await?;
+    Ok(EventPosition { xid: h.xid, seq: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventPosition;
+
+    #[test]
+    fn positions_print_and_parse_both_ways() {
+        let p = EventPosition { xid: 7421, seq: 90 };
+        assert_eq!(p.to_string(), "7421:90");
+        assert_eq!("7421:90".parse(), Ok(p));
+        // Cursors from before the event horizon (xid 0) stay plain numbers.
+        assert_eq!(EventPosition { xid: 0, seq: 12 }.to_string(), "12");
+        assert_eq!("12".parse(), Ok(EventPosition { xid: 0, seq: 12 }));
+        for bad in ["", ":", "1:", ":1", "-1", "1:-2", "+3", "1:2:3", "x", "1.5"] {
+            assert_eq!(bad.parse::<EventPosition>(), Err(()), "{bad:?}");
+        }
+        assert!(EventPosition { xid: 1, seq: 1 } > EventPosition { xid: 0, seq: 999 });
+    }
 }

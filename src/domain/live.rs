@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use crate::db::execution_logs::LogRow;
 use crate::db::executions::{ExecutionRow, StepRow};
-use crate::db::lead_events::LeadEventRow;
+use crate::db::lead_events::{EventPosition, LeadEventRow};
 use crate::db::{self, Db};
 use crate::domain::{Caller, access};
 use crate::error::{AppError, AppResult};
 use crate::model::enums::{ExecutionStatus, LeadEventType, Role, StepStatus};
 use crate::pubsub::{Event, PubSub};
-use crate::streams::{BATCH, Hub, Source};
+use crate::streams::{BATCH, Hub, Read, Source};
 
 /// A live stream the caller was authorised for when it started, with the caller's role in its
 /// workspace (what the objects it yields inherit).
@@ -31,6 +31,7 @@ pub struct Feed<S> {
 pub struct Live {
     db: Db,
     statements: Arc<AtomicUsize>,
+    horizon_waits: Arc<AtomicUsize>,
     pubsub: Arc<PubSub>,
     logs: Hub<LogSource>,
     events: Hub<EventSource>,
@@ -39,13 +40,21 @@ pub struct Live {
 impl Live {
     pub fn new(db: &Db, pubsub: Arc<PubSub>) -> Self {
         let (db, statements) = db.counted();
-        Live { db, statements, pubsub, logs: Hub::default(), events: Hub::default() }
+        let horizon_waits = Arc::default();
+        Live { db, statements, horizon_waits, pubsub, logs: Hub::default(), events: Hub::default() }
     }
 
     /// SQL statements the live streams have run since the process started: with cohorts, one read
     /// per change of a stream, however many follow it.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Reads of workspace events that found committed events waiting behind an older, still open
+    /// transaction (anywhere in the cluster), to be read again shortly: the one cost of the
+    /// lock-free stream, paid per stream, not per follower.
+    pub fn horizon_waits(&self) -> usize {
+        self.horizon_waits.load(Ordering::Relaxed)
     }
 
     /// Streams followed right now in this process (each shares one read per change).
@@ -62,11 +71,12 @@ struct LogSource {
 
 impl Source for LogSource {
     type Row = LogRow;
+    type Position = i64;
 
-    async fn after(&self, cursor: i64) -> anyhow::Result<Vec<(i64, LogRow)>> {
+    async fn after(&self, cursor: i64) -> anyhow::Result<Read<Self>> {
         let mut conn = self.db.conn().await?;
         let rows = db::execution_logs::after(&mut conn, self.execution_id, cursor, BATCH).await?;
-        Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
+        Ok(Read::rows(rows.into_iter().map(|r| (r.seq, r)).collect()))
     }
 
     async fn end(&self) -> anyhow::Result<i64> {
@@ -85,20 +95,25 @@ impl Source for LogSource {
 struct EventSource {
     db: Db,
     workspace_id: Uuid,
+    horizon_waits: Arc<AtomicUsize>,
 }
 
 impl Source for EventSource {
     type Row = LeadEventRow;
+    type Position = EventPosition;
 
-    async fn after(&self, cursor: i64) -> anyhow::Result<Vec<(i64, LeadEventRow)>> {
+    async fn after(&self, cursor: EventPosition) -> anyhow::Result<Read<Self>> {
         let mut conn = self.db.conn().await?;
-        let rows = db::lead_events::after(&mut conn, self.workspace_id, cursor, BATCH).await?;
-        Ok(rows.into_iter().map(|r| (r.seq, r)).collect())
+        let read = db::lead_events::after(&mut conn, self.workspace_id, cursor, BATCH).await?;
+        if read.waiting {
+            self.horizon_waits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Read { rows: read.events.into_iter().map(|e| (e.position(), e)).collect(), waiting: read.waiting })
     }
 
-    async fn end(&self) -> anyhow::Result<i64> {
+    async fn end(&self) -> anyhow::Result<EventPosition> {
         let mut conn = self.db.conn().await?;
-        Ok(db::lead_events::last_seq(&mut conn, self.workspace_id).await?)
+        Ok(db::lead_events::horizon(&mut conn).await?)
     }
 
     async fn finished(&self) -> anyhow::Result<bool> {
@@ -130,7 +145,7 @@ pub async fn lead_events(
     caller: &Caller,
     live: &Live,
     workspace_id: Uuid,
-    after: i64,
+    after: EventPosition,
     only: Option<LeadEventType>,
     lead_id: Option<Uuid>,
 ) -> AppResult<Feed<impl Stream<Item = LeadEventRow> + use<>>> {
@@ -141,7 +156,7 @@ pub async fn lead_events(
             return Err(AppError::NotFound("lead"));
         }
     }
-    let source = EventSource { db: live.db.clone(), workspace_id };
+    let source = EventSource { db: live.db.clone(), workspace_id, horizon_waits: live.horizon_waits.clone() };
     let topic = format!("lead:{workspace_id}");
     let stream = live.events.follow(&live.pubsub, &topic, vec![topic.clone()], source, after).filter(move |e| {
         let wanted = only.is_none_or(|t| e.event_type == t) && lead_id.is_none_or(|l| e.lead_id == l);
@@ -286,8 +301,9 @@ pub async fn execution_updates(
     Ok(Feed { stream, role })
 }
 
-/// The current end of a workspace's event stream (0 when it has none), after authorising.
-pub async fn stream_end(conn: &mut AsyncPgConnection, caller: &Caller, workspace_id: Uuid) -> AppResult<i64> {
+/// Where a workspace's event stream stands now (its horizon: events written from now on come
+/// after it), after authorising.
+pub async fn stream_end(conn: &mut AsyncPgConnection, caller: &Caller, workspace_id: Uuid) -> AppResult<EventPosition> {
     access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
-    Ok(db::lead_events::last_seq(conn, workspace_id).await?)
+    Ok(db::lead_events::horizon(conn).await?)
 }

@@ -1,13 +1,14 @@
 //! Root subscription fields. Each authorises when it starts (another workspace's topic is
 //! NOT_FOUND on that subscription, never data) and then follows a gapless, resumable stream.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use crate::db::lead_events::LeadEventRow;
+use crate::db::lead_events::{EventPosition, LeadEventRow};
 use crate::domain::live;
 use crate::error::AppError;
 use crate::graphql::loaders::{LeadId, load_or_internal};
@@ -20,13 +21,14 @@ fn streams<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a live::Live> {
     Ok(ctx.data::<Arc<live::Live>>()?.as_ref())
 }
 
-/// A stream cursor argument; `None` when absent (each field decides where it then starts).
-fn cursor_arg(field: &str, after: Option<String>) -> Result<Option<i64>, AppError> {
+/// A stream cursor argument (a line number, or an event position); `None` when absent (each
+/// field decides where it then starts).
+fn cursor_arg<T: FromStr + Ord + Default>(field: &str, after: Option<String>) -> Result<Option<T>, AppError> {
     after
         .map(|s| {
-            s.parse::<i64>()
+            s.parse::<T>()
                 .ok()
-                .filter(|n| *n >= 0)
+                .filter(|c| *c >= T::default())
                 .ok_or_else(|| AppError::bad_input(field, "is not a stream cursor"))
         })
         .transpose()
@@ -48,7 +50,7 @@ impl Subscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = ExecutionLog> + use<>> {
         let id = expect_id("executionId", &execution_id, Kind::WorkflowExecution)?;
-        let after = cursor_arg("after", after)?.unwrap_or(0);
+        let after = cursor_arg::<i64>("after", after)?.unwrap_or(0);
         let (caller, mut conn) = session(ctx).await?;
         let feed = live::execution_logs(&mut conn, caller, streams(ctx)?, id, after).await?;
         Ok(feed.stream.map(ExecutionLog))
@@ -81,7 +83,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = LeadStatusChange> + use<>> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
         let lead = lead_id.map(|id| expect_id("leadId", &id, Kind::Lead)).transpose()?;
-        let after = cursor_arg("after", after)?;
+        let after = cursor_arg::<EventPosition>("after", after)?;
         let (caller, mut conn) = session(ctx).await?;
         let after = match after {
             Some(a) => a,
@@ -93,7 +95,9 @@ impl Subscription {
         Ok(feed.stream.map(move |row| LeadStatusChange { row, role }))
     }
 
-    /// Every lead event of the workspace as it is written, in commit order. Resumable with
+    /// Every lead event of the workspace as it is written, in stream order (by writing
+    /// transaction; a transaction's events are delivered once it and every older one have
+    /// finished, so nothing is skipped or repeated). Resumable with
     /// `after` (an event's `cursor`); without it, only events from now on.
     async fn lead_events(
         &self,
@@ -102,7 +106,7 @@ impl Subscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = LeadEvent> + use<>> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
-        let after = cursor_arg("after", after)?;
+        let after = cursor_arg::<EventPosition>("after", after)?;
         let (caller, mut conn) = session(ctx).await?;
         let after = match after {
             Some(a) => a,
@@ -150,7 +154,7 @@ fn status_of(v: &serde_json::Value, key: &str) -> Option<LeadStatus> {
 impl LeadStatusChange {
     /// Pass as `after` to resume after this change.
     async fn cursor(&self) -> String {
-        self.row.seq.to_string()
+        self.row.position().to_string()
     }
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Lead> {
         let row = load_or_internal(ctx, LeadId(self.row.lead_id)).await?.ok_or(AppError::NotFound("lead"))?;

@@ -16,8 +16,8 @@ use crate::support::engine::{EngineApp, finished};
 use crate::support::ids::{missing_id, uuid_of};
 use crate::support::workflow_factories::Graph;
 use crate::support::ws::{
-    LEGACY_WS, Ws, assert_gapless, cursor_number, ws_client, ws_collect, ws_connect, ws_next, ws_next_data,
-    ws_next_within, ws_send, ws_subscribe,
+    LEGACY_WS, Ws, assert_gapless, cursor_number, event_stream, last_event_cursor, places, ws_client, ws_collect,
+    ws_connect, ws_next, ws_next_data, ws_next_within, ws_send, ws_subscribe,
 };
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
@@ -177,11 +177,13 @@ async fn read_log_cursors(socket: &mut Ws, id: &str, stop_after: Option<usize>) 
     }
 }
 
-async fn last_event_seq(app: &TestApp, ws: &TestWorkspace) -> i64 {
-    let rows = app
-        .sql_rows(&format!("SELECT coalesce(max(seq), 0) FROM lead_events WHERE workspace_id = '{}'", uuid_of(&ws.id)))
-        .await;
-    rows[0].get(0)
+/// How many events the workspace's stream holds: the place of its last one.
+async fn last_event_place(app: &TestApp, ws: &TestWorkspace) -> i64 {
+    event_stream(&app.database_url, uuid_of(&ws.id)).await.len() as i64
+}
+
+async fn last_event_cursor_of(app: &TestApp, ws: &TestWorkspace) -> String {
+    last_event_cursor(&app.database_url, uuid_of(&ws.id)).await
 }
 
 async fn add_note(app: &TestApp, token: &str, lead: &str, body: &str) -> Value {
@@ -379,7 +381,8 @@ async fn lead_events_from_many_concurrent_transactions_are_all_seen_once_in_orde
     let ((), events) = tokio::join!(writes, read);
     let total = total.get().expect("counted") as i64;
     assert!(total >= 3 + 16 + WRITERS as i64 * TRANSACTIONS as i64, "{total} events written");
-    let cursors: Vec<i64> = events.iter().map(|e| cursor_number(&e["cursor"])).collect();
+    let stream = event_stream(&app.database_url, ws_uuid).await;
+    let cursors = places(&stream, events.iter().map(|e| &e["cursor"]));
     assert_gapless(&cursors, 1..=total);
     let received: BTreeSet<Uuid> = events.iter().map(|e| uuid_of(e["id"].as_str().unwrap())).collect();
     let stored: BTreeSet<Uuid> = app
@@ -391,6 +394,46 @@ async fn lead_events_from_many_concurrent_transactions_are_all_seen_once_in_orde
     assert_eq!(received, stored);
     // Nothing more (a repeat) comes afterwards.
     let extra = ws_next_within(&mut socket, Duration::from_millis(500)).await;
+    assert!(extra.is_none(), "{extra:?}");
+}
+
+/// A transaction that has written an event and stays open holds back the events committed after
+/// it: a subscriber gets nothing past it while it is open, then its event and the later one, in
+/// stream order. An event that commits late is waited for, never skipped.
+#[tokio::test]
+async fn a_long_open_writer_delays_later_events_instead_of_being_skipped() {
+    let app = TestApp::spawn().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
+    let (ws_uuid, lead_uuid) = (uuid_of(&ws.id), uuid_of(&lead));
+    let start = last_event_cursor_of(&app, &ws).await;
+    let mut socket = ws_client(&app, &owner.token).await;
+    ws_subscribe(&mut socket, "events", EVENTS, json!({ "ws": ws.id, "after": start })).await;
+
+    let (mut client, conn) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let open = client.transaction().await.expect("begin");
+    open.batch_execute(&format!(
+        "INSERT INTO lead_events (workspace_id, lead_id, type, data)
+         VALUES ('{ws_uuid}', '{lead_uuid}', 'NOTE_ADDED', jsonb_build_object('body', 'held open'))"
+    ))
+    .await
+    .expect("insert");
+    // A later transaction commits (and announces itself) while the first is still open.
+    add_note(&app, &owner.token, &lead, "committed first").await;
+    let early = ws_next_within(&mut socket, Duration::from_millis(800)).await;
+    assert!(early.is_none(), "an event arrived past a transaction still open: {early:?}");
+
+    open.commit().await.expect("commit");
+    let got = ws_collect(&mut socket, &[("events", 2)], Duration::from_secs(10)).await.remove(0);
+    let bodies: Vec<&str> = got.iter().map(|d| d["leadEvents"]["data"]["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["held open", "committed first"]);
+    let stream = event_stream(&app.database_url, ws_uuid).await;
+    let received = places(&stream, got.iter().map(|d| &d["leadEvents"]["cursor"]));
+    let total = stream.len() as i64;
+    assert_gapless(&received, total - 1..=total);
+    let extra = ws_next_within(&mut socket, Duration::from_millis(300)).await;
     assert!(extra.is_none(), "{extra:?}");
 }
 
@@ -437,7 +480,7 @@ async fn lead_events_without_a_cursor_start_from_now_and_resume_from_a_cursor() 
     let ws = app.workspace(&owner).await;
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     add_note(&app, &owner.token, &lead, "before").await;
-    let before = last_event_seq(&app, &ws).await;
+    let before = last_event_place(&app, &ws).await;
     assert_eq!(before, 2, "LEAD_CREATED and NOTE_ADDED");
 
     let mut socket = ws_client(&app, &owner.token).await;
@@ -454,20 +497,22 @@ async fn lead_events_without_a_cursor_start_from_now_and_resume_from_a_cursor() 
     }
     let first = first.expect("a live event");
     let event = &first["payload"]["data"]["leadEvents"];
-    let first_cursor = cursor_number(&event["cursor"]);
+    let stream = event_stream(&app.database_url, uuid_of(&ws.id)).await;
+    let first_cursor = places(&stream, [&event["cursor"]])[0];
     assert!(first_cursor > before, "{first}");
     assert_eq!(event["type"], "NOTE_ADDED");
     assert_eq!(event["actor"]["id"], owner.id.as_str());
 
     // Resuming after the first stored event replays the rest, then follows.
-    ws_subscribe(&mut socket, "resume", EVENTS, json!({ "ws": ws.id, "after": "1" })).await;
-    let last = last_event_seq(&app, &ws).await;
+    ws_subscribe(&mut socket, "resume", EVENTS, json!({ "ws": ws.id, "after": stream[0] })).await;
+    let last = last_event_place(&app, &ws).await;
     // (Notes written while waiting for the first one may still be on their way to "now".)
     let wanted = [("now", (last - first_cursor) as usize), ("resume", (last - 1) as usize)];
     let got = ws_collect(&mut socket, &wanted, Duration::from_secs(10)).await;
-    let now: Vec<i64> = got[0].iter().map(|d| cursor_number(&d["leadEvents"]["cursor"])).collect();
+    let stream = event_stream(&app.database_url, uuid_of(&ws.id)).await;
+    let now = places(&stream, got[0].iter().map(|d| &d["leadEvents"]["cursor"]));
     assert_gapless(&now, first_cursor + 1..=last);
-    let replayed: Vec<i64> = got[1].iter().map(|d| cursor_number(&d["leadEvents"]["cursor"])).collect();
+    let replayed = places(&stream, got[1].iter().map(|d| &d["leadEvents"]["cursor"]));
     assert_gapless(&replayed, 2..=last);
     assert_eq!(got[1][0]["leadEvents"]["data"]["body"], "before");
     let note = add_note(&app, &owner.token, &lead, "live").await;
@@ -499,7 +544,8 @@ async fn lead_events_work_over_the_legacy_graphql_ws_protocol() {
     add_note(&app, &owner.token, &lead, "hello").await;
     let note = ws_next_data(&mut socket, "1").await;
     assert_eq!(note["leadEvents"]["data"]["body"], "hello");
-    assert_eq!(note["leadEvents"]["cursor"], "2");
+    let stream = event_stream(&app.database_url, uuid_of(&ws.id)).await;
+    assert_eq!(places(&stream, [&note["leadEvents"]["cursor"]]), [2]);
     ws_send(&mut socket, json!({ "id": "1", "type": "stop" })).await;
     assert_eq!(ws_next(&mut socket).await, json!({ "type": "complete", "id": "1" }));
 }
@@ -518,7 +564,7 @@ async fn lead_status_changed_reports_api_and_workflow_changes() {
         .node("qualify", "UPDATE_LEAD", json!({ "status": "QUALIFIED" }))
         .edge("start", "qualify");
     let qualify = workflow(&app, &owner, &ws, graph).await;
-    let start = last_event_seq(&app, &ws).await.to_string();
+    let start = last_event_cursor_of(&app, &ws).await;
 
     let mut socket = ws_client(&app, &owner.token).await;
     ws_subscribe(&mut socket, "one", STATUS, json!({ "ws": ws.id, "lead": lead, "after": start })).await;
@@ -549,7 +595,9 @@ async fn lead_status_changed_reports_api_and_workflow_changes() {
     assert_eq!((&by_workflow["from"], &by_workflow["to"]), (&json!("CONTACTED"), &json!("QUALIFIED")));
     assert!(by_workflow["actor"].is_null(), "{by_workflow}");
     assert_eq!(by_workflow["actorExecutionId"], exec.as_str());
-    assert!(cursor_number(&by_workflow["cursor"]) > cursor_number(&by_api["cursor"]));
+    let stream = event_stream(&app.database_url, uuid_of(&ws.id)).await;
+    let order = places(&stream, [&by_api["cursor"], &by_workflow["cursor"]]);
+    assert!(order[1] > order[0], "{order:?}");
 
     let leads: Vec<&str> = all.iter().map(|c| c["lead"]["id"].as_str().unwrap()).collect();
     assert_eq!(leads, [other.as_str(), lead.as_str(), lead.as_str()]);
@@ -771,7 +819,7 @@ async fn another_workspace_s_topics_are_not_found_on_that_subscription_only() {
     assert_eq!(messages[0], messages[6]);
 
     // The connection still works, and only its own workspace's events come.
-    let start = last_event_seq(&app, &ws_b).await.to_string();
+    let start = last_event_cursor_of(&app, &ws_b).await;
     ws_subscribe(&mut socket, "mine", EVENTS, json!({ "ws": ws_b.id, "after": start })).await;
     add_note(&app, &owner_a.token, &lead_a, "in A").await;
     let note = add_note(&app, &owner_b.token, &lead_b, "in B").await;
@@ -788,7 +836,7 @@ async fn revoking_the_api_key_ends_its_subscriptions_with_4403() {
     let ws = app.workspace(&owner).await;
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let key = app.api_key(&ws, &owner, "MEMBER").await;
-    let start = last_event_seq(&app, &ws).await.to_string();
+    let start = last_event_cursor_of(&app, &ws).await;
 
     let mut by_key = ws_client(&app, &key.secret).await;
     ws_subscribe(&mut by_key, "events", EVENTS, json!({ "ws": ws.id, "after": start })).await;
@@ -818,7 +866,7 @@ async fn signing_out_ends_that_session_s_subscriptions_with_4403() {
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let other_session = app.sign_in(&owner.email, crate::support::factories::PASSWORD).await;
     let other_token = other_session.ok()["signIn"]["token"].as_str().unwrap().to_owned();
-    let start = last_event_seq(&app, &ws).await.to_string();
+    let start = last_event_cursor_of(&app, &ws).await;
 
     let mut leaving = ws_client(&app, &owner.token).await;
     ws_subscribe(&mut leaving, "events", EVENTS, json!({ "ws": ws.id, "after": start })).await;

@@ -16,7 +16,8 @@ use crate::support::TestApp;
 use crate::support::ids::uuid_of;
 use crate::support::serve::ServeProcess;
 use crate::support::ws::{
-    assert_gapless, cursor_number, ws_client, ws_client_to, ws_collect, ws_next_within, ws_subscribe,
+    assert_gapless, event_stream, last_event_cursor, places, ws_client, ws_client_to, ws_collect, ws_next_within,
+    ws_subscribe,
 };
 
 const CHANGE_STATUS: &str = "mutation($lead: ID!, $status: LeadStatus!) {
@@ -34,12 +35,11 @@ async fn a_status_change_through_one_process_reaches_a_subscriber_of_another() {
         ServeProcess::start("serve-a", &app.database_url).ready(Duration::from_secs(60)),
         ServeProcess::start("serve-b", &app.database_url).ready(Duration::from_secs(60)),
     );
-    let start =
-        app.count(&format!("SELECT max(seq) FROM lead_events WHERE workspace_id = '{}'", uuid_of(&ws.id))).await;
+    let start = last_event_cursor(&app.database_url, uuid_of(&ws.id)).await;
 
     let mut on_a = ws_client_to(a.addr, &owner.token).await;
-    ws_subscribe(&mut on_a, "status", STATUS, json!({ "ws": ws.id, "lead": lead, "after": start.to_string() })).await;
-    ws_subscribe(&mut on_a, "events", EVENTS, json!({ "ws": ws.id, "after": start.to_string() })).await;
+    ws_subscribe(&mut on_a, "status", STATUS, json!({ "ws": ws.id, "lead": lead, "after": start })).await;
+    ws_subscribe(&mut on_a, "events", EVENTS, json!({ "ws": ws.id, "after": start })).await;
     let data = b.gql(Some(&owner.token), CHANGE_STATUS, json!({ "lead": lead, "status": "CONTACTED" })).await;
     assert_eq!(data["changeLeadStatus"]["status"], "CONTACTED");
     let changed = Instant::now();
@@ -188,7 +188,8 @@ async fn a_postgresql_restart_under_a_live_subscription_loses_nothing() {
     events.extend(ws_collect(&mut socket, &[("events", 5)], Duration::from_secs(30)).await.remove(0));
     let bodies: Vec<&str> = events[1..].iter().map(|e| e["leadEvents"]["data"]["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["before", "after 0", "after 1", "after 2", "after 3", "after 4"]);
-    let cursors: Vec<i64> = events.iter().map(|e| cursor_number(&e["leadEvents"]["cursor"])).collect();
+    let stream = event_stream(&url, uuid_of(&ws)).await;
+    let cursors = places(&stream, events.iter().map(|e| &e["leadEvents"]["cursor"]));
     assert_gapless(&cursors, 1..=7);
 
     // The listener came back (one again), and new events arrive live, not by the safety poll.
@@ -200,11 +201,12 @@ async fn a_postgresql_restart_under_a_live_subscription_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Two in a row, each at once: a safety poll can't explain both.
-    for (n, cursor) in [(1, "8"), (2, "9")] {
-        server.gql(Some(&token), ADD_NOTE, json!({ "lead": lead, "body": format!("live {n}") })).await;
+    for (n, place) in [(1, 8), (2, 9)] {
+        let note = server.gql(Some(&token), ADD_NOTE, json!({ "lead": lead, "body": format!("live {n}") })).await;
         let written = Instant::now();
         let live = ws_collect(&mut socket, &[("events", 1)], Duration::from_secs(10)).await.remove(0);
-        assert_eq!(live[0]["leadEvents"]["cursor"], cursor);
+        let stream = event_stream(&url, uuid_of(&ws)).await;
+        assert_eq!(places(&stream, [&live[0]["leadEvents"]["cursor"]]), [place], "{note}");
         assert!(written.elapsed() < Duration::from_millis(1500), "live {n} took {:?}", written.elapsed());
     }
     assert!(ws_next_within(&mut socket, Duration::from_millis(300)).await.is_none());
@@ -225,8 +227,8 @@ async fn a_stalled_subscriber_delays_neither_another_subscriber_nor_the_writer()
     let ws = app.workspace(&owner).await;
     let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
     let (ws_uuid, lead_uuid) = (uuid_of(&ws.id), uuid_of(&lead));
-    let start = app.count(&format!("SELECT max(seq) FROM lead_events WHERE workspace_id = '{ws_uuid}'")).await;
-    let variables = json!({ "ws": ws.id, "after": start.to_string() });
+    let start = event_stream(&app.database_url, ws_uuid).await.len() as i64;
+    let variables = json!({ "ws": ws.id, "after": last_event_cursor(&app.database_url, ws_uuid).await });
 
     let mut stalled = ws_client(&app, &owner.token).await;
     ws_subscribe(&mut stalled, "events", EVENTS, variables.clone()).await;
@@ -272,13 +274,14 @@ async fn a_stalled_subscriber_delays_neither_another_subscriber_nor_the_writer()
             };
             assert_eq!(msg["type"], "next", "{msg}");
             let event = &msg["payload"]["data"]["leadEvents"];
-            cursors.push(cursor_number(&event["cursor"]));
+            cursors.push(event["cursor"].clone());
             api_notes += usize::from(event["data"]["body"].as_str().is_some_and(|b| b.starts_with("api ")));
         }
         (cursors, api_notes, Instant::now())
     };
     let (slowest, (cursors, api_notes, all_read)) = tokio::join!(writes, read);
-    assert_gapless(&cursors, start + 1..=start + expected);
+    let stream = event_stream(&app.database_url, ws_uuid).await;
+    assert_gapless(&places(&stream, &cursors), start + 1..=start + expected);
     assert_eq!(api_notes, ROUNDS);
     assert!(slowest < Duration::from_secs(2), "the slowest mutation took {slowest:?}");
     let lag = all_read.saturating_duration_since(done_writing.get().expect("written"));
@@ -292,14 +295,14 @@ async fn a_stalled_subscriber_delays_neither_another_subscriber_nor_the_writer()
 
     // A was only late: reading again, it gets every event once, in order.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut late: Vec<i64> = Vec::new();
+    let mut late: Vec<Value> = Vec::new();
     while (late.len() as i64) < expected {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let Some(msg): Option<Value> = ws_next_within(&mut stalled, left).await else {
             panic!("A got {} of {expected} events once it read again", late.len());
         };
         assert_eq!(msg["type"], "next", "{msg}");
-        late.push(cursor_number(&msg["payload"]["data"]["leadEvents"]["cursor"]));
+        late.push(msg["payload"]["data"]["leadEvents"]["cursor"].clone());
     }
-    assert_gapless(&late, start + 1..=start + expected);
+    assert_gapless(&places(&stream, &late), start + 1..=start + expected);
 }

@@ -147,7 +147,7 @@ impl LeadEvent {
     }
     /// Position in the workspace's event stream: pass as `after` to `leadEvents` to resume.
     async fn cursor(&self) -> String {
-        self.0.seq.to_string()
+        self.0.position().to_string()
     }
     #[graphql(name = "type")]
     async fn event_type(&self) -> LeadEventType {

@@ -78,6 +78,11 @@ impl TestApp {
         self.live.statements()
     }
 
+    /// Of those, reads that found events waiting behind an older open transaction (read again).
+    pub fn stream_horizon_waits(&self) -> usize {
+        self.live.horizon_waits()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

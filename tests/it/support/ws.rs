@@ -126,9 +126,47 @@ pub async fn ws_collect(ws: &mut Ws, wanted: &[(&str, usize)], timeout: Duration
     got
 }
 
-/// Stream cursors as numbers (panics on anything else).
+/// Stream cursors as numbers (panics on anything else): execution log lines are numbered.
 pub fn cursor_number(cursor: &Value) -> i64 {
     cursor.as_str().and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("a cursor is a number string: {cursor}"))
+}
+
+/// A workspace's lead-event cursors in stream order, as stored: the event at place n (from 1) is
+/// the nth. Event positions are (writing transaction, sequence number), so they are not
+/// consecutive numbers; once every writer has finished, a subscriber's cursors are compared with
+/// this list ([`places`], then [`assert_gapless`]).
+pub async fn event_stream(database_url: &str, workspace_id: uuid::Uuid) -> Vec<String> {
+    let (client, conn) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let rows = client
+        .query(
+            "SELECT CASE WHEN xid = 0 THEN seq::text ELSE xid || ':' || seq END FROM lead_events
+             WHERE workspace_id = $1::text::uuid ORDER BY xid, seq",
+            &[&workspace_id.to_string()],
+        )
+        .await
+        .expect("the event stream");
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// The last cursor of a workspace's event stream ("0", the start, when it has none): to follow
+/// only what is written from here on.
+pub async fn last_event_cursor(database_url: &str, workspace_id: uuid::Uuid) -> String {
+    event_stream(database_url, workspace_id).await.pop().unwrap_or_else(|| "0".into())
+}
+
+/// Where each received cursor sits (from 1) in `stream` (see [`event_stream`]).
+#[track_caller]
+pub fn places<'a>(stream: &[String], cursors: impl IntoIterator<Item = &'a Value>) -> Vec<i64> {
+    let place: std::collections::HashMap<&str, i64> =
+        stream.iter().enumerate().map(|(i, c)| (c.as_str(), i as i64 + 1)).collect();
+    cursors
+        .into_iter()
+        .map(|c| {
+            let c = c.as_str().unwrap_or_else(|| panic!("a cursor is a string: {c}"));
+            *place.get(c).unwrap_or_else(|| panic!("cursor {c} is not in the stored stream"))
+        })
+        .collect()
 }
 
 /// Asserts `cursors` are exactly `expected`, strictly increasing: none missing, none repeated,
