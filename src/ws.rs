@@ -122,7 +122,8 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
         if let Ok(mut c) = init_state.lock() {
             c.principal = Some(principal.clone());
         }
-        Ok(app.operation_data(app.db.clone(), principal, client))
+        // Counted with the live streams': what a subscription costs includes its resolvers.
+        Ok(app.operation_data(app.live.db().clone(), principal, client))
     };
     let graphql =
         async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(on_init);

@@ -12,6 +12,8 @@ use uuid::Uuid;
 use crate::db::execution_logs::LogRow;
 use crate::db::executions::{ExecutionRow, StepRow};
 use crate::db::lead_events::{EventPosition, LeadEventRow};
+use crate::db::leads::LeadRow;
+use crate::db::users::UserRow;
 use crate::db::{self, Db};
 use crate::domain::{Caller, access};
 use crate::error::{AppError, AppResult};
@@ -44,8 +46,15 @@ impl Live {
         Live { db, statements, horizon_waits, pubsub, logs: Hub::default(), events: Hub::default() }
     }
 
-    /// SQL statements the live streams have run since the process started: with cohorts, one read
-    /// per change of a stream, however many follow it.
+    /// The database handle of the live streams, counting their statements; WebSocket operations
+    /// use it too, so the count includes what their resolvers read.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// SQL statements the live streams and WebSocket operations have run since the process
+    /// started: with cohorts, one read per change of a stream (and what it names, read once),
+    /// however many follow it.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::Relaxed)
     }
@@ -90,6 +99,17 @@ impl Source for LogSource {
     }
 }
 
+/// A lead event as the followers of its stream get it: with what their subscriptions show of it
+/// (the lead a status change moved, the person who acted), read once for all of them rather than
+/// once per follower.
+#[derive(Clone)]
+pub struct LiveEvent {
+    pub event: LeadEventRow,
+    /// For status changes: the lead as read with the event (None if it is gone).
+    pub lead: Option<Arc<LeadRow>>,
+    pub actor: Option<Arc<UserRow>>,
+}
+
 /// A workspace's lead events, all of them: followers that want some filter them, so every
 /// follower of a workspace shares one cohort and its cursor counts every event it has passed.
 struct EventSource {
@@ -99,7 +119,7 @@ struct EventSource {
 }
 
 impl Source for EventSource {
-    type Row = LeadEventRow;
+    type Row = LiveEvent;
     type Position = EventPosition;
 
     async fn after(&self, cursor: EventPosition) -> anyhow::Result<Read<Self>> {
@@ -108,7 +128,33 @@ impl Source for EventSource {
         if read.waiting {
             self.horizon_waits.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(Read { rows: read.events.into_iter().map(|e| (e.position(), e)).collect(), waiting: read.waiting })
+        let mut moved: Vec<Uuid> =
+            read.events.iter().filter(|e| e.event_type == LeadEventType::StatusChanged).map(|e| e.lead_id).collect();
+        let mut actors: Vec<Uuid> = read.events.iter().filter_map(|e| e.actor_user_id).collect();
+        for ids in [&mut moved, &mut actors] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        let leads: HashMap<Uuid, Arc<LeadRow>> = match moved.is_empty() {
+            true => HashMap::new(),
+            false => db::leads::find_many(&mut conn, &moved).await?.into_iter().map(|l| (l.id, Arc::new(l))).collect(),
+        };
+        let users: HashMap<Uuid, Arc<UserRow>> = match actors.is_empty() {
+            true => HashMap::new(),
+            false => db::users::find_many(&mut conn, &actors).await?.into_iter().map(|u| (u.id, Arc::new(u))).collect(),
+        };
+        let rows = read
+            .events
+            .into_iter()
+            .map(|event| {
+                let lead = (event.event_type == LeadEventType::StatusChanged)
+                    .then(|| leads.get(&event.lead_id).cloned())
+                    .flatten();
+                let actor = event.actor_user_id.and_then(|id| users.get(&id).cloned());
+                (event.position(), LiveEvent { event, lead, actor })
+            })
+            .collect();
+        Ok(Read { rows, waiting: read.waiting })
     }
 
     async fn end(&self) -> anyhow::Result<EventPosition> {
@@ -148,7 +194,7 @@ pub async fn lead_events(
     after: EventPosition,
     only: Option<LeadEventType>,
     lead_id: Option<Uuid>,
-) -> AppResult<Feed<impl Stream<Item = LeadEventRow> + use<>>> {
+) -> AppResult<Feed<impl Stream<Item = LiveEvent> + use<>>> {
     let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Viewer).await?;
     if let Some(lead) = lead_id {
         let found = db::leads::find(conn, lead).await?.filter(|l| l.workspace_id == workspace_id);
@@ -159,7 +205,7 @@ pub async fn lead_events(
     let source = EventSource { db: live.db.clone(), workspace_id, horizon_waits: live.horizon_waits.clone() };
     let topic = format!("lead:{workspace_id}");
     let stream = live.events.follow(&live.pubsub, &topic, vec![topic.clone()], source, after).filter(move |e| {
-        let wanted = only.is_none_or(|t| e.event_type == t) && lead_id.is_none_or(|l| e.lead_id == l);
+        let wanted = only.is_none_or(|t| e.event.event_type == t) && lead_id.is_none_or(|l| e.event.lead_id == l);
         std::future::ready(wanted)
     });
     Ok(Feed { stream, role })

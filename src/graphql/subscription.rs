@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::db::lead_events::{EventPosition, LeadEventRow};
+use crate::db::leads::LeadRow;
+use crate::db::users::UserRow;
 use crate::domain::live;
 use crate::error::AppError;
 use crate::graphql::loaders::{LeadId, load_or_internal};
@@ -92,7 +94,7 @@ impl Subscription {
         let only = Some(LeadEventType::StatusChanged);
         let feed = live::lead_events(&mut conn, caller, streams(ctx)?, ws, after, only, lead).await?;
         let role = feed.role;
-        Ok(feed.stream.map(move |row| LeadStatusChange { row, role }))
+        Ok(feed.stream.map(move |e| LeadStatusChange { row: e.event, lead: e.lead, actor: e.actor, role }))
     }
 
     /// Every lead event of the workspace as it is written, in stream order (by writing
@@ -113,7 +115,7 @@ impl Subscription {
             None => live::stream_end(&mut conn, caller, ws).await?,
         };
         let feed = live::lead_events(&mut conn, caller, streams(ctx)?, ws, after, None, None).await?;
-        Ok(feed.stream.map(LeadEvent))
+        Ok(feed.stream.map(|e| LeadEvent(e.event, e.actor)))
     }
 }
 
@@ -142,6 +144,9 @@ impl ExecutionUpdate {
 /// A lead moved between pipeline columns.
 pub struct LeadStatusChange {
     row: LeadEventRow,
+    /// The lead and the person who acted, as the stream read them for all its followers.
+    lead: Option<Arc<LeadRow>>,
+    actor: Option<Arc<UserRow>>,
     /// The subscriber's role in the lead's workspace.
     role: Role,
 }
@@ -157,7 +162,10 @@ impl LeadStatusChange {
         self.row.position().to_string()
     }
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Lead> {
-        let row = load_or_internal(ctx, LeadId(self.row.lead_id)).await?.ok_or(AppError::NotFound("lead"))?;
+        let row = match &self.lead {
+            Some(lead) => LeadRow::clone(lead),
+            None => load_or_internal(ctx, LeadId(self.row.lead_id)).await?.ok_or(AppError::NotFound("lead"))?,
+        };
         Ok(Lead { row, role: self.role })
     }
     async fn from(&self) -> Option<LeadStatus> {
@@ -171,7 +179,7 @@ impl LeadStatusChange {
     }
     /// The person who changed it, when a person did.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        actor::user(ctx, &self.row).await
+        actor::user(ctx, &self.row, self.actor.as_deref()).await
     }
     async fn actor_api_key_id(&self) -> Option<ID> {
         actor::api_key_id(&self.row)

@@ -1,6 +1,8 @@
 //! Fan-out: subscribers of one stream share its reads. With 1 and with 500 `leadStatusChanged`
-//! subscribers on one workspace, each status change costs the server the same SQL on the stream
-//! side (about one read), and every subscriber gets every change, in order. Reads repeated because
+//! subscribers on one workspace, each status change costs the server the same SQL for all its
+//! WebSocket work (one read of the stream, one of the lead it moved and one of the person who
+//! acted, whatever the subscribers' payloads name), and every subscriber gets every change, in
+//! order. Reads repeated because
 //! an older transaction elsewhere in the cluster was still open (the event stream's horizon, see
 //! `db::lead_events`) are per stream too; they are counted apart, since parallel tests cause them.
 
@@ -73,6 +75,7 @@ async fn a_change_costs_one_read_whatever_the_number_of_subscribers() {
     raise_open_file_limit();
     let alone = statements_per_change(1).await;
     let crowd = statements_per_change(500).await;
-    assert!(alone <= 2.0, "one subscriber: {alone} statements per change");
+    eprintln!("statements per change: {alone} with one subscriber, {crowd} with 500");
+    assert!(alone <= 3.0, "one subscriber: {alone} statements per change");
     assert!(crowd <= alone + 1.0, "500 subscribers: {crowd} statements per change, one subscriber: {alone}");
 }

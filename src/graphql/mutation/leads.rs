@@ -99,7 +99,7 @@ impl LeadMutation {
     async fn add_lead_note(&self, ctx: &Context<'_>, lead_id: ID, body: String) -> async_graphql::Result<LeadEvent> {
         let lead = self::lead_id(&lead_id)?;
         let (caller, mut conn) = session(ctx).await?;
-        Ok(LeadEvent(leads::add_note(&mut conn, caller, lead, &body).await?))
+        Ok(LeadEvent::stored(leads::add_note(&mut conn, caller, lead, &body).await?))
     }
 
     /// Soft delete: hidden from lists unless `includeDeleted`; its events stay.

@@ -1,5 +1,7 @@
 //! `Lead`, its field values and events, and the pipeline counts.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -7,6 +9,7 @@ use crate::db::paging::ChildRow;
 
 use crate::db::lead_events::LeadEventRow;
 use crate::db::leads::LeadRow;
+use crate::db::users::UserRow;
 use crate::graphql::loaders::{
     CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
 };
@@ -102,8 +105,15 @@ impl Lead {
     ) -> async_graphql::Result<Conn<LeadEvent>> {
         let page = relay::page(first, after, last, before)?;
         let totals = CountKey::EventsOfLead(self.row.id);
-        relay::children::<EVENTS_BY_LEAD, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, LeadEvent)
-            .await
+        relay::children::<EVENTS_BY_LEAD, _, _>(
+            ctx,
+            (self.row.id, None),
+            page,
+            totals,
+            ChildRow::cursor,
+            LeadEvent::stored,
+        )
+        .await
     }
     /// Newest first.
     async fn submissions(
@@ -137,8 +147,15 @@ pub struct LeadFieldValue {
     pub field: FormField,
 }
 
-/// One entry of a lead's audit trail.
-pub struct LeadEvent(pub LeadEventRow);
+/// One entry of a lead's audit trail, with the person who acted when a live stream read them
+/// once for all its followers (otherwise loaded on demand).
+pub struct LeadEvent(pub LeadEventRow, pub Option<Arc<UserRow>>);
+
+impl LeadEvent {
+    pub fn stored(row: LeadEventRow) -> Self {
+        LeadEvent(row, None)
+    }
+}
 
 #[Object]
 impl LeadEvent {
@@ -162,7 +179,7 @@ impl LeadEvent {
     }
     /// The person who acted, when it was a person.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        actor::user(ctx, &self.0).await
+        actor::user(ctx, &self.0, self.1.as_deref()).await
     }
     async fn actor_api_key_id(&self) -> Option<ID> {
         actor::api_key_id(&self.0)
@@ -179,12 +196,21 @@ pub mod actor {
     use async_graphql::{Context, ID};
 
     use crate::db::lead_events::LeadEventRow;
+    use crate::db::users::UserRow;
     use crate::graphql::loaders::{UserId, load_or_internal};
     use crate::graphql::relay::{self, Kind};
     use crate::graphql::types::User;
 
-    pub async fn user(ctx: &Context<'_>, event: &LeadEventRow) -> async_graphql::Result<Option<User>> {
+    /// The person who wrote `event`: `read` when a live stream has already read them.
+    pub async fn user(
+        ctx: &Context<'_>,
+        event: &LeadEventRow,
+        read: Option<&UserRow>,
+    ) -> async_graphql::Result<Option<User>> {
         let Some(id) = event.actor_user_id else { return Ok(None) };
+        if let Some(user) = read.filter(|u| u.id == id) {
+            return Ok(Some(User(user.clone())));
+        }
         Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
     }
 

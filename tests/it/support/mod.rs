@@ -73,7 +73,7 @@ impl TestApp {
         }
     }
 
-    /// SQL statements the server's subscriptions have run so far.
+    /// SQL statements the server's live streams and WebSocket operations have run so far.
     pub fn stream_statements(&self) -> usize {
         self.live.statements()
     }
