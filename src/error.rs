@@ -221,6 +221,15 @@ pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> boo
         if info.constraint_name() == Some(constraint))
 }
 
+/// What a caught panic says (its `&str` or `String` payload), for the log.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth;
@@ -35,7 +36,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/hooks/{token}", axum::routing::post(webhook))
         .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// A panic in a handler or resolver is a bug: the client gets the same INTERNAL error as for any
+/// other unexpected failure, the log gets the panic, and the connection and process live on.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = crate::error::panic_message(&*panic);
+    tracing::error!(%message, "a request handler panicked");
+    AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }
 
 async fn graphiql() -> Html<String> {

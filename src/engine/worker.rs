@@ -1,8 +1,10 @@
 //! A worker loop: claim the oldest due execution, run it, repeat; sleep until NOTIFY or the
 //! poll interval when the queue is empty.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::sync::{broadcast, watch};
 
 use crate::db::{self, Db};
@@ -34,8 +36,18 @@ impl Worker {
             match self.claim().await {
                 Ok(Some(execution)) => {
                     let id = execution.id;
-                    if let Err(e) = self.runner.run(execution, &self.id).await {
-                        tracing::error!(execution = %id, error = ?e, "execution run failed; it will be retried after its lease lapses");
+                    // A panic in a node is a bug, but it must cost one execution, not the worker:
+                    // the lease lapses and the reaper retries it up to its attempt limit.
+                    let run = AssertUnwindSafe(self.runner.run(execution, &self.id)).catch_unwind();
+                    match run.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::error!(execution = %id, error = ?e, "execution run failed; it will be retried after its lease lapses")
+                        }
+                        Err(panic) => {
+                            let message = crate::error::panic_message(&*panic);
+                            tracing::error!(execution = %id, %message, "running an execution panicked; it will be retried after its lease lapses")
+                        }
                     }
                     continue;
                 }

@@ -105,7 +105,19 @@ pub struct DelayConfig {
     pub until: Option<String>,
 }
 
+/// The longest DELAY a node may ask for: ten years. Longer ones are mistakes, and far longer
+/// ones do not fit a timestamp.
+pub const MAX_DELAY_SECS: u64 = 3650 * 86_400;
+
 impl DelayConfig {
+    /// The field a too-long duration is reported on: the largest unit given.
+    fn duration_field(&self) -> &'static str {
+        [(self.days, "days"), (self.hours, "hours"), (self.minutes, "minutes")]
+            .iter()
+            .find_map(|(v, name)| v.map(|_| *name))
+            .unwrap_or("seconds")
+    }
+
     pub fn duration_secs(&self) -> Option<u64> {
         let parts = [(self.seconds, 1u64), (self.minutes, 60), (self.hours, 3600), (self.days, 86_400)];
         if parts.iter().all(|(v, _)| v.is_none()) {
@@ -251,6 +263,10 @@ impl NodeConfig {
                     problems.push(FieldError::new("until", "give either a duration or `until`, not both"))
                 }
                 (None, Some(u)) => template("until", u),
+                (Some(secs), None) if secs > MAX_DELAY_SECS => problems.push(FieldError::new(
+                    c.duration_field(),
+                    format!("the delay must be at most {} days", MAX_DELAY_SECS / 86_400),
+                )),
                 (Some(_), None) => {}
             },
             _ => {}

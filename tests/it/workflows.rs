@@ -243,6 +243,9 @@ async fn activation_reports_every_problem_at_once() {
             start().node("h", "HTTP_REQUEST", json!({ "url": "ftp://example.com" })).edge("start", "h"),
             "nodes.h.config.url",
         ),
+        // Beyond any timestamp: it used to pass, then panic the worker that ran it.
+        (start().node("d", "DELAY", json!({ "days": 100_000_000u64 })).edge("start", "d"), "nodes.d.config.days"),
+        (start().node("d", "DELAY", json!({ "hours": 87_601 })).edge("start", "d"), "nodes.d.config.hours"),
     ];
     for (graph, expected) in singles {
         app.save_graph(&owner.token, &id, &graph).await.ok();

@@ -124,7 +124,18 @@ fn delay(run: &NodeRun<'_>, c: &crate::model::node_config::DelayConfig) -> Outco
         };
     }
     let wake = match (c.duration_secs(), &c.until) {
-        (Some(secs), _) => now + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2) as i64),
+        // Checked: a version activated before delays were bounded may ask for more than a
+        // timestamp holds, and an overflow must fail the step, not the worker.
+        (Some(secs), _) => {
+            let wake = i64::try_from(secs)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .and_then(|d| now.checked_add_signed(d));
+            match wake {
+                Some(wake) => wake,
+                None => return Outcome::Fail { error: format!("a delay of {secs} seconds is beyond any date") },
+            }
+        }
         (None, Some(until)) => {
             let text = match run.render("until", until) {
                 Ok(t) => t,
