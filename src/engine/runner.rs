@@ -13,11 +13,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
+use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self, Db};
 use crate::engine::config::EngineConfig;
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
-use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, StepStatus};
+use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
 use crate::model::graph::{Graph, GraphNode, HANDLE_DEFAULT};
 use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
 
@@ -201,6 +202,10 @@ impl Runner {
             )
             .await?;
         }
+        // This walk holds the execution's lease, so nothing else changes its steps: they are read
+        // once and kept up to date here, as is the workspace the templates see.
+        let mut steps = db::executions::steps_of(&mut conn, &[exec.id]).await?;
+        let workspace = db::workspaces::find(&mut conn, exec.workspace_id).await?;
         loop {
             if lease.lost() {
                 return Err(RunError::Lost);
@@ -213,7 +218,6 @@ impl Runner {
                     .fail(&mut conn, exec, worker, None, &format!("node `{key}` is not in the workflow version"))
                     .await;
             };
-            let steps = db::executions::steps_of(&mut conn, &[exec.id]).await?;
             let step = match steps.iter().rev().find(|s| s.node_key == key) {
                 Some(s) => s.clone(),
                 None => {
@@ -221,33 +225,52 @@ impl Runner {
                         .ok()
                         .and_then(|c| c.max_attempts())
                         .unwrap_or(DEFAULT_MAX_ATTEMPTS);
-                    db::executions::insert_step(&mut conn, exec, &key, node.node_type.as_str(), max).await?
+                    let inserted =
+                        db::executions::insert_step(&mut conn, exec, &key, node.node_type.as_str(), max).await?;
+                    steps.push(inserted.clone());
+                    inserted
                 }
             };
             if step.status == StepStatus::Completed {
-                let data = self.data(&mut conn, exec, &steps).await?;
+                let data = self.data(&mut conn, exec, &steps, workspace.as_ref()).await?;
                 let next = next_nodes(&graph, node, handle_of(node, step.output.as_ref()), &data);
                 progress.advance(&key, next);
                 continue;
             }
-            // Record the attempt before any side effect, so a crash leaves a trace of it.
-            let input = json!({ "config": node.config });
-            let step = conn
-                .transaction::<_, RunError, _>(async |conn| {
+            let started_at = Utc::now();
+            let running = || StepChanges {
+                status: Some(StepStatus::Running),
+                attempt: Some(step.attempt + 1),
+                input: Some(Some(json!({ "config": node.config }))),
+                started_at: Some(Some(started_at)),
+                ..Default::default()
+            };
+            // A node whose every effect commits with its result needs no RUNNING mark of its own: a
+            // crash before that commit leaves nothing done, and the mark goes in with the result.
+            // Other nodes record the attempt before any side effect, so a crash leaves a trace.
+            let contained = effects_commit_with_result(node.node_type);
+            let step = if contained {
+                StepRow {
+                    status: StepStatus::Running,
+                    attempt: step.attempt + 1,
+                    input: Some(json!({ "config": node.config })),
+                    started_at: Some(started_at),
+                    ..step
+                }
+            } else {
+                conn.transaction::<_, RunError, _>(async |conn| {
                     locked(conn, exec.id, worker).await?;
-                    let changes = StepChanges {
-                        status: Some(StepStatus::Running),
-                        attempt: Some(step.attempt + 1),
-                        input: Some(Some(input)),
-                        started_at: Some(Some(Utc::now())),
-                        ..Default::default()
-                    };
-                    Ok(db::executions::update_step(conn, step.id, changes).await?)
+                    Ok(db::executions::update_step(conn, step.id, running()).await?)
                 })
-                .await?;
-            let data = self.data(&mut conn, exec, &steps).await?;
+                .await?
+            };
+            let data = self.data(&mut conn, exec, &steps, workspace.as_ref()).await?;
             let outcome =
                 nodes::execute(NodeRun { deps: &self.deps, execution: exec, node, step: &step, data: &data }).await;
+            if contained && !matches!(outcome, Outcome::Done { .. }) {
+                // Waits, retries and failures record the attempt as they always have.
+                mark_running(&mut conn, exec.id, worker, step.id, running()).await?;
+            }
             match outcome {
                 Outcome::Done { output, handle, effect } => {
                     let next = next_nodes(&graph, node, handle.or_else(|| handle_of(node, Some(&output))), &data);
@@ -271,9 +294,9 @@ impl Runner {
                                 output: Some(Some(output.clone())),
                                 error: Some(None),
                                 completed_at: Some(Some(Utc::now())),
-                                ..Default::default()
+                                ..if contained { running() } else { StepChanges::default() }
                             };
-                            db::executions::update_step(conn, step.id, changes).await?;
+                            let completed = db::executions::update_step(conn, step.id, changes).await?;
                             db::executions::update(
                                 conn,
                                 row.id,
@@ -290,11 +313,20 @@ impl Runner {
                                 Some(json!({ "output": output })),
                             )
                             .await?;
-                            Ok(Ok(()))
+                            Ok(Ok(completed))
                         })
                         .await?;
-                    if let Err(message) = result {
-                        return self.fail(&mut conn, exec, worker, Some(&step), &message).await;
+                    let completed = match result {
+                        Ok(completed) => completed,
+                        Err(message) => {
+                            if contained {
+                                mark_running(&mut conn, exec.id, worker, step.id, running()).await?;
+                            }
+                            return self.fail(&mut conn, exec, worker, Some(&step), &message).await;
+                        }
+                    };
+                    if let Some(kept) = steps.iter_mut().find(|s| s.id == completed.id) {
+                        *kept = completed;
                     }
                     progress = after;
                 }
@@ -342,8 +374,8 @@ impl Runner {
         conn: &mut AsyncPgConnection,
         exec: &ExecutionRow,
         steps: &[StepRow],
+        workspace: Option<&WorkspaceRow>,
     ) -> Result<Value, RunError> {
-        let workspace = db::workspaces::find(conn, exec.workspace_id).await?;
         let lead = match exec.lead_id {
             Some(id) => db::leads::find(conn, id).await?,
             None => None,
@@ -526,4 +558,36 @@ fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Valu
         chosen = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).map(|e| e.target.clone()).collect();
     }
     chosen
+}
+
+/// Nodes whose effects all commit in the transaction that records their result (or that have
+/// none): they need no separate RUNNING mark before they run.
+fn effects_commit_with_result(node_type: NodeType) -> bool {
+    matches!(
+        node_type,
+        NodeType::FormSubmitted
+            | NodeType::LeadStatusChanged
+            | NodeType::Manual
+            | NodeType::Webhook
+            | NodeType::Schedule
+            | NodeType::UpdateLead
+            | NodeType::AddNote
+            | NodeType::Condition
+    )
+}
+
+/// Records a step's attempt as running, under the execution's lease.
+async fn mark_running(
+    conn: &mut AsyncPgConnection,
+    execution_id: Uuid,
+    worker: &str,
+    step_id: Uuid,
+    changes: StepChanges,
+) -> Result<(), RunError> {
+    conn.transaction::<_, RunError, _>(async |conn| {
+        locked(conn, execution_id, worker).await?;
+        db::executions::update_step(conn, step_id, changes).await?;
+        Ok(())
+    })
+    .await
 }
