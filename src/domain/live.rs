@@ -135,14 +135,15 @@ impl Source for EventSource {
             ids.sort_unstable();
             ids.dedup();
         }
-        let leads: HashMap<Uuid, Arc<LeadRow>> = match moved.is_empty() {
-            true => HashMap::new(),
-            false => db::leads::find_many(&mut conn, &moved).await?.into_iter().map(|l| (l.id, Arc::new(l))).collect(),
-        };
-        let users: HashMap<Uuid, Arc<UserRow>> = match actors.is_empty() {
-            true => HashMap::new(),
-            false => db::users::find_many(&mut conn, &actors).await?.into_iter().map(|u| (u.id, Arc::new(u))).collect(),
-        };
+        // Only when the read names any: most reads of a quiet stream name none.
+        let mut leads: HashMap<Uuid, Arc<LeadRow>> = HashMap::new();
+        if !moved.is_empty() {
+            leads.extend(db::leads::find_many(&mut conn, &moved).await?.into_iter().map(|l| (l.id, Arc::new(l))));
+        }
+        let mut users: HashMap<Uuid, Arc<UserRow>> = HashMap::new();
+        if !actors.is_empty() {
+            users.extend(db::users::find_many(&mut conn, &actors).await?.into_iter().map(|u| (u.id, Arc::new(u))));
+        }
         let rows = read
             .events
             .into_iter()

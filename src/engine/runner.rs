@@ -237,11 +237,11 @@ impl Runner {
                 progress.advance(&key, next);
                 continue;
             }
-            let started_at = Utc::now();
+            let (attempt, input, started_at) = (step.attempt + 1, json!({ "config": node.config }), Utc::now());
             let running = || StepChanges {
                 status: Some(StepStatus::Running),
-                attempt: Some(step.attempt + 1),
-                input: Some(Some(json!({ "config": node.config }))),
+                attempt: Some(attempt),
+                input: Some(Some(input.clone())),
                 started_at: Some(Some(started_at)),
                 ..Default::default()
             };
@@ -252,8 +252,8 @@ impl Runner {
             let step = if contained {
                 StepRow {
                     status: StepStatus::Running,
-                    attempt: step.attempt + 1,
-                    input: Some(json!({ "config": node.config })),
+                    attempt,
+                    input: Some(input.clone()),
                     started_at: Some(started_at),
                     ..step
                 }
