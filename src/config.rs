@@ -9,6 +9,9 @@ use clap::Args;
 const DEFAULT_SESSION_TTL_HOURS: u64 = 720;
 const DEFAULT_SQL_STATEMENT_HEADER: bool = false;
 const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_RATE_LIMIT_POINTS: u64 = 1_000_000;
+const DEFAULT_RATE_LIMIT_WINDOW_SECS: u64 = 60;
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -24,6 +27,17 @@ pub struct DatabaseConfig {
     /// Maximum pooled connections per process.
     #[arg(long, env = "INTAKEFLOW_DB_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
+
+    /// PostgreSQL `statement_timeout` on every pooled connection, in milliseconds (0: none). A
+    /// worker process doing slow steps may be given a longer one than the API servers.
+    #[arg(long, env = "INTAKEFLOW_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        (self.statement_timeout_ms > 0).then(|| Duration::from_millis(self.statement_timeout_ms))
+    }
 }
 
 /// HTTP server settings.
@@ -45,6 +59,78 @@ pub struct ServerConfig {
     /// Seconds a WebSocket client has to send `connection_init`.
     #[arg(long, env = "INTAKEFLOW_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS)]
     pub ws_init_timeout_secs: u64,
+
+    /// Seconds an HTTP GraphQL request may run before it is answered with a TIMEOUT error (0: no
+    /// deadline).
+    #[arg(long, env = "INTAKEFLOW_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS)]
+    pub request_timeout_secs: u64,
+
+    /// Largest cost one operation may have: list fields weigh their page size times their items.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_COST", default_value_t = QueryLimits::default().max_cost)]
+    pub max_query_cost: usize,
+
+    /// Deepest nesting of fields an operation may have.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth)]
+    pub max_query_depth: usize,
+
+    /// Most aliases one operation may use.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_ALIASES", default_value_t = QueryLimits::default().max_aliases)]
+    pub max_query_aliases: usize,
+
+    /// Most root fields one operation may select.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_ROOT_FIELDS", default_value_t = QueryLimits::default().max_root_fields)]
+    pub max_query_root_fields: usize,
+
+    /// Most field selections one operation may expand to once fragments are inlined.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_SELECTIONS", default_value_t = QueryLimits::default().max_selections)]
+    pub max_query_selections: usize,
+
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "INTAKEFLOW_MAX_QUERY_BYTES", default_value_t = QueryLimits::default().max_document_bytes)]
+    pub max_query_bytes: usize,
+
+    /// Cost points each principal (user, API key, or anonymous address) may spend per window
+    /// (0: no budget).
+    #[arg(long, env = "INTAKEFLOW_RATE_LIMIT_POINTS", default_value_t = DEFAULT_RATE_LIMIT_POINTS)]
+    pub rate_limit_points: u64,
+
+    /// Length of the rate-limit window, in seconds.
+    #[arg(long, env = "INTAKEFLOW_RATE_LIMIT_WINDOW_SECS", default_value_t = DEFAULT_RATE_LIMIT_WINDOW_SECS)]
+    pub rate_limit_window_secs: u64,
+}
+
+/// Limits on one GraphQL document; see [`crate::graphql::cost`]. Every limit is inclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Largest cost a single operation may have.
+    pub max_cost: usize,
+    pub max_depth: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    /// Largest number of field selections after fragments are inlined.
+    pub max_selections: usize,
+    /// Largest document, in bytes of query text.
+    pub max_document_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            max_cost: 50_000,
+            max_depth: 16,
+            max_aliases: 100,
+            max_root_fields: 30,
+            max_selections: 5_000,
+            max_document_bytes: 100_000,
+        }
+    }
+}
+
+/// A budget of cost points per principal per window; see [`crate::graphql::budget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub points: u64,
+    pub window: Duration,
 }
 
 fn hours(h: u64) -> Duration {
@@ -57,6 +143,11 @@ pub struct AppConfig {
     pub session_ttl: Duration,
     pub sql_statement_header: bool,
     pub ws_init_timeout: Duration,
+    /// None: no deadline.
+    pub request_timeout: Option<Duration>,
+    pub query_limits: QueryLimits,
+    /// None: no budget.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -65,6 +156,20 @@ impl From<&ServerConfig> for AppConfig {
             session_ttl: hours(server.session_ttl_hours),
             sql_statement_header: server.sql_statement_header,
             ws_init_timeout: Duration::from_secs(server.ws_init_timeout_secs),
+            request_timeout: (server.request_timeout_secs > 0)
+                .then(|| Duration::from_secs(server.request_timeout_secs)),
+            query_limits: QueryLimits {
+                max_cost: server.max_query_cost,
+                max_depth: server.max_query_depth,
+                max_aliases: server.max_query_aliases,
+                max_root_fields: server.max_query_root_fields,
+                max_selections: server.max_query_selections,
+                max_document_bytes: server.max_query_bytes,
+            },
+            rate_limit: (server.rate_limit_points > 0).then(|| RateLimit {
+                points: server.rate_limit_points,
+                window: Duration::from_secs(server.rate_limit_window_secs.max(1)),
+            }),
         }
     }
 }
@@ -75,6 +180,12 @@ impl Default for AppConfig {
             session_ttl: hours(DEFAULT_SESSION_TTL_HOURS),
             sql_statement_header: DEFAULT_SQL_STATEMENT_HEADER,
             ws_init_timeout: Duration::from_secs(DEFAULT_WS_INIT_TIMEOUT_SECS),
+            request_timeout: Some(Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS)),
+            query_limits: QueryLimits::default(),
+            rate_limit: Some(RateLimit {
+                points: DEFAULT_RATE_LIMIT_POINTS,
+                window: Duration::from_secs(DEFAULT_RATE_LIMIT_WINDOW_SECS),
+            }),
         }
     }
 }

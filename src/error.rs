@@ -48,6 +48,14 @@ pub enum AppError {
         message: String,
         retry_after_secs: i64,
     },
+    /// A document over one of the query limits ([`crate::graphql::cost`]); `measure` names which.
+    QueryTooComplex {
+        measure: &'static str,
+        value: usize,
+        limit: usize,
+    },
+    /// The request's deadline or a statement timeout passed; nothing was committed.
+    Timeout(String),
     Internal(anyhow::Error),
 }
 
@@ -63,6 +71,8 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
+            AppError::Timeout(_) => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -75,9 +85,10 @@ impl AppError {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            AppError::BadUserInput(_) | AppError::QueryTooComplex { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::QuotaExceeded(_) | AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,7 +128,11 @@ impl AppError {
             AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::Conflict(m)
-            | AppError::QuotaExceeded(m) => m.clone(),
+            | AppError::QuotaExceeded(m)
+            | AppError::Timeout(m) => m.clone(),
+            AppError::QueryTooComplex { measure, value, limit } => {
+                format!("Query too complex: its {measure} is {value}, over the limit of {limit}")
+            }
             AppError::RateLimited { message, .. } => message.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::BadUserInput(fields) => {
@@ -158,6 +173,11 @@ impl AppError {
                 AppError::RateLimited { retry_after_secs, .. } => {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
+                AppError::QueryTooComplex { measure, value, limit } => {
+                    ext.set("measure", *measure);
+                    ext.set("cost", *value);
+                    ext.set("limit", *limit);
+                }
                 _ => {}
             }
             if let Some(id) = error_id {
@@ -197,6 +217,10 @@ impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => AppError::NotFound("object"),
+            // SQLSTATE 57014 (query_canceled), which diesel files under Unknown.
+            diesel::result::Error::DatabaseError(_, ref info) if info.message().contains("statement timeout") => {
+                AppError::Timeout("The operation took too long and was cancelled; nothing was changed".into())
+            }
             other => AppError::Internal(other.into()),
         }
     }
@@ -252,6 +276,8 @@ mod tests {
             AppError::conflict("x"),
             AppError::QuotaExceeded("x".into()),
             AppError::RateLimited { message: "x".into(), retry_after_secs: 3 },
+            AppError::QueryTooComplex { measure: "cost", value: 2, limit: 1 },
+            AppError::Timeout("x".into()),
             AppError::internal(anyhow::anyhow!("boom")),
         ]
     }
@@ -270,6 +296,8 @@ mod tests {
                 ("CONFLICT", 409),
                 ("QUOTA_EXCEEDED", 429),
                 ("RATE_LIMITED", 429),
+                ("QUERY_TOO_COMPLEX", 400),
+                ("TIMEOUT", 504),
                 ("INTERNAL", 500),
             ]
         );

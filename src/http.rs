@@ -70,6 +70,9 @@ async fn webhook(
     } else {
         serde_json::from_slice(&body).map_err(|e| AppError::bad_input("body", format!("the body is not JSON: {e}")))?
     };
+    if let Some(path) = crate::model::text::first_nul_in_json(&payload, "body") {
+        return Err(AppError::bad_input(path, crate::model::text::NUL_MESSAGE));
+    }
     let mut conn = state.db.conn().await?;
     let execution = crate::domain::executions::webhook(&mut conn, &token, payload, idempotency_key).await?;
     let id = crate::graphql::relay::to_global_id(crate::graphql::relay::Kind::WorkflowExecution, execution.id);
@@ -309,16 +312,39 @@ async fn execute(
     };
     let mut request = request;
     request.data = state.operation_data(db, principal, client_info(headers, peer));
-    let response = state.schema.execute(request).await;
+    let execution = state.schema.execute(request);
+    let response = match state.config.request_timeout {
+        None => execution.await,
+        // Dropping the execution cancels it: a transaction it had open is rolled back, because
+        // the pool discards a connection returned mid-transaction.
+        Some(limit) => match tokio::time::timeout(limit, execution).await {
+            Ok(response) => response,
+            Err(_) => {
+                let message = format!("The request did not finish within {} s and was cancelled", limit.as_secs_f64());
+                return request_error(StatusCode::GATEWAY_TIMEOUT, media, AppError::Timeout(message));
+            }
+        },
+    };
 
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     // Serialised straight to bytes: building a serde_json::Value of a large response first would
     // copy every string and allocate a map per object.
+    let rate_limited = is_request_error
+        && response.errors.iter().any(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code"))
+                == Some(&async_graphql::Value::String("RATE_LIMITED".to_owned()))
+        });
     let (status, body) = if is_request_error {
         // Validation failed before execution: the spec says the response has no `data` entry.
-        let status = if media == MediaType::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        let status = if rate_limited {
+            StatusCode::TOO_MANY_REQUESTS
+        } else if media == MediaType::GraphQLResponse {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
         let without_data = ResponseWithoutData { extensions: &response.extensions, errors: &response.errors };
         (status, serde_json::to_vec(&without_data))
     } else {
@@ -329,6 +355,8 @@ async fn execute(
         br#"{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
     });
     let mut resp = (status, body).into_response();
+    // The rate-limit headers the guard set (crate::graphql::guard).
+    resp.headers_mut().extend(response.http_headers);
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
     if state.config.sql_statement_header {
         let n = statements.load(std::sync::atomic::Ordering::Relaxed);

@@ -92,7 +92,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::SeedDemo { db } => {
             let database = server::resolve_database(&db).await?;
-            let handle = server::open(&database, 2).await?;
+            let handle = server::open(&database, 2, db.statement_timeout()).await?;
             let demo = seed::seed_demo(&handle).await?;
             tracing::info!(
                 email = demo.email,

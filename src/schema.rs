@@ -262,6 +262,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         completed_at -> Nullable<Timestamptz>,
+        lease_losses -> Int4,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -41,24 +42,24 @@ fn start_local(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// Migrates and opens the pool.
-pub async fn open(database: &Database, pool_size: u32) -> anyhow::Result<Db> {
+pub async fn open(database: &Database, pool_size: u32, statement_timeout: Option<Duration>) -> anyhow::Result<Db> {
     let applied = db::migrate(&database.url).await.context("migrating the database")?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied migrations");
     }
-    let pool = db::connect(&database.url, pool_size).await?;
+    let pool = db::connect_with(&database.url, pool_size, statement_timeout).await?;
     Ok(Db::new(pool))
 }
 
 pub fn app_state(db: Db, config: AppConfig, pubsub: std::sync::Arc<PubSub>) -> AppState {
     let live = std::sync::Arc::new(Live::new(&db, pubsub.clone()));
-    AppState { schema: graphql::build_schema(), db, config, pubsub, live }
+    AppState { schema: graphql::build_schema(&config), db, config, pubsub, live }
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
 pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
     let database = resolve_database(db_config).await?;
-    let db = open(&database, db_config.pool_size).await?;
+    let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
     let engine = Engine::start(db.clone(), pubsub.clone(), engine.clone())?;
     if database.managed {
@@ -91,7 +92,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
 /// Runs only the workflow engine (no HTTP) until SIGINT/SIGTERM.
 pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow::Result<()> {
     let database = resolve_database(db_config).await?;
-    let db = open(&database, db_config.pool_size).await?;
+    let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
     let engine = Engine::start(db, pubsub, engine.clone())?;
     shutdown_signal().await;

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -217,22 +217,45 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: ExecutionCh
         .await
 }
 
-/// Returns executions whose lease lapsed to the queue; their ids, for logging.
-pub async fn reap_expired(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Uuid, Uuid)>> {
-    #[derive(QueryableByName)]
-    struct Reaped {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-        #[diesel(sql_type = SqlUuid)]
-        workspace_id: Uuid,
-    }
-    let rows: Vec<Reaped> = diesel::sql_query(
-        "UPDATE workflow_executions SET status = 'QUEUED', lease_owner = NULL, lease_expires_at = NULL, run_at = now() \
-         WHERE status = 'RUNNING' AND lease_expires_at < now() RETURNING id, workspace_id",
+/// An execution whose lease lapsed, as the reaper left it.
+#[derive(Debug, QueryableByName)]
+pub struct Reaped {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub workspace_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub lead_id: Option<Uuid>,
+    #[diesel(sql_type = Bool)]
+    pub simulate: bool,
+    /// FAILED when this was its `max_losses`-th lost lease; QUEUED otherwise.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Integer)]
+    pub lease_losses: i32,
+}
+
+/// Returns executions whose lease lapsed to the queue, or fails those that have now lost their
+/// worker `max_losses` times (and the step they were running).
+pub async fn reap_expired(conn: &mut AsyncPgConnection, max_losses: i32, error: &str) -> QueryResult<Vec<Reaped>> {
+    diesel::sql_query(
+        "WITH reaped AS ( \
+           UPDATE workflow_executions SET lease_owner = NULL, lease_expires_at = NULL, run_at = now(), \
+             lease_losses = lease_losses + 1, \
+             status = CASE WHEN lease_losses + 1 >= $1 THEN 'FAILED' ELSE 'QUEUED' END, \
+             error = CASE WHEN lease_losses + 1 >= $1 THEN $2 ELSE error END, \
+             completed_at = CASE WHEN lease_losses + 1 >= $1 THEN now() ELSE completed_at END \
+           WHERE status = 'RUNNING' AND lease_expires_at < now() \
+           RETURNING id, workspace_id, lead_id, simulate, status, lease_losses), \
+         failed_steps AS ( \
+           UPDATE execution_steps s SET status = 'FAILED', error = $2, completed_at = now() \
+           FROM reaped r WHERE s.execution_id = r.id AND r.status = 'FAILED' AND s.status IN ('PENDING', 'RUNNING', 'WAITING')) \
+         SELECT * FROM reaped",
     )
+    .bind::<Integer, _>(max_losses.max(1))
+    .bind::<Text, _>(error)
     .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.workspace_id)).collect())
+    .await
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ExecutionRow>> {

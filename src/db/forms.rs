@@ -132,7 +132,14 @@ pub async fn find_by_slugs(
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: FormChanges) -> QueryResult<FormRow> {
-    diesel::update(forms::table.find(id)).set(changes).returning(FormRow::as_returning()).get_result(conn).await
+    let updated =
+        diesel::update(forms::table.find(id)).set(changes).returning(FormRow::as_returning()).get_result(conn).await;
+    match updated {
+        Err(e) if super::is_empty_changeset(&e) => {
+            forms::table.find(id).select(FormRow::as_select()).get_result(conn).await
+        }
+        other => other,
+    }
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {

@@ -297,7 +297,14 @@ pub struct LeadChanges {
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: LeadChanges) -> QueryResult<LeadRow> {
-    diesel::update(leads::table.find(id)).set(changes).returning(LeadRow::as_returning()).get_result(conn).await
+    let updated =
+        diesel::update(leads::table.find(id)).set(changes).returning(LeadRow::as_returning()).get_result(conn).await;
+    match updated {
+        Err(e) if super::is_empty_changeset(&e) => {
+            leads::table.find(id).select(LeadRow::as_select()).get_result(conn).await
+        }
+        other => other,
+    }
 }
 
 #[derive(Debug, Insertable)]

@@ -40,6 +40,13 @@ pub type Pool = bb8::Pool<AsyncPgConnection>;
 pub type PooledConn = bb8::PooledConnection<'static, AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
 
+/// Whether an update failed only because it had nothing to set (diesel refuses to build an
+/// `UPDATE` without a `SET`). The update functions answer it with the row unchanged: an empty
+/// update is a no-op, not an error.
+pub fn is_empty_changeset(err: &diesel::result::Error) -> bool {
+    matches!(err, diesel::result::Error::QueryBuilderError(e) if e.is::<diesel::result::EmptyChangeset>())
+}
+
 /// Opens a pool. Connections are established lazily; the first checkout proves the URL works.
 ///
 /// Checkouts are not pinged (bb8 would otherwise run `SELECT 1` before every one: a round trip per
@@ -47,7 +54,32 @@ pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
 /// bb8 drops the connection on its return because diesel-async reports it broken, so the next
 /// checkout gets a fresh one.
 pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    connect_with(url, max_size, None).await
+}
+
+/// [`connect`], with a `statement_timeout` set on every connection as it is opened (once, not per
+/// checkout), so no statement of a request or a step can hold a connection longer. PostgreSQL
+/// cancels the statement (SQLSTATE 57014), which [`crate::error::AppError`] reports as TIMEOUT.
+pub async fn connect_with(url: &str, max_size: u32, statement_timeout: Option<Duration>) -> anyhow::Result<Pool> {
+    let manager = match statement_timeout {
+        None => AsyncDieselConnectionManager::<AsyncPgConnection>::new(url),
+        Some(timeout) => {
+            let mut config = diesel_async::pooled_connection::ManagerConfig::default();
+            let millis = timeout.as_millis().max(1);
+            config.custom_setup = Box::new(move |url| {
+                let url = url.to_owned();
+                Box::pin(async move {
+                    use diesel_async::SimpleAsyncConnection;
+                    let mut conn = AsyncPgConnection::establish(&url).await?;
+                    conn.batch_execute(&format!("SET statement_timeout = {millis}"))
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(conn)
+                })
+            });
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config)
+        }
+    };
     let pool = bb8::Pool::builder()
         .max_size(max_size.max(1))
         .connection_timeout(Duration::from_secs(10))

@@ -139,7 +139,17 @@ pub async fn find_by_webhook_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> 
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: WorkflowChanges) -> QueryResult<WorkflowRow> {
-    diesel::update(workflows::table.find(id)).set(changes).returning(WorkflowRow::as_returning()).get_result(conn).await
+    let updated = diesel::update(workflows::table.find(id))
+        .set(changes)
+        .returning(WorkflowRow::as_returning())
+        .get_result(conn)
+        .await;
+    match updated {
+        Err(e) if super::is_empty_changeset(&e) => {
+            workflows::table.find(id).select(WorkflowRow::as_select()).get_result(conn).await
+        }
+        other => other,
+    }
 }
 
 pub async fn count_by_workspace(

@@ -44,11 +44,17 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewWorkspace<'_>) -> Quer
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: WorkspaceChanges) -> QueryResult<WorkspaceRow> {
-    diesel::update(workspaces::table.find(id))
+    let updated = diesel::update(workspaces::table.find(id))
         .set(changes)
         .returning(WorkspaceRow::as_returning())
         .get_result(conn)
-        .await
+        .await;
+    match updated {
+        Err(e) if super::is_empty_changeset(&e) => {
+            workspaces::table.find(id).select(WorkspaceRow::as_select()).get_result(conn).await
+        }
+        other => other,
+    }
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<WorkspaceRow>> {

@@ -12,6 +12,7 @@ const DEFAULT_LOG_RETENTION_DAYS: u32 = 90;
 const DEFAULT_EMAIL_FROM: &str = "intakeflow <no-reply@intakeflow.local>";
 const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_SCHEDULER: bool = true;
+const DEFAULT_MAX_LEASE_LOSSES: u32 = 3;
 
 #[derive(Debug, Clone, Args)]
 pub struct EngineConfig {
@@ -55,6 +56,18 @@ pub struct EngineConfig {
     /// Run the SCHEDULE trigger loop in this process.
     #[arg(long, env = "INTAKEFLOW_SCHEDULER", default_value_t = DEFAULT_SCHEDULER, action = clap::ArgAction::Set)]
     pub scheduler: bool,
+
+    /// Times an execution may lose its worker (the lease lapses: the process died or hung) before
+    /// it is marked FAILED instead of being requeued: an execution that kills its worker every
+    /// time must not do so forever.
+    #[arg(long, env = "INTAKEFLOW_MAX_LEASE_LOSSES", default_value_t = DEFAULT_MAX_LEASE_LOSSES)]
+    pub max_lease_losses: u32,
+
+    /// Tests only (no flag or variable sets it): a node with this key panics when it runs, to
+    /// prove a panic costs one execution and not the worker.
+    #[doc(hidden)]
+    #[arg(skip)]
+    pub panic_at_node: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +83,8 @@ impl Default for EngineConfig {
             http_allow: Vec::new(),
             http_timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
             scheduler: DEFAULT_SCHEDULER,
+            max_lease_losses: DEFAULT_MAX_LEASE_LOSSES,
+            panic_at_node: None,
         }
     }
 }

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel_async::AsyncConnection;
 use tokio::sync::watch;
 
 use crate::db::{self, Db};
 use crate::engine::config::EngineConfig;
-use crate::model::enums::LogLevel;
+use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel};
 
 const REAP_EVERY: Duration = Duration::from_secs(2);
 const PARTITIONS_EVERY: Duration = Duration::from_secs(3600);
@@ -19,7 +20,7 @@ pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receive
     loop {
         tokio::select! {
             _ = reap.tick() => {
-                if let Err(e) = reap_once(&db).await {
+                if let Err(e) = reap_once(&db, config.max_lease_losses).await {
                     tracing::warn!(error = %e, "reaping expired leases failed");
                 }
             }
@@ -33,27 +34,45 @@ pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receive
     }
 }
 
-pub async fn reap_once(db: &Db) -> anyhow::Result<usize> {
+/// Requeues executions whose lease lapsed, or fails those that have lost `max_losses` workers.
+pub async fn reap_once(db: &Db, max_losses: u32) -> anyhow::Result<usize> {
     let mut conn = db.conn().await?;
-    let reaped = db::executions::reap_expired(&mut conn).await?;
-    for (id, workspace_id) in &reaped {
-        tracing::warn!(execution = %id, "lease expired; execution returned to the queue");
-        db::execution_logs::append(
-            &mut conn,
-            db::execution_logs::NewLog {
-                workspace_id: *workspace_id,
-                execution_id: *id,
-                step_id: None,
-                level: LogLevel::Warn,
-                message: "worker lease expired; execution requeued",
-                data: None,
-            },
-        )
+    let max = i32::try_from(max_losses).unwrap_or(i32::MAX);
+    let error = format!("its worker stopped {max} times while running it; not retried again");
+    let reaped = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            let reaped = db::executions::reap_expired(conn, max, &error).await?;
+            for row in &reaped {
+                let failed = row.status == ExecutionStatus::Failed.as_str();
+                let (level, message) = if failed {
+                    tracing::error!(execution = %row.id, losses = row.lease_losses, "lease expired again; execution failed");
+                    (LogLevel::Error, format!("execution failed: {error}"))
+                } else {
+                    tracing::warn!(execution = %row.id, losses = row.lease_losses, "lease expired; execution requeued");
+                    (LogLevel::Warn, "worker lease expired; execution requeued".to_owned())
+                };
+                let log = db::execution_logs::NewLog {
+                    workspace_id: row.workspace_id,
+                    execution_id: row.id,
+                    step_id: None,
+                    level,
+                    message: &message,
+                    data: None,
+                };
+                db::execution_logs::append(conn, log).await?;
+                if let (true, Some(lead_id), false) = (failed, row.lead_id, row.simulate) {
+                    let actor = db::lead_events::Actor { execution_id: Some(row.id), ..Default::default() };
+                    let data = serde_json::json!({ "executionId": row.id, "status": ExecutionStatus::Failed });
+                    db::lead_events::append(conn, row.workspace_id, lead_id, LeadEventType::WorkflowFinished, &data, actor)
+                        .await?;
+                }
+            }
+            if !reaped.is_empty() {
+                db::executions::notify_jobs(conn).await?;
+            }
+            Ok(reaped)
+        })
         .await?;
-    }
-    if !reaped.is_empty() {
-        db::executions::notify_jobs(&mut conn).await?;
-    }
     Ok(reaped.len())
 }
 

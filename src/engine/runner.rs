@@ -153,6 +153,26 @@ impl Runner {
         }
     }
 
+    /// After a panic while running `exec`: fails it, with the step that was running, instead of
+    /// leaving it to the reaper (a step that panics once will panic again). The panic itself is a
+    /// bug, logged by the caller; the client sees only that an internal error stopped the step.
+    pub async fn contain_panic(&self, exec: &ExecutionRow, worker: &str) -> anyhow::Result<()> {
+        let mut conn = self.deps.db.conn().await?;
+        let steps = db::executions::steps_of(&mut conn, &[exec.id]).await?;
+        // The step being run: the last one not yet finished (nodes whose effects commit with their
+        // result are still PENDING while they run).
+        let running = steps
+            .iter()
+            .rev()
+            .find(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running | StepStatus::Waiting));
+        let error = "an internal error stopped this step; it has been logged for the operators";
+        match self.fail(&mut conn, exec, worker, running, error).await {
+            Ok(()) | Err(RunError::Lost) => Ok(()),
+            Err(RunError::Db(e)) => Err(e.into()),
+            Err(RunError::Other(e)) => Err(e),
+        }
+    }
+
     async fn walk(&self, exec: &ExecutionRow, worker: &str, lease: &Lease) -> Result<(), RunError> {
         let graph = self.graph(exec.version_id).await.map_err(RunError::Other)?;
         let mut progress: Progress = serde_json::from_value(exec.context.clone()).unwrap_or_default();
@@ -265,6 +285,9 @@ impl Runner {
                 .await?
             };
             let data = self.data(&mut conn, exec, &steps, workspace.as_ref()).await?;
+            if self.deps.config.panic_at_node.as_deref() == Some(node.key.as_str()) {
+                panic!("fault injection: node `{}` panics (EngineConfig::panic_at_node)", node.key);
+            }
             let outcome =
                 nodes::execute(NodeRun { deps: &self.deps, execution: exec, node, step: &step, data: &data }).await;
             if contained && !matches!(outcome, Outcome::Done { .. }) {

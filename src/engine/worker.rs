@@ -37,7 +37,8 @@ impl Worker {
                 Ok(Some(execution)) => {
                     let id = execution.id;
                     // A panic in a node is a bug, but it must cost one execution, not the worker:
-                    // the lease lapses and the reaper retries it up to its attempt limit.
+                    // the execution fails (running it again would panic again) and we go on.
+                    let execution_row = execution.clone();
                     let run = AssertUnwindSafe(self.runner.run(execution, &self.id)).catch_unwind();
                     match run.await {
                         Ok(Ok(())) => {}
@@ -46,7 +47,10 @@ impl Worker {
                         }
                         Err(panic) => {
                             let message = crate::error::panic_message(&*panic);
-                            tracing::error!(execution = %id, %message, "running an execution panicked; it will be retried after its lease lapses")
+                            tracing::error!(execution = %id, %message, "running an execution panicked; failing it");
+                            if let Err(e) = self.runner.contain_panic(&execution_row, &self.id).await {
+                                tracing::error!(execution = %id, error = ?e, "failing a panicked execution failed; the reaper will take it");
+                            }
                         }
                     }
                     continue;

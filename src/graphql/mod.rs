@@ -1,5 +1,9 @@
 //! The GraphQL schema: resolvers stay thin and call the domain services.
 
+pub mod budget;
+pub mod cost;
+pub mod guard;
+pub mod hygiene;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -9,28 +13,27 @@ pub mod types;
 
 use async_graphql::{Context, Schema};
 
+use crate::config::AppConfig;
 use crate::db::{Conn, Db};
 use crate::domain::Caller;
 use crate::error::AppError;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Query nesting deeper than this is refused before execution.
-pub const MAX_DEPTH: usize = 16;
-/// Upper bound on a query's field count (list fields weigh by their page size).
-pub const MAX_COMPLEXITY: usize = 20_000;
-
-pub fn build_schema() -> AppSchema {
+/// The schema with the settings that shape it: the query limits and the cost budget are checked
+/// by [`guard::Guard`] (async-graphql's own depth and complexity limits are not used: their
+/// errors carry no code, cost or limit).
+pub fn build_schema(config: &AppConfig) -> AppSchema {
+    let budget = config.rate_limit.map(|r| budget::Budget::new(r.points, r.window));
     Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .register_output_type::<types::Node>()
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .extension(guard::Guard::new(config.query_limits.clone(), budget))
         .finish()
 }
 
 /// The SDL exactly as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    build_schema().sdl()
+    build_schema(&AppConfig::default()).sdl()
 }
 
 pub fn caller<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Caller> {

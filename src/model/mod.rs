@@ -8,4 +8,5 @@ pub mod field_rules;
 pub mod graph;
 pub mod node_config;
 pub mod templates;
+pub mod text;
 pub mod validate;

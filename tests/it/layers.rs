@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("seed", &["domain", "auth", "db", "model", "error", "config", "schema"]),
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),
     ("ws", &["state", "graphql", "domain", "auth", "pubsub", "error", "config"]),
-    ("http", &["state", "ws", "graphql", "domain", "auth", "db", "error", "config"]),
+    ("http", &["state", "ws", "graphql", "domain", "auth", "db", "model", "error", "config"]),
     ("server", &["state", "http", "graphql", "domain", "engine", "seed", "db", "pubsub", "error", "config"]),
 ];
 

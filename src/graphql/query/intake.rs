@@ -32,6 +32,7 @@ impl IntakeQuery {
 
     /// Per pipeline column: how many leads, and how many were created in the last 7 days
     /// (the same as `workspace.pipelineSummary`).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn pipeline_summary(
         &self,
         ctx: &Context<'_>,

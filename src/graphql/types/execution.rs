@@ -76,6 +76,7 @@ impl WorkflowExecution {
         Ok(load_or_internal(ctx, LeadId(id)).await?.map(|row| Lead { row, role: self.role }))
     }
     /// Node runs in order.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn steps(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ExecutionStep>> {
         Ok(load_or_internal(ctx, StepsOfExecution(self.row.id))
             .await?
@@ -85,6 +86,7 @@ impl WorkflowExecution {
             .collect())
     }
     /// Log lines after the `after` cursor (a line's `cursor`), oldest first.
+    #[graphql(complexity = "crate::graphql::cost::items(first, child_complexity)")]
     async fn logs(
         &self,
         ctx: &Context<'_>,

@@ -55,6 +55,7 @@ impl Form {
         self.row.archived_at
     }
     /// In display order.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn fields(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FormField>> {
         Ok(load_or_internal(ctx, FieldsOfForm(self.row.id))
             .await?
@@ -64,6 +65,7 @@ impl Form {
             .collect())
     }
     /// Newest first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
@@ -143,6 +145,7 @@ impl FormField {
     async fn help_text(&self) -> Option<&str> {
         self.0.help_text.as_deref()
     }
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn options(&self) -> Vec<String> {
         serde_json::from_value(self.0.options.clone()).unwrap_or_default()
     }
@@ -185,6 +188,7 @@ impl PublicForm {
     async fn settings(&self) -> FormSettings {
         FormSettings::of(&self.row)
     }
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn fields(&self) -> Vec<FormField> {
         self.fields.iter().cloned().map(FormField).collect()
     }

@@ -67,6 +67,7 @@ impl Lead {
         Ok(load_or_internal(ctx, FormId(id)).await?.map(|row| Form { row, role: self.role }))
     }
     /// Typed values of the custom fields, latest submission wins.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn field_values(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LeadFieldValue>> {
         let values = load_or_internal(ctx, ValuesOfLead(self.row.id)).await?.unwrap_or_default();
         Ok(values
@@ -95,6 +96,7 @@ impl Lead {
         Ok(serde_json::Value::Object(keys.into_iter().map(|(k, (_, v))| (k, v)).collect()))
     }
     /// History, newest first. Events are never changed or removed.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -116,6 +118,7 @@ impl Lead {
         .await
     }
     /// Newest first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,

@@ -32,6 +32,7 @@ impl User {
     }
 
     /// The workspaces this user belongs to, in the order they joined. Only readable on yourself.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn workspaces(
         &self,
         ctx: &Context<'_>,

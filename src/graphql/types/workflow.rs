@@ -51,6 +51,7 @@ impl Workflow {
         self.row.webhook_token_hash.is_some()
     }
     /// The draft graph's nodes.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkflowNode>> {
         Ok(load_or_internal(ctx, NodesOfWorkflow(self.row.id))
             .await?
@@ -60,6 +61,7 @@ impl Workflow {
             .collect())
     }
     /// The draft graph's edges.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkflowEdge>> {
         Ok(load_or_internal(ctx, EdgesOfWorkflow(self.row.id))
             .await?
@@ -69,6 +71,7 @@ impl Workflow {
             .collect())
     }
     /// Frozen versions, newest first.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkflowVersion>> {
         Ok(load_or_internal(ctx, VersionsOfWorkflow(self.row.id))
             .await?
@@ -84,6 +87,7 @@ impl Workflow {
         Ok(versions.into_iter().find(|v| v.id == current).map(WorkflowVersion))
     }
     /// Newest first, optionally of one status.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn executions(
         &self,
         ctx: &Context<'_>,

@@ -61,6 +61,7 @@ impl Workspace {
         self.role
     }
 
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +77,7 @@ impl Workspace {
     }
 
     /// API keys (never their secrets). Needs ADMIN.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -91,6 +93,7 @@ impl Workspace {
     }
 
     /// Forms, oldest first, optionally of one status.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn forms(
         &self,
         ctx: &Context<'_>,
@@ -111,6 +114,7 @@ impl Workspace {
     }
 
     /// Workflows, oldest first, optionally of one status.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn workflows(
         &self,
         ctx: &Context<'_>,
@@ -137,6 +141,7 @@ impl Workspace {
     /// The pipeline: filter, order (default newest first) and page through leads.
     // Relay's four paging arguments plus filter and order: a flat argument list is the API.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -180,6 +185,7 @@ impl Workspace {
     }
 
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
         let rows = crate::domain::leads::pipeline_summary(&mut conn, caller, self.row.id).await?;

@@ -15,6 +15,7 @@ pub struct GqlResponse {
     pub body: Value,
     /// SQL statements the request ran (the server reports them to tests).
     pub statements: Option<usize>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl GqlResponse {
@@ -29,6 +30,11 @@ impl GqlResponse {
     /// The whole body as JSON text, for "this never appears anywhere" checks.
     pub fn text(&self) -> String {
         self.body.to_string()
+    }
+
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The first error's `extensions.code`.
@@ -87,7 +93,8 @@ impl<'a> Gql<'a> {
             .get(intakeflow::http::SQL_STATEMENTS_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        let headers = resp.headers().clone();
         let body = resp.json().await.expect("json body");
-        GqlResponse { status, body, statements }
+        GqlResponse { status, body, statements, headers }
     }
 }
