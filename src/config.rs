@@ -9,6 +9,8 @@ use clap::Args;
 const DEFAULT_SESSION_TTL_HOURS: u64 = 720;
 const DEFAULT_SQL_STATEMENT_HEADER: bool = false;
 const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_WS_MAX_OPERATIONS: usize = 100;
+const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -45,6 +47,15 @@ pub struct ServerConfig {
     /// Seconds a WebSocket client has to send `connection_init`.
     #[arg(long, env = "INTAKEFLOW_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS)]
     pub ws_init_timeout_secs: u64,
+
+    /// Operations one WebSocket connection may run at once; a `subscribe` beyond it is refused
+    /// with RATE_LIMITED.
+    #[arg(long, env = "INTAKEFLOW_WS_MAX_OPERATIONS", default_value_t = DEFAULT_WS_MAX_OPERATIONS)]
+    pub ws_max_operations: usize,
+
+    /// Largest WebSocket message a client may send, in bytes; a larger one closes the connection (1009).
+    #[arg(long, env = "INTAKEFLOW_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES)]
+    pub ws_max_message_bytes: usize,
 }
 
 fn hours(h: u64) -> Duration {
@@ -57,6 +68,8 @@ pub struct AppConfig {
     pub session_ttl: Duration,
     pub sql_statement_header: bool,
     pub ws_init_timeout: Duration,
+    pub ws_max_operations: usize,
+    pub ws_max_message_bytes: usize,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -65,6 +78,8 @@ impl From<&ServerConfig> for AppConfig {
             session_ttl: hours(server.session_ttl_hours),
             sql_statement_header: server.sql_statement_header,
             ws_init_timeout: Duration::from_secs(server.ws_init_timeout_secs),
+            ws_max_operations: server.ws_max_operations,
+            ws_max_message_bytes: server.ws_max_message_bytes,
         }
     }
 }
@@ -75,6 +90,8 @@ impl Default for AppConfig {
             session_ttl: hours(DEFAULT_SESSION_TTL_HOURS),
             sql_statement_header: DEFAULT_SQL_STATEMENT_HEADER,
             ws_init_timeout: Duration::from_secs(DEFAULT_WS_INIT_TIMEOUT_SECS),
+            ws_max_operations: DEFAULT_WS_MAX_OPERATIONS,
+            ws_max_message_bytes: DEFAULT_WS_MAX_MESSAGE_BYTES,
         }
     }
 }

@@ -31,3 +31,4 @@ mod subscriptions_resilience;
 mod tenancy;
 mod workflow_access;
 mod workflows;
+mod ws_protocol;
