@@ -13,6 +13,7 @@ mod engine_flow;
 mod engine_nodes;
 mod engine_triggers;
 mod forms;
+mod graphql_http_audit;
 mod harness;
 mod http_spec;
 mod intake;
