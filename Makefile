@@ -50,7 +50,7 @@ STOP_CLUSTER = \
 		fi; \
 	fi
 
-.PHONY: deps toolchain run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
+.PHONY: deps toolchain js-deps run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
 
 deps:
 	@bindir=$$($(FIND_PG_BINDIR)); \
@@ -75,12 +75,20 @@ toolchain:
 		rustup component add rustfmt clippy; \
 	fi
 
+# Node packages of the integration tests (tests/js: graphql-http's audit, the graphql-ws client).
+# npm writes node_modules/.package-lock.json on install, so an up-to-date install is skipped.
+JS_STAMP := tests/js/node_modules/.package-lock.json
+js-deps: $(JS_STAMP)
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+	@touch $@
+
 run: deps
 	INTAKEFLOW_DATA_DIR='$(INTAKEFLOW_DATA_DIR)' $(CARGO) run --release -- serve
 
 # The test cluster is stopped afterwards whatever the outcome, keeping the
 # test run's exit status. (No recursive make: `make -n` would run that line.)
-test: deps toolchain
+test: deps toolchain js-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	@status=0; \

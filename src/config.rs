@@ -12,6 +12,8 @@ const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_RATE_LIMIT_POINTS: u64 = 1_000_000;
 const DEFAULT_RATE_LIMIT_WINDOW_SECS: u64 = 60;
+const DEFAULT_WS_MAX_OPERATIONS: usize = 100;
+const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -97,6 +99,15 @@ pub struct ServerConfig {
     /// Length of the rate-limit window, in seconds.
     #[arg(long, env = "INTAKEFLOW_RATE_LIMIT_WINDOW_SECS", default_value_t = DEFAULT_RATE_LIMIT_WINDOW_SECS)]
     pub rate_limit_window_secs: u64,
+
+    /// Operations one WebSocket connection may run at once; a `subscribe` beyond it is refused
+    /// with RATE_LIMITED.
+    #[arg(long, env = "INTAKEFLOW_WS_MAX_OPERATIONS", default_value_t = DEFAULT_WS_MAX_OPERATIONS)]
+    pub ws_max_operations: usize,
+
+    /// Largest WebSocket message a client may send, in bytes; a larger one closes the connection (1009).
+    #[arg(long, env = "INTAKEFLOW_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES)]
+    pub ws_max_message_bytes: usize,
 }
 
 /// Limits on one GraphQL document; see [`crate::graphql::cost`]. Every limit is inclusive.
@@ -148,6 +159,8 @@ pub struct AppConfig {
     pub query_limits: QueryLimits,
     /// None: no budget.
     pub rate_limit: Option<RateLimit>,
+    pub ws_max_operations: usize,
+    pub ws_max_message_bytes: usize,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -170,6 +183,8 @@ impl From<&ServerConfig> for AppConfig {
                 points: server.rate_limit_points,
                 window: Duration::from_secs(server.rate_limit_window_secs.max(1)),
             }),
+            ws_max_operations: server.ws_max_operations,
+            ws_max_message_bytes: server.ws_max_message_bytes,
         }
     }
 }
@@ -186,6 +201,8 @@ impl Default for AppConfig {
                 points: DEFAULT_RATE_LIMIT_POINTS,
                 window: Duration::from_secs(DEFAULT_RATE_LIMIT_WINDOW_SECS),
             }),
+            ws_max_operations: DEFAULT_WS_MAX_OPERATIONS,
+            ws_max_message_bytes: DEFAULT_WS_MAX_MESSAGE_BYTES,
         }
     }
 }

@@ -119,8 +119,9 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
         let range = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
         let q = pieces.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
         let media = match range.as_str() {
-            GRAPHQL_RESPONSE_JSON | "application/*" | "*/*" => MediaType::GraphQLResponse,
-            APPLICATION_JSON => MediaType::Json,
+            GRAPHQL_RESPONSE_JSON => MediaType::GraphQLResponse,
+            // The spec: a client that accepts anything (or says nothing) gets `application/json`.
+            APPLICATION_JSON | "application/*" | "*/*" => MediaType::Json,
             _ => continue,
         };
         if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
@@ -265,18 +266,40 @@ fn not_acceptable() -> Response {
     resp
 }
 
-/// Whether the operation the request would run is a query (GET may not change anything).
-fn operation_is_query(request: &async_graphql::Request) -> Result<bool, String> {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let doc = async_graphql::parser::parse_query(&request.query).map_err(|e| e.to_string())?;
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+/// What execution needs checked before it starts: the operation the request would run (`None`
+/// when the document names none unambiguously: validation then fails with a proper error).
+fn selected_operation<'a>(
+    doc: &'a async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
+    use async_graphql::parser::types::DocumentOperations;
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         _ => None,
-    };
-    // An ambiguous or unknown operation fails in validation with a proper error.
-    Ok(ty.is_none_or(|t| t == OperationType::Query))
+    }
+}
+
+/// The first variable of a non-null type that is missing (without a default) or null: the spec's
+/// variable coercion fails before execution, a request error. async-graphql would run the
+/// operation and fail only the fields that use it.
+fn missing_required_variable(
+    operation: &async_graphql::parser::types::OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> Option<AppError> {
+    operation.variable_definitions.iter().find_map(|definition| {
+        let definition = &definition.node;
+        let name = definition.name.node.as_str();
+        let missing = match variables.get(name) {
+            None => definition.default_value.is_none(),
+            Some(value) => *value == async_graphql::Value::Null,
+        };
+        (!definition.var_type.node.nullable && missing).then(|| {
+            let ty = &definition.var_type.node;
+            AppError::bad_input(format!("variables.{name}"), format!("`${name}` of type `{ty}` needs a non-null value"))
+        })
+    })
 }
 
 async fn execute(
@@ -287,22 +310,28 @@ async fn execute(
     peer: Option<SocketAddr>,
     via_get: bool,
 ) -> Response {
-    match operation_is_query(&request) {
-        Err(message) => {
-            // The request itself was well-formed; legacy JSON clients get 200 for document errors.
-            let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            return request_error(status, media, AppError::bad_input("query", format!("syntax error: {message}")));
+    use async_graphql::parser::types::OperationType;
+    // The request itself was well-formed; legacy JSON clients get 200 for document errors.
+    let document_error_status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let doc = match async_graphql::parser::parse_query(&request.query) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let err = AppError::bad_input("query", format!("syntax error: {e}"));
+            return request_error(document_error_status, media, err);
         }
-        Ok(false) if via_get => {
-            let mut resp = request_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                AppError::bad_input("method", "mutations and subscriptions need POST"),
-            );
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
-        Ok(_) => {}
+    };
+    let operation = selected_operation(&doc, request.operation_name.as_deref());
+    if via_get && operation.is_some_and(|op| op.ty != OperationType::Query) {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            AppError::bad_input("method", "mutations and subscriptions need POST"),
+        );
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    if let Some(err) = operation.and_then(|op| missing_required_variable(op, &request.variables)) {
+        return request_error(document_error_status, media, err);
     }
     let (db, statements) = state.db.counted();
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -311,6 +340,8 @@ async fn execute(
         Err(err) => return request_error(err.status(), media, err),
     };
     let mut request = request;
+    // Parsed once: the schema (and its guard) use this document rather than parse the text again.
+    request.set_parsed_query(doc);
     request.data = state.operation_data(db, principal, client_info(headers, peer));
     let execution = state.schema.execute(request);
     let response = match state.config.request_timeout {
@@ -392,7 +423,11 @@ mod tests {
             negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
             Some(MediaType::Json)
         );
-        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::GraphQLResponse));
+        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json, */*;q=0.5")),
+            Some(MediaType::GraphQLResponse)
+        );
         assert_eq!(negotiate(&accept("text/html")), None);
     }
 }

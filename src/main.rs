@@ -84,6 +84,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let database = server::resolve_database(&db).await?;
             let applied = intakeflow::db::migrate(&database.url).await?;
             tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
+            database.release().await;
             Ok(())
         }
         Command::Schema => {
@@ -100,6 +101,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 workspace = demo.workspace_slug,
                 "demo data ready"
             );
+            drop(handle);
+            database.release().await;
             Ok(())
         }
     }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::config::{AppConfig, DatabaseConfig, ServerConfig};
-use crate::db::local_pg::{ClusterOptions, LocalCluster};
+use crate::db::local_pg::{ClusterOptions, ClusterUse, LocalCluster};
 use crate::db::{self, Db};
 use crate::domain::live::Live;
 use crate::engine::{Engine, EngineConfig};
@@ -23,22 +23,41 @@ pub const LOCAL_DATABASE: &str = "intakeflow";
 pub struct Database {
     pub url: String,
     pub managed: bool,
+    /// This process's use of the managed cluster (see [`Database::release`]).
+    cluster_use: Option<ClusterUse>,
+}
+
+impl Database {
+    /// Ends this process's use of the managed cluster, stopping it when no other intakeflow
+    /// process uses it. (Dropping does the same, blocking; this runs on a blocking thread.)
+    pub async fn release(mut self) {
+        let Some(cluster_use) = self.cluster_use.take() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || cluster_use.release()).await {
+            Ok(Ok(true)) => tracing::info!("stopped the local PostgreSQL (no other process uses it)"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "could not stop the local PostgreSQL"),
+            Err(e) => tracing::warn!(error = %e, "could not stop the local PostgreSQL"),
+        }
+    }
 }
 
 /// `DATABASE_URL` when set; otherwise the managed cluster in the data dir, started if needed.
 pub async fn resolve_database(config: &DatabaseConfig) -> anyhow::Result<Database> {
     if let Some(url) = config.database_url.clone().filter(|u| !u.trim().is_empty()) {
-        return Ok(Database { url, managed: false });
+        return Ok(Database { url, managed: false, cluster_use: None });
     }
     let data_dir = config.data_dir.clone();
-    let url = tokio::task::spawn_blocking(move || start_local(&data_dir)).await??;
-    Ok(Database { url, managed: true })
+    let (url, cluster_use) = tokio::task::spawn_blocking(move || start_local(&data_dir)).await??;
+    Ok(Database { url, managed: true, cluster_use: Some(cluster_use) })
 }
 
-fn start_local(data_dir: &Path) -> anyhow::Result<String> {
-    let cluster = LocalCluster::ensure_started(data_dir, ClusterOptions { fast: false })?;
+fn start_local(data_dir: &Path) -> anyhow::Result<(String, ClusterUse)> {
+    let cluster_use = LocalCluster::use_for_process(data_dir, ClusterOptions { fast: false })?;
+    let cluster = cluster_use.cluster();
     cluster.ensure_database(LOCAL_DATABASE)?;
-    Ok(cluster.database_url(LOCAL_DATABASE))
+    Ok((cluster.database_url(LOCAL_DATABASE), cluster_use))
 }
 
 /// Migrates and opens the pool.
@@ -85,6 +104,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     engine.shutdown().await;
+    database.release().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -97,6 +117,7 @@ pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow
     let engine = Engine::start(db, pubsub, engine.clone())?;
     shutdown_signal().await;
     engine.shutdown().await;
+    database.release().await;
     tracing::info!("worker stopped cleanly");
     Ok(())
 }

@@ -6,6 +6,9 @@
 //! - a `connection_init` deadline (4408), and 4401 for an operation from an unauthenticated
 //!   connection;
 //! - keep-alive pings;
+//! - graphql-transport-ws's own rules, which async-graphql leaves to us ([`protocol`]): 4400 for
+//!   an invalid message, 4409 for an id still in use, and a cap on the operations one connection
+//!   runs at once (`RATE_LIMITED` for one beyond it); a message over the size cap closes 1009;
 //! - the connection ends (4403) when its credential is revoked or expires: signing out or
 //!   revoking the API key stops its subscriptions.
 
@@ -16,6 +19,7 @@ use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 
@@ -24,11 +28,16 @@ use crate::domain::ClientInfo;
 use crate::pubsub::Event;
 use crate::state::AppState;
 
+mod protocol;
+
+use protocol::{Incoming, Operations};
+
 const KEEPALIVE: Duration = Duration::from_secs(15);
+/// WebSocket close code for a message over the size cap (RFC 6455 "message too big").
+const TOO_BIG: u16 = 1009;
+const TOO_BIG_LINGER: Duration = Duration::from_millis(500);
 const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
-/// Larger client messages close the connection: a subscribe is a query, like a POST body.
-const MAX_CLIENT_MESSAGE: usize = 1 << 20;
 
 pub async fn upgrade(state: AppState, req: Request, client: ClientInfo) -> Response {
     let (mut parts, _body) = req.into_parts();
@@ -44,23 +53,35 @@ pub async fn upgrade(state: AppState, req: Request, client: ClientInfo) -> Respo
         .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()))
         .unwrap_or(WebSocketProtocols::GraphQLWS);
     // Most connections sit idle waiting for events: tungstenite's 128 KiB default read buffer per
-    // connection would dominate their memory. Client messages are small (init, subscribe).
+    // connection would dominate their memory. Client messages are small (init, subscribe); larger
+    // ones close the connection: a subscribe is a query, like a POST body.
+    let max_message = state.config.ws_max_message_bytes;
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol, client))
 }
 
 /// What the message filter and the connection loop share.
-#[derive(Default)]
 struct Connection {
     principal: Option<Principal>,
+    operations: Operations,
 }
 
+/// What the message filter asks the connection loop to send.
+enum Reply {
+    Text(String),
+    Close(u16, String),
+}
+
+/// A close frame's reason is at most 123 bytes; a longer one would fail to send at all.
+const MAX_CLOSE_REASON: usize = 123;
+
 fn close(code: u16, reason: &str) -> Message {
+    let reason = protocol::clip(reason, MAX_CLOSE_REASON);
     Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
 }
 
@@ -71,44 +92,75 @@ fn ping(protocol: WebSocketProtocols) -> Message {
     }
 }
 
+async fn send_close(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
+    let _ = sink.send(close(code, reason)).await;
+    if code == TOO_BIG {
+        // The rest of the oversized message is never read, so closing the socket makes the kernel
+        // reset the connection, which can discard the close frame before the client reads it.
+        tokio::time::sleep(TOO_BIG_LINGER).await;
+    }
+}
+
+/// A read error that is the size cap (tungstenite's capacity error), not a broken connection.
+fn is_too_big(message: &Result<Message, axum::Error>) -> bool {
+    message.as_ref().is_err_and(|e| e.to_string().contains("Message too long"))
+}
+
 async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, client: ClientInfo) {
     let (mut sink, incoming) = socket.split();
-    let shared = Arc::new(Mutex::new(Connection::default()));
-    let (close_tx, mut close_rx) = mpsc::unbounded_channel::<(u16, &'static str)>();
+    let operations = Operations::new(protocol, state.config.ws_max_operations);
+    let shared = Arc::new(Mutex::new(Connection { principal: None, operations }));
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
 
     let filter_state = shared.clone();
     let filter_db = state.db.clone();
-    let input = incoming.take_while(|m| std::future::ready(m.is_ok())).filter_map(move |message| {
-        let state = filter_state.clone();
-        let close_tx = close_tx.clone();
-        let db = filter_db.clone();
-        async move {
-            let text = match message.ok()? {
-                Message::Text(t) => t.to_string(),
-                Message::Binary(b) => String::from_utf8(b.to_vec()).ok()?,
-                _ => return None,
-            };
-            let kind = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
-            let operation = matches!(kind.as_deref(), Some("subscribe" | "start"));
-            if !operation {
-                return Some(text.into_bytes());
+    let too_big_tx = reply_tx.clone();
+    let input = incoming
+        .inspect(move |m| {
+            if is_too_big(m) {
+                let _ = too_big_tx.send(Reply::Close(TOO_BIG, "Message too big".into()));
             }
-            let principal = state.lock().ok().and_then(|c| c.principal.clone());
-            let Some(principal) = principal.filter(|p| *p != Principal::Anonymous) else {
-                let _ = close_tx.send((4401, "Unauthorized"));
-                return None;
-            };
-            // The revocation notice may still be on its way: an operation sent after a revoke
-            // returned must not run, so each new operation asks the database once.
-            if !auth::principal::still_valid(&db, &principal).await.unwrap_or(true) {
-                let _ = close_tx.send((4403, "Forbidden: the credential was revoked or has expired"));
-                return None;
+        })
+        .take_while(|m| std::future::ready(m.is_ok()))
+        .filter_map(move |message| {
+            let state = filter_state.clone();
+            let reply_tx = reply_tx.clone();
+            let db = filter_db.clone();
+            async move {
+                let text = match message.ok()? {
+                    Message::Text(t) => t.to_string(),
+                    Message::Binary(b) => String::from_utf8(b.to_vec()).ok()?,
+                    _ => return None,
+                };
+                let verdict = state.lock().ok()?.operations.incoming(&text);
+                let id = match verdict {
+                    Incoming::Forward => return Some(text.into_bytes()),
+                    Incoming::Operation(id) => id,
+                    Incoming::Close(code, reason) => {
+                        let _ = reply_tx.send(Reply::Close(code, reason));
+                        return None;
+                    }
+                    Incoming::Refuse(reply) => {
+                        let _ = reply_tx.send(Reply::Text(reply));
+                        return None;
+                    }
+                };
+                let principal = state.lock().ok().and_then(|c| c.principal.clone());
+                let Some(principal) = principal.filter(|p| *p != Principal::Anonymous) else {
+                    let _ = reply_tx.send(Reply::Close(4401, "Unauthorized".into()));
+                    return None;
+                };
+                // The revocation notice may still be on its way: an operation sent after a revoke
+                // returned must not run, so each new operation asks the database once.
+                if !auth::principal::still_valid(&db, &principal).await.unwrap_or(true) {
+                    let reason = "Forbidden: the credential was revoked or has expired";
+                    let _ = reply_tx.send(Reply::Close(4403, reason.into()));
+                    return None;
+                }
+                state.lock().ok()?.operations.start(id);
+                Some(text.into_bytes())
             }
-            Some(text.into_bytes())
-        }
-    });
+        });
 
     let init_state = shared.clone();
     let app = state.clone();
@@ -163,7 +215,8 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
         tokio::select! {
             message = graphql.next() => match message {
                 Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    let send = shared.lock().map(|mut c| c.operations.outgoing(&text)).unwrap_or(true);
+                    if send && sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
                 }
@@ -173,12 +226,25 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
                     let _ = sink.send(close(code, &reason)).await;
                     break;
                 }
-                None => break,
+                None => {
+                    // The client's messages ended: perhaps on one over the size cap.
+                    if let Ok(Reply::Close(code, reason)) = reply_rx.try_recv() {
+                        send_close(&mut sink, code, &reason).await;
+                    }
+                    break;
+                }
             },
-            Some((code, reason)) = close_rx.recv() => {
-                let _ = sink.send(close(code, reason)).await;
-                break;
-            }
+            Some(reply) = reply_rx.recv() => match reply {
+                Reply::Text(text) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Reply::Close(code, reason) => {
+                    send_close(&mut sink, code, &reason).await;
+                    break;
+                }
+            },
             _ = &mut init_deadline, if !initialised => {
                 let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
                 break;

@@ -2,8 +2,10 @@
 //!
 //! Everything lives in one data directory and the server listens only on a Unix
 //! socket in `<data_dir>/run`, so it never collides with a system PostgreSQL on
-//! port 5432 and can use trust auth safely. The server deliberately outlives our
-//! process: the next start reuses it instead of paying for a cold start.
+//! port 5432 and can use trust auth safely.
+//!
+//! The cluster stops when the last intakeflow process using it exits ([`ClusterUse`],
+//! `users.rs`); a `kill -9` leaves it running, and the next start reuses it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -35,6 +37,11 @@ const START_TIMEOUT_SECS: u64 = 60;
 /// Long enough for another process to finish a slow initdb + start.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
 
+mod users;
+
+pub use users::ClusterUse;
+use users::lock_users;
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClusterOptions {
     /// Test cluster: trade durability for speed (no fsync anywhere).
@@ -57,6 +64,17 @@ impl LocalCluster {
     /// the one already running there. Safe to call concurrently from several
     /// processes or threads.
     pub fn ensure_started(data_dir: &Path, opts: ClusterOptions) -> Result<LocalCluster> {
+        Ok(LocalCluster::set_up(data_dir, opts, false)?.0)
+    }
+
+    /// [`LocalCluster::ensure_started`], and this process counted as a user of the cluster until
+    /// the returned value is released or dropped; the last user to go stops it.
+    pub fn use_for_process(data_dir: &Path, opts: ClusterOptions) -> Result<ClusterUse> {
+        let (cluster, users) = LocalCluster::set_up(data_dir, opts, true)?;
+        Ok(ClusterUse { cluster, users })
+    }
+
+    fn set_up(data_dir: &Path, opts: ClusterOptions, register: bool) -> Result<(LocalCluster, Option<Flock<File>>)> {
         let bindir = find_bindir()?;
         let data_dir =
             std::path::absolute(data_dir).with_context(|| format!("invalid data dir {}", data_dir.display()))?;
@@ -76,7 +94,10 @@ impl LocalCluster {
         cluster.prepare_layout()?;
         let initialised = cluster.init_if_needed(opts)?;
         cluster.start_if_needed(initialised)?;
-        Ok(cluster)
+        // Under cluster.lock, like the last user's stop: a process counts as a user either before
+        // that stop begins (and so prevents it) or after it ended (and so starts the cluster again).
+        let users = if register { Some(lock_users(&data_dir)?) } else { None };
+        Ok((cluster, users))
     }
 
     fn new(data_dir: &Path, bindir: PathBuf, run_as: Option<String>) -> LocalCluster {
@@ -120,6 +141,11 @@ impl LocalCluster {
 
     pub fn stop(&self) -> Result<()> {
         let _lock = lock_data_dir(&self.data_dir)?;
+        self.stop_locked()
+    }
+
+    /// [`LocalCluster::stop`] for a caller that holds cluster.lock.
+    fn stop_locked(&self) -> Result<()> {
         if !self.postmaster_running()? {
             info!(pgdata = %self.pgdata.display(), "PostgreSQL is not running");
             return Ok(());

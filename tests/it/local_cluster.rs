@@ -148,6 +148,12 @@ impl Server {
         self
     }
 
+    /// Sends `signal` and waits for the process to exit; its exit status.
+    fn stop_with(&mut self, signal: Signal) -> std::process::ExitStatus {
+        kill(Pid::from_raw(self.child.id() as i32), signal).expect("signal the server");
+        self.child.wait().expect("wait for the server")
+    }
+
     /// `kill -9`, then reap.
     fn kill9(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
@@ -277,6 +283,35 @@ async fn serve_starts_its_own_cluster_and_reuses_it_after_kill_9() {
     assert_demo_data(&last.demo_view(&demo_token).await);
     drop(last);
 
+    dir.finish();
+}
+
+/// Whether a postmaster runs on the folder (pg_ctl removes the pid file once it has stopped).
+fn postmaster_running(dir: &DataDir) -> bool {
+    dir.path.join("pgdata").join("postmaster.pid").exists()
+}
+
+/// The cluster stops when the last process using it exits cleanly (SIGTERM, SIGINT), and not
+/// while another one still uses it.
+#[tokio::test]
+async fn the_managed_cluster_stops_when_its_last_user_exits() {
+    let dir = DataDir::new("stop");
+    let mut only = Server::start(&dir, "only").ready(FIRST_START).await;
+    assert!(postmaster_running(&dir));
+    let status = only.stop_with(Signal::SIGTERM);
+    assert!(status.success(), "{status}:\n{}", only.log_text());
+    assert!(!postmaster_running(&dir), "the postmaster outlived its only user:\n{}", only.log_text());
+
+    let mut first = Server::start(&dir, "first").ready(RESTART).await;
+    let mut second = Server::start(&dir, "second").ready(RESTART).await;
+    let status = first.stop_with(Signal::SIGTERM);
+    assert!(status.success(), "{status}:\n{}", first.log_text());
+    assert!(postmaster_running(&dir), "stopped under another user:\n{}", first.log_text());
+    let token = second.sign_in(DEMO_EMAIL, DEMO_PASSWORD).await;
+    assert_demo_data(&second.demo_view(&token).await);
+    let status = second.stop_with(Signal::SIGINT);
+    assert!(status.success(), "{status}:\n{}", second.log_text());
+    assert!(!postmaster_running(&dir), "the last user left it running:\n{}", second.log_text());
     dir.finish();
 }
 

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod factories;
 pub mod ids;
 pub mod intake_factories;
+pub mod node;
 pub mod serve;
 pub mod snapshot;
 pub mod workflow_factories;
