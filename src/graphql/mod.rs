@@ -2,6 +2,7 @@
 
 pub mod loaders;
 pub mod mutation;
+pub mod observe;
 pub mod query;
 pub mod relay;
 pub mod subscription;
@@ -9,6 +10,7 @@ pub mod types;
 
 use async_graphql::{Context, Schema};
 
+use crate::config::AppConfig;
 use crate::db::{Conn, Db};
 use crate::domain::Caller;
 use crate::error::AppError;
@@ -21,11 +23,24 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 20_000;
 
 pub fn build_schema() -> AppSchema {
-    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
+    build_schema_for(&AppConfig::default())
+}
+
+/// The schema with the production switches of `config` (introspection, suggestions) and the
+/// operation metrics and slow-operation log.
+pub fn build_schema_for(config: &AppConfig) -> AppSchema {
+    let mut builder = Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .register_output_type::<types::Node>()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+        .extension(observe::Observe::new(config.slow_operation));
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !config.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL exactly as `schema.graphql` holds it.
