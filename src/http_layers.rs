@@ -62,9 +62,10 @@ fn route_of<B>(req: &axum::http::Request<B>) -> &'static str {
     matched.and_then(|m| ROUTES.iter().find(|r| **r == m).copied()).unwrap_or("unmatched")
 }
 
-/// Every log line of the request carries these fields.
+/// Every log line of the request carries these fields. The span is at ERROR level so that no
+/// log filter disables it: a warning logged under `RUST_LOG=warn` still names its request.
 fn span_for<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    tracing::info_span!(
+    tracing::error_span!(
         "request",
         request_id = request_id::of(req).unwrap_or("-"),
         method = %req.method(),

@@ -60,6 +60,22 @@ struct Connection {
     principal: Option<Principal>,
 }
 
+/// Counts the connection in `intakeflow_ws_active_connections` for as long as it lives.
+struct ActiveConnection;
+
+impl ActiveConnection {
+    fn open() -> Self {
+        metrics::gauge!("intakeflow_ws_active_connections").increment(1);
+        ActiveConnection
+    }
+}
+
+impl Drop for ActiveConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("intakeflow_ws_active_connections").decrement(1);
+    }
+}
+
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
 }
@@ -72,6 +88,7 @@ fn ping(protocol: WebSocketProtocols) -> Message {
 }
 
 async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, client: ClientInfo) {
+    let _active = ActiveConnection::open();
     let (mut sink, incoming) = socket.split();
     let shared = Arc::new(Mutex::new(Connection::default()));
     let (close_tx, mut close_rx) = mpsc::unbounded_channel::<(u16, &'static str)>();

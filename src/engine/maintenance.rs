@@ -52,6 +52,7 @@ pub async fn reap_once(db: &Db) -> anyhow::Result<usize> {
         .await?;
     }
     if !reaped.is_empty() {
+        metrics::counter!("intakeflow_engine_reaped_leases_total").increment(reaped.len() as u64);
         db::executions::notify_jobs(&mut conn).await?;
     }
     Ok(reaped.len())

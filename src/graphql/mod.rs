@@ -6,6 +6,7 @@ pub mod observe;
 pub mod query;
 pub mod relay;
 pub mod subscription;
+pub mod switches;
 pub mod types;
 
 use async_graphql::{Context, Schema};
@@ -35,7 +36,7 @@ pub fn build_schema_for(config: &AppConfig) -> AppSchema {
         .limit_complexity(MAX_COMPLEXITY)
         .extension(observe::Observe::new(config.slow_operation));
     if !config.introspection {
-        builder = builder.disable_introspection();
+        builder = builder.disable_introspection().extension(switches::NoIntrospection);
     }
     if !config.field_suggestions {
         builder = builder.disable_suggestions();

@@ -20,6 +20,7 @@ mod intake_access;
 mod layers;
 mod leads;
 mod local_cluster;
+mod observability;
 mod paging;
 mod relay;
 mod roles;
