@@ -14,6 +14,7 @@ const DEFAULT_RATE_LIMIT_POINTS: u64 = 1_000_000;
 const DEFAULT_RATE_LIMIT_WINDOW_SECS: u64 = 60;
 const DEFAULT_WS_MAX_OPERATIONS: usize = 100;
 const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
+const DEFAULT_SLOW_OPERATION_MS: u64 = 1000;
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -108,6 +109,8 @@ pub struct ServerConfig {
     /// Largest WebSocket message a client may send, in bytes; a larger one closes the connection (1009).
     #[arg(long, env = "INTAKEFLOW_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES)]
     pub ws_max_message_bytes: usize,
+    #[command(flatten)]
+    pub operations: OperationsConfig,
 }
 
 /// Limits on one GraphQL document; see [`crate::graphql::cost`]. Every limit is inclusive.
@@ -144,6 +147,39 @@ pub struct RateLimit {
     pub window: Duration,
 }
 
+/// What operators see and what production turns off (README "Operating it").
+#[derive(Debug, Clone, Args)]
+pub struct OperationsConfig {
+    /// Bearer token that /metrics on the main listener requires. Unset (and no metrics address):
+    /// /metrics answers 404.
+    #[arg(long, env = "INTAKEFLOW_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+
+    /// Serve /metrics on this address instead of the main listener.
+    #[arg(long, env = "INTAKEFLOW_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// GraphQL operations slower than this many milliseconds are logged at WARN.
+    #[arg(long, env = "INTAKEFLOW_SLOW_OPERATION_MS", default_value_t = DEFAULT_SLOW_OPERATION_MS)]
+    pub slow_operation_ms: u64,
+
+    /// Origins allowed to call the API from a browser (comma-separated; empty: none but our own).
+    #[arg(long, env = "INTAKEFLOW_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
+    /// Answer introspection queries (`__schema`, `__type`).
+    #[arg(long, env = "INTAKEFLOW_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Suggest field names in validation errors ("Did you mean …?").
+    #[arg(long, env = "INTAKEFLOW_FIELD_SUGGESTIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub field_suggestions: bool,
+
+    /// Serve GraphiQL at `/` (off: `/` is 404).
+    #[arg(long, env = "INTAKEFLOW_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
 fn hours(h: u64) -> Duration {
     Duration::from_secs(h.saturating_mul(3600))
 }
@@ -161,6 +197,14 @@ pub struct AppConfig {
     pub rate_limit: Option<RateLimit>,
     pub ws_max_operations: usize,
     pub ws_max_message_bytes: usize,
+    /// Required by /metrics on the main listener; `None`: not served there.
+    pub metrics_token: Option<String>,
+    pub slow_operation: Duration,
+    /// Browser origins allowed by CORS (exact `scheme://host[:port]`).
+    pub cors_origins: Vec<String>,
+    pub introspection: bool,
+    pub field_suggestions: bool,
+    pub graphiql: bool,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -185,6 +229,19 @@ impl From<&ServerConfig> for AppConfig {
             }),
             ws_max_operations: server.ws_max_operations,
             ws_max_message_bytes: server.ws_max_message_bytes,
+            // With its own address, /metrics is not served on the main listener at all.
+            metrics_token: server.operations.metrics_token.clone().filter(|_| server.operations.metrics_addr.is_none()),
+            slow_operation: Duration::from_millis(server.operations.slow_operation_ms),
+            cors_origins: server
+                .operations
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            introspection: server.operations.introspection,
+            field_suggestions: server.operations.field_suggestions,
+            graphiql: server.operations.graphiql,
         }
     }
 }
@@ -203,6 +260,12 @@ impl Default for AppConfig {
             }),
             ws_max_operations: DEFAULT_WS_MAX_OPERATIONS,
             ws_max_message_bytes: DEFAULT_WS_MAX_MESSAGE_BYTES,
+            metrics_token: None,
+            slow_operation: Duration::from_millis(DEFAULT_SLOW_OPERATION_MS),
+            cors_origins: Vec::new(),
+            introspection: true,
+            field_suggestions: true,
+            graphiql: true,
         }
     }
 }

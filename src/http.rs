@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP, POST and GET, plus WebSocket upgrades),
-//! GraphiQL at `/`, `/healthz` and `/readyz`.
+//! GraphiQL at `/`, `/healthz` and `/readyz` (and `/metrics`, with what wraps every route, in
+//! [`crate::http_layers`]).
 //!
 //! The GraphQL-over-HTTP handling follows the spec's status-code rules: with
 //! `application/graphql-response+json` a request error (unparseable, invalid) is a 4xx and a
@@ -15,7 +16,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth;
 use crate::domain::ClientInfo;
@@ -29,15 +29,14 @@ pub const SQL_STATEMENTS_HEADER: &str = "x-intakeflow-sql-statements";
 const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/hooks/{token}", axum::routing::post(webhook))
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(panic_response))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response));
+    crate::http_layers::wrap(routes, &state.config).with_state(state)
 }
 
 /// A panic in a handler or resolver is a bug: the client gets the same INTERNAL error as for any
@@ -48,8 +47,11 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+async fn graphiql(State(state): State<AppState>) -> Response {
+    if !state.config.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish()).into_response()
 }
 
 /// Inbound webhook for WEBHOOK-triggered workflows: the JSON body becomes the trigger data.
@@ -147,6 +149,9 @@ fn request_error(status: StatusCode, media: MediaType, err: AppError) -> Respons
     let mut error = serde_json::to_value(&server).unwrap_or_else(|_| json!({"message": "error"}));
     if let Some(obj) = error.as_object_mut() {
         obj.remove("locations");
+        if let (Some(id), Some(ext)) = (crate::telemetry::current_request_id(), obj.get_mut("extensions")) {
+            ext["requestId"] = json!(id);
+        }
     }
     let mut response = json_response(status, media, json!({ "errors": [error] }));
     response.headers_mut().extend(headers);

@@ -1,10 +1,10 @@
 //! The `intakeflow` command: serve, worker, migrate, schema, seed-demo.
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use intakeflow::config::{DatabaseConfig, ServerConfig};
 use intakeflow::engine::EngineConfig;
+use intakeflow::telemetry::{LogFormat, init_tracing};
 use intakeflow::{graphql, seed, server};
 
 // Large responses allocate and free hundreds of thousands of small values (async-graphql's value
@@ -20,8 +20,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Log line format: `text` (default) or `json` (one object per line).
+    #[arg(long, global = true, env = "INTAKEFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
+// Parsed once at start-up: the size of the largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the GraphQL API (and GraphiQL at /).
@@ -54,17 +60,11 @@ enum Command {
     },
 }
 
-fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Schema) {
-        init_tracing();
+        init_tracing(cli.log_format);
     }
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -116,6 +116,7 @@ impl PubSub {
         *backoff = Duration::from_millis(100);
         if *connected_before {
             tracing::info!("LISTEN connection re-established");
+            metrics::counter!("intakeflow_pubsub_listen_reconnects_total").increment(1);
             self.announce_reconnect();
         }
         *connected_before = true;

@@ -72,7 +72,8 @@ pub async fn open(database: &Database, pool_size: u32, statement_timeout: Option
 
 pub fn app_state(db: Db, config: AppConfig, pubsub: std::sync::Arc<PubSub>) -> AppState {
     let live = std::sync::Arc::new(Live::new(&db, pubsub.clone()));
-    AppState { schema: graphql::build_schema(&config), db, config, pubsub, live }
+    let schema = graphql::build_schema(&config);
+    AppState { schema, db, config, pubsub, live, metrics: crate::telemetry::prometheus() }
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
@@ -99,13 +100,30 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     let listener = TcpListener::bind(server.addr).await.with_context(|| format!("binding {}", server.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphiQL at http://{addr}/ ; GraphQL at http://{addr}/graphql");
-    let app = http::router(app_state(db, AppConfig::from(server), pubsub));
+    let state = app_state(db, AppConfig::from(server), pubsub);
+    if let Some(metrics_addr) = server.operations.metrics_addr {
+        serve_metrics(metrics_addr, state.clone(), server.operations.metrics_token.clone()).await?;
+    }
+    let app = http::router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     engine.shutdown().await;
     database.release().await;
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// `/metrics` on a listener of its own, until the process exits.
+async fn serve_metrics(addr: SocketAddr, state: AppState, token: Option<String>) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics address {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+    let app = crate::http_layers::metrics_router(state, token);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -20,6 +20,8 @@ pub struct AppState {
     pub pubsub: Arc<PubSub>,
     /// Live streams, shared by every subscription of this process.
     pub live: Arc<Live>,
+    /// Renders the process's metrics for `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {

@@ -80,6 +80,22 @@ enum Reply {
 /// A close frame's reason is at most 123 bytes; a longer one would fail to send at all.
 const MAX_CLOSE_REASON: usize = 123;
 
+/// Counts the connection in `intakeflow_ws_active_connections` for as long as it lives.
+struct ActiveConnection;
+
+impl ActiveConnection {
+    fn open() -> Self {
+        metrics::gauge!("intakeflow_ws_active_connections").increment(1);
+        ActiveConnection
+    }
+}
+
+impl Drop for ActiveConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("intakeflow_ws_active_connections").decrement(1);
+    }
+}
+
 fn close(code: u16, reason: &str) -> Message {
     let reason = protocol::clip(reason, MAX_CLOSE_REASON);
     Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
@@ -107,6 +123,7 @@ fn is_too_big(message: &Result<Message, axum::Error>) -> bool {
 }
 
 async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, client: ClientInfo) {
+    let _active = ActiveConnection::open();
     let (mut sink, incoming) = socket.split();
     let operations = Operations::new(protocol, state.config.ws_max_operations);
     let shared = Arc::new(Mutex::new(Connection { principal: None, operations }));
@@ -215,8 +232,13 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
         tokio::select! {
             message = graphql.next() => match message {
                 Some(WsMessage::Text(text)) => {
-                    let send = shared.lock().map(|mut c| c.operations.outgoing(&text)).unwrap_or(true);
-                    if send && sink.send(Message::Text(text.into())).await.is_err() {
+                    let send = match shared.lock() {
+                        Ok(mut c) => c.operations.outgoing(text),
+                        Err(_) => Some(text),
+                    };
+                    if let Some(text) = send
+                        && sink.send(Message::Text(text.into())).await.is_err()
+                    {
                         break;
                     }
                 }

@@ -58,6 +58,10 @@ impl Server {
             .env("INTAKEFLOW_SQL_STATEMENT_HEADER", "true")
             .env("INTAKEFLOW_WORKERS", spec.workers.to_string())
             .env("INTAKEFLOW_SCHEDULER", "false")
+            // One principal drives the whole load: a per-principal budget would measure itself.
+            .env("INTAKEFLOW_RATE_LIMIT_POINTS", "0")
+            // The fan-out scenario holds thousands of subscriptions on few connections.
+            .env("INTAKEFLOW_WS_MAX_OPERATIONS", "100000")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(out)

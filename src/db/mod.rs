@@ -21,6 +21,7 @@ pub mod execution_logs;
 pub mod executions;
 pub mod field_values;
 pub mod forms;
+pub mod gauges;
 pub mod lead_events;
 pub mod leads;
 pub mod local_pg;
@@ -130,12 +131,19 @@ impl Db {
         (Db { pool: self.pool.clone(), statements: Some(counter.clone()) }, counter)
     }
 
+    /// Statements run so far through this handle, when it counts them.
+    pub fn statements(&self) -> Option<usize> {
+        self.statements.as_ref().map(|c| c.load(Ordering::Relaxed))
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
     pub async fn conn(&self) -> Result<Conn, PoolError> {
+        let started = std::time::Instant::now();
         let mut conn = self.pool.get_owned().await?;
+        metrics::histogram!("intakeflow_db_pool_checkout_seconds").record(started.elapsed().as_secs_f64());
         conn.set_instrumentation(StatementCounter(self.statements.clone()));
         Ok(Conn(conn))
     }

@@ -73,6 +73,7 @@ pub async fn reap_once(db: &Db, max_losses: u32) -> anyhow::Result<usize> {
             Ok(reaped)
         })
         .await?;
+    metrics::counter!("intakeflow_engine_reaped_leases_total").increment(reaped.len() as u64);
     Ok(reaped.len())
 }
 

@@ -288,8 +288,21 @@ impl Runner {
             if self.deps.config.panic_at_node.as_deref() == Some(node.key.as_str()) {
                 panic!("fault injection: node `{}` panics (EngineConfig::panic_at_node)", node.key);
             }
+            let step_started = std::time::Instant::now();
             let outcome =
                 nodes::execute(NodeRun { deps: &self.deps, execution: exec, node, step: &step, data: &data }).await;
+            let outcome_label = match &outcome {
+                Outcome::Done { .. } => "done",
+                Outcome::Wait { .. } => "wait",
+                Outcome::Retry { .. } => "retry",
+                Outcome::Fail { .. } => "fail",
+            };
+            metrics::histogram!(
+                "intakeflow_engine_step_duration_seconds",
+                "node_type" => node.node_type.as_str(),
+                "outcome" => outcome_label
+            )
+            .record(step_started.elapsed().as_secs_f64());
             if contained && !matches!(outcome, Outcome::Done { .. }) {
                 // Waits, retries and failures record the attempt as they always have.
                 mark_running(&mut conn, exec.id, worker, step.id, running()).await?;
@@ -438,6 +451,7 @@ impl Runner {
         node: &GraphNode,
         error: &str,
     ) -> Result<(), RunError> {
+        metrics::counter!("intakeflow_engine_step_retries_total", "node_type" => node.node_type.as_str()).increment(1);
         let exponent = (step.attempt - 1).clamp(0, 16) as u32;
         let delay_ms = self.deps.config.retry_base_ms.saturating_mul(1u64 << exponent).min(15 * 60 * 1000);
         let run_at = Utc::now() + chrono::Duration::milliseconds(delay_ms as i64);

@@ -6,9 +6,11 @@ pub mod guard;
 pub mod hygiene;
 pub mod loaders;
 pub mod mutation;
+pub mod observe;
 pub mod query;
 pub mod relay;
 pub mod subscription;
+pub mod switches;
 pub mod types;
 
 use async_graphql::{Context, Schema};
@@ -20,15 +22,24 @@ use crate::error::AppError;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// The schema with the settings that shape it: the query limits and the cost budget are checked
-/// by [`guard::Guard`] (async-graphql's own depth and complexity limits are not used: their
-/// errors carry no code, cost or limit).
+/// The schema with the settings that shape it: the production switches (introspection,
+/// suggestions), the operation metrics and slow-operation log ([`observe::Observe`], outermost, so
+/// it sees the cost the guard reports), and the query limits and cost budget checked by
+/// [`guard::Guard`] (async-graphql's own depth and complexity limits are not used: their errors
+/// carry no code, cost or limit).
 pub fn build_schema(config: &AppConfig) -> AppSchema {
     let budget = config.rate_limit.map(|r| budget::Budget::new(r.points, r.window));
-    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
+    let mut builder = Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .register_output_type::<types::Node>()
-        .extension(guard::Guard::new(config.query_limits.clone(), budget))
-        .finish()
+        .extension(observe::Observe::new(config.slow_operation))
+        .extension(guard::Guard::new(config.query_limits.clone(), budget));
+    if !config.introspection {
+        builder = builder.disable_introspection().extension(switches::NoIntrospection);
+    }
+    if !config.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL exactly as `schema.graphql` holds it.

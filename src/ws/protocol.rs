@@ -34,8 +34,8 @@ pub struct Operations {
     protocol: WebSocketProtocols,
     max: usize,
     active: HashSet<String>,
-    /// Completed by the client: async-graphql still answers with a `complete`, which
-    /// graphql-transport-ws does not send ("no further events" after the client's).
+    /// Completed by the client, or refused with an `error`: async-graphql still sends a
+    /// `complete`, which graphql-transport-ws does not ("no further events" after either).
     completed_by_client: HashSet<String>,
 }
 
@@ -113,31 +113,60 @@ impl Operations {
     }
 
     /// Follows a message async-graphql sends: its `complete` (or an `error`) ends that id.
-    /// Whether to send it on.
-    pub fn outgoing(&mut self, text: &str) -> bool {
+    /// `None`: don't send it; otherwise what to send in its place (usually the same text).
+    ///
+    /// async-graphql answers an operation refused before it ran (invalid, too complex, rate
+    /// limited) with a `next` holding only errors and then a `complete`; graphql-transport-ws
+    /// says that is one `error` message, after which nothing more is sent for the id.
+    pub fn outgoing(&mut self, text: String) -> Option<String> {
         // Every result passes here; only the rare end-of-operation messages are parsed. Serde
-        // writes async-graphql's messages with the `type` tag first.
+        // writes async-graphql's messages with the `type` tag first, and a response's `data`
+        // before its `errors`.
+        let refused = self.protocol == WebSocketProtocols::GraphQLWS
+            && text.starts_with(r#"{"type":"next""#)
+            && text.contains(r#""payload":{"data":null,"errors":"#);
+        if refused && let Some(error) = request_error(&text) {
+            self.active.remove(&error.0);
+            self.completed_by_client.insert(error.0.clone());
+            return Some(json!({ "id": error.0, "type": "error", "payload": error.1 }).to_string());
+        }
         if !(text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#)) {
-            return true;
+            return Some(text);
         }
         #[derive(serde::Deserialize)]
         struct Ended {
             id: String,
         }
-        let Ok(ended) = serde_json::from_str::<Ended>(text) else {
-            return true;
+        let Ok(ended) = serde_json::from_str::<Ended>(&text) else {
+            return Some(text);
         };
         if self.completed_by_client.remove(&ended.id) {
-            return false;
+            return None;
         }
         self.active.remove(&ended.id);
-        true
+        Some(text)
     }
 
     #[cfg(test)]
     fn active(&self) -> usize {
         self.active.len()
     }
+}
+
+/// The id and errors of a `next` that is a request error: no data, and no error from a field.
+fn request_error(text: &str) -> Option<(String, Value)> {
+    #[derive(serde::Deserialize)]
+    struct Next {
+        id: String,
+        payload: Payload,
+    }
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        errors: Vec<Value>,
+    }
+    let next: Next = serde_json::from_str(text).ok()?;
+    let from_fields = next.payload.errors.iter().any(|e| e.get("path").is_some_and(|p| !p.is_null()));
+    (!from_fields && !next.payload.errors.is_empty()).then(|| (next.id, Value::Array(next.payload.errors)))
 }
 
 /// A valid graphql-transport-ws client message, as far as operations go.
@@ -249,18 +278,33 @@ mod tests {
         ops.start("a".into());
         assert_eq!(close_code(ops.incoming(&subscribe("a"))), Some(4409));
         // The server completed it: the id is free again.
-        assert!(ops.outgoing(r#"{"type":"complete","id":"a"}"#));
+        assert!(ops.outgoing(r#"{"type":"complete","id":"a"}"#.into()).is_some());
         assert_eq!(ops.incoming(&subscribe("a")), Incoming::Operation("a".into()));
         ops.start("a".into());
         // The client completed it.
         assert_eq!(ops.incoming(r#"{"type":"complete","id":"a"}"#), Incoming::Forward);
         assert_eq!(ops.active(), 0);
         // async-graphql's answer to it is not sent.
-        assert!(!ops.outgoing(r#"{"type":"complete","id":"a"}"#));
+        assert!(ops.outgoing(r#"{"type":"complete","id":"a"}"#.into()).is_none());
         // Results do not end anything.
         ops.start("b".into());
-        assert!(ops.outgoing(r#"{"type":"next","id":"b","payload":{"data":{}}}"#));
+        assert!(ops.outgoing(r#"{"type":"next","id":"b","payload":{"data":{}}}"#.into()).is_some());
         assert_eq!(ops.active(), 1);
+    }
+
+    #[test]
+    fn a_request_error_is_one_error_message_and_nothing_after_it() {
+        let mut ops = Operations::new(TRANSPORT, 10);
+        ops.start("q".into());
+        let refused = r#"{"type":"next","id":"q","payload":{"data":null,"errors":[{"message":"too deep"}]}}"#;
+        let sent: Value = serde_json::from_str(&ops.outgoing(refused.into()).expect("sent")).expect("JSON");
+        assert_eq!(sent, json!({ "id": "q", "type": "error", "payload": [{ "message": "too deep" }] }));
+        assert_eq!(ops.active(), 0);
+        assert!(ops.outgoing(r#"{"type":"complete","id":"q"}"#.into()).is_none());
+        // A field error in a result is a result, not a refusal.
+        ops.start("f".into());
+        let field = r#"{"type":"next","id":"f","payload":{"data":null,"errors":[{"message":"x","path":["lead"]}]}}"#;
+        assert_eq!(ops.outgoing(field.into()).as_deref(), Some(field));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod intake_access;
 mod layers;
 mod leads;
 mod local_cluster;
+mod observability;
 mod paging;
 mod query_limits;
 mod relay;

@@ -35,6 +35,11 @@ impl ServeProcess {
     /// Starts `intakeflow serve` on `database_url` with no workers and no scheduler; see
     /// [`ServeProcess::ready`].
     pub fn start(name: &str, database_url: &str) -> ServeProcess {
+        ServeProcess::start_with_env(name, database_url, &[])
+    }
+
+    /// Like [`ServeProcess::start`] with more environment variables (set last, so they win).
+    pub fn start_with_env(name: &str, database_url: &str, env: &[(&str, &str)]) -> ServeProcess {
         let port = free_port();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let log = std::env::temp_dir().join(format!("intakeflow-serve-{}-{n}-{name}.log", std::process::id()));
@@ -48,6 +53,7 @@ impl ServeProcess {
             .env("INTAKEFLOW_SCHEDULER", "false")
             .env("INTAKEFLOW_DB_POOL_SIZE", "8")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
