@@ -113,7 +113,7 @@ pub struct ServerConfig {
     pub operations: OperationsConfig,
 }
 
-/// Limits on one GraphQL document; see [`crate::graphql::cost`]. Every limit is inclusive.
+/// Limits on one GraphQL document; see the GraphQL guard (`graphql/cost.rs`). Every limit is inclusive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryLimits {
     /// Largest cost a single operation may have.
@@ -140,7 +140,7 @@ impl Default for QueryLimits {
     }
 }
 
-/// A budget of cost points per principal per window; see [`crate::graphql::budget`].
+/// A budget of cost points per principal per window; see `graphql/budget.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub points: u64,

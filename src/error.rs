@@ -48,7 +48,7 @@ pub enum AppError {
         message: String,
         retry_after_secs: i64,
     },
-    /// A document over one of the query limits ([`crate::graphql::cost`]); `measure` names which.
+    /// A document over one of the query limits (`graphql/cost.rs`); `measure` names which.
     QueryTooComplex {
         measure: &'static str,
         value: usize,

@@ -1,5 +1,5 @@
 //! Text we can store: PostgreSQL refuses NUL (U+0000) in `text` and `jsonb`, so input holding one
-//! is refused at the edge (GraphQL: [`crate::graphql::hygiene`]; webhook bodies: the HTTP layer)
+//! is refused at the edge (GraphQL requests in `graphql/hygiene.rs`, webhook bodies in the HTTP layer)
 //! with a BAD_USER_INPUT naming where it was, instead of failing deep inside a write.
 
 pub const NUL_MESSAGE: &str = "contains a NUL character (\\u0000), which cannot be stored";

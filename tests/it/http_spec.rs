@@ -131,7 +131,7 @@ async fn post_answers_in_the_media_type_the_client_accepts() {
         let r = post_query(&app, accept, "{ __typename }").await;
         assert_eq!(r.status, 200, "{accept:?}: {}", r.text);
         assert!(r.content_type().starts_with(expected), "{accept:?} → {}", r.content_type());
-        assert_eq!(r.json(), json!({ "data": { "__typename": "Query" } }));
+        assert_eq!(r.json()["data"], json!({ "__typename": "Query" }));
     }
     // A charset parameter on the request body is fine.
     let r = post(&app, None, Some("application/json; charset=utf-8"), r#"{"query":"{ __typename }"}"#).await;
@@ -302,7 +302,7 @@ async fn get_runs_queries() {
     let r = get(&app, None, &[("query", "{__typename}")]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.content_type().starts_with(JSON));
-    assert_eq!(r.json(), json!({ "data": { "__typename": "Query" } }));
+    assert_eq!(r.json()["data"], json!({ "__typename": "Query" }));
 
     let r = get(
         &app,

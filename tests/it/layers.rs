@@ -25,7 +25,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),
     ("ws", &["state", "graphql", "domain", "auth", "pubsub", "error", "config"]),
     ("http_layers", &["state", "db", "config", "telemetry"]),
-    ("http", &["state", "ws", "graphql", "domain", "auth", "db", "model", "error", "config", "http_layers", "telemetry"]),
+    (
+        "http",
+        &["state", "ws", "graphql", "domain", "auth", "db", "model", "error", "config", "http_layers", "telemetry"],
+    ),
     (
         "server",
         &[

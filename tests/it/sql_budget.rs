@@ -112,7 +112,7 @@ async fn rows_of(app: &TestApp, ws: &TestWorkspace) -> i64 {
 
 #[tokio::test]
 async fn a_nested_query_costs_one_statement_per_level_whatever_the_size() {
-    let app = TestApp::spawn().await;
+    let app = big_pages().await;
     let owner = app.user("Budget Owner").await;
     let small = small_through_the_api(&app, &owner).await;
     let large = large_in_sql(&app, &owner, 25, 10).await;
@@ -160,7 +160,7 @@ async fn a_nested_query_costs_one_statement_per_level_whatever_the_size() {
 const WIDE: usize = 2 + 2 + 15;
 #[tokio::test]
 async fn every_relation_is_batched() {
-    let app = TestApp::spawn().await;
+    let app = big_pages().await;
     let owner = app.user("Budget Owner").await;
     let large = large_in_sql(&app, &owner, 5, 8).await;
     let small = large_in_sql(&app, &owner, 1, 2).await;
@@ -202,4 +202,12 @@ async fn every_relation_is_batched() {
         let n = r.statements.expect("the server reports its statement count");
         assert!(n <= WIDE, "{name}: {n} statements for 40 submissions; at most {WIDE} expected");
     }
+}
+
+/// These queries ask for large pages at several levels on purpose (the statement count must not
+/// grow with them): far over the default cost limit and budget, which are not what they test.
+async fn big_pages() -> TestApp {
+    let limits = intakeflow::config::QueryLimits { max_cost: usize::MAX, ..Default::default() };
+    let config = intakeflow::config::AppConfig { query_limits: limits, rate_limit: None, ..Default::default() };
+    TestApp::spawn_with(config).await
 }
