@@ -269,3 +269,15 @@ impl Default for AppConfig {
         }
     }
 }
+
+/// Trace export (README "Operating it"), under OpenTelemetry's own variable names so that a
+/// collector's usual setup works unchanged. Read by every subcommand that logs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TracesConfig {
+    /// OTLP/HTTP collector base URL (spans are POSTed to `<url>/v1/traces`); unset: no traces.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The traces' `service.name` (default `intakeflow`).
+    #[arg(long, global = true, env = "OTEL_SERVICE_NAME")]
+    pub service_name: Option<String>,
+}

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use intakeflow::config::{DatabaseConfig, ServerConfig};
+use intakeflow::config::{DatabaseConfig, ServerConfig, TracesConfig};
 use intakeflow::engine::EngineConfig;
 use intakeflow::telemetry::{LogFormat, init_tracing};
 use intakeflow::{graphql, seed, server};
@@ -24,6 +24,9 @@ struct Cli {
     /// Log line format: `text` (default) or `json` (one object per line).
     #[arg(long, global = true, env = "INTAKEFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+
+    #[command(flatten)]
+    traces: TracesConfig,
 }
 
 // Parsed once at start-up: the size of the largest variant costs nothing worth boxing for.
@@ -63,10 +66,21 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Schema) {
-        init_tracing(cli.log_format);
-    }
-    match run(cli.command).await {
+    let traces = match cli.command {
+        Command::Schema => Ok(None),
+        _ => init_tracing(cli.log_format, &cli.traces),
+    };
+    let result = match traces {
+        Ok(traces) => {
+            let result = run(cli.command).await;
+            if let Some(traces) = traces {
+                traces.shutdown().await;
+            }
+            result
+        }
+        Err(err) => Err(err),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // One line a person can act on; the cause chain follows on the same line.

@@ -7,6 +7,7 @@
 //! "Operating it" section lists them all.
 
 pub mod request_id;
+pub mod traces;
 
 use std::sync::OnceLock;
 
@@ -56,16 +57,29 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global tracing subscriber: `RUST_LOG` filters, `format` shapes the lines.
-pub fn init_tracing(format: LogFormat) {
+/// Installs the global tracing subscriber: `RUST_LOG` filters, `format` shapes the lines; with an
+/// OTLP endpoint in `traces`, spans are also exported (returned: flush it before exiting).
+pub fn init_tracing(format: LogFormat, traces: &crate::config::TracesConfig) -> anyhow::Result<Option<traces::Traces>> {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
-    }
+    let Some((exporter, spans)) = traces::layer(traces)? else {
+        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        match format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+        }
+        return Ok(None);
+    };
+    // Filters per layer: `RUST_LOG` chooses the log lines, not which spans are exported.
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match format {
+        LogFormat::Text => lines.with_filter(filter).boxed(),
+        LogFormat::Json => lines.json().with_current_span(true).with_span_list(false).with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry().with(lines).with(spans).init();
+    Ok(Some(exporter))
 }
 
 /// A label value no longer than `max` bytes (cut at a character boundary).
