@@ -11,6 +11,7 @@ pub mod query;
 pub mod relay;
 pub mod subscription;
 pub mod switches;
+pub mod trace;
 pub mod types;
 
 use async_graphql::{Context, Schema};
@@ -33,6 +34,10 @@ pub fn build_schema(config: &AppConfig) -> AppSchema {
         .register_output_type::<types::Node>()
         .extension(observe::Observe::new(config.slow_operation))
         .extension(guard::Guard::new(config.query_limits.clone(), budget));
+    // Only when spans are exported: otherwise a span per object field is cost for nothing.
+    if crate::telemetry::traces::enabled() {
+        builder = builder.extension(trace::Trace);
+    }
     if !config.introspection {
         builder = builder.disable_introspection().extension(switches::NoIntrospection);
     }

@@ -85,7 +85,7 @@ impl ObserveOperation {
     }
 }
 
-fn kind_of(ty: OperationType) -> &'static str {
+pub(crate) fn kind_of(ty: OperationType) -> &'static str {
     match ty {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
@@ -94,7 +94,7 @@ fn kind_of(ty: OperationType) -> &'static str {
 }
 
 /// The operation a request runs, its type, name and (for subscriptions) first root field.
-fn operation_of<'d>(
+pub(crate) fn operation_of<'d>(
     doc: &'d ExecutableDocument,
     requested: Option<&'d str>,
 ) -> Option<(OperationType, Option<&'d str>, Option<&'d str>)> {
