@@ -64,13 +64,16 @@ fn route_of<B>(req: &axum::http::Request<B>) -> &'static str {
 
 /// Every log line of the request carries these fields. The span is at ERROR level so that no
 /// log filter disables it: a warning logged under `RUST_LOG=warn` still names its request.
+/// With traces exported, a client's `traceparent` makes it part of the client's trace.
 fn span_for<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    tracing::error_span!(
+    let span = tracing::error_span!(
         "request",
         request_id = request_id::of(req).unwrap_or("-"),
         method = %req.method(),
         route = route_of(req),
-    )
+    );
+    crate::telemetry::traces::continue_trace(&span, req.headers());
+    span
 }
 
 /// Counts and times the request, with its id readable by the handler (GraphQL errors name it).

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::{Effect, NodeRun, Outcome};
 use crate::engine::http_guard;
@@ -56,14 +57,21 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     let Ok(method_value) = reqwest::Method::from_bytes(method.as_bytes()) else {
         return Outcome::Fail { error: format!("method {method} is not valid") };
     };
+    let span = call_span(&method, &url);
     let mut req = client.request(method_value, url.clone()).header("Idempotency-Key", run.effect_key());
+    // The receiver sees the call as part of our trace, unless the author chose the header.
+    for (name, value) in crate::telemetry::traces::context_headers(&span) {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            req = req.header(name, value);
+        }
+    }
     for (name, value) in headers {
         req = req.header(name, value);
     }
     if let Some(b) = &body {
         req = req.json(b);
     }
-    let response = match req.send().await {
+    let response = match req.send().instrument(span).await {
         Ok(r) => r,
         Err(e) => return Outcome::Retry { error: format!("request to {url} failed: {e}") },
     };
@@ -81,4 +89,18 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     } else {
         Outcome::Fail { error: format!("{url} answered {status}: {}", output["body"]) }
     }
+}
+
+/// The outgoing call's span, when traces are exported (none otherwise: no cost).
+fn call_span(method: &str, url: &url::Url) -> tracing::Span {
+    if !crate::telemetry::traces::enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        "http_request",
+        otel.name = format_args!("HTTP_REQUEST {method}"),
+        otel.kind = "client",
+        http.request.method = method,
+        url.full = url.as_str(),
+    )
 }
