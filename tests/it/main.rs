@@ -34,6 +34,7 @@ mod subscriptions;
 mod subscriptions_fanout;
 mod subscriptions_resilience;
 mod tenancy;
+mod traces;
 mod workflow_access;
 mod workflows;
 mod ws_protocol;

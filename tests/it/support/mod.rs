@@ -9,6 +9,7 @@ pub mod factories;
 pub mod ids;
 pub mod intake_factories;
 pub mod node;
+pub mod otlp;
 pub mod serve;
 pub mod snapshot;
 pub mod workflow_factories;
