@@ -68,7 +68,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let traces = match cli.command {
         Command::Schema => Ok(None),
-        _ => init_tracing(cli.log_format, &cli.traces),
+        _ => init_tracing(cli.log_format, cli.traces.otlp_endpoint.as_deref(), cli.traces.service_name.as_deref()),
     };
     let result = match traces {
         Ok(traces) => {

@@ -58,13 +58,17 @@ pub enum LogFormat {
 }
 
 /// Installs the global tracing subscriber: `RUST_LOG` filters, `format` shapes the lines; with an
-/// OTLP endpoint in `traces`, spans are also exported (returned: flush it before exiting).
-pub fn init_tracing(format: LogFormat, traces: &crate::config::TracesConfig) -> anyhow::Result<Option<traces::Traces>> {
+/// OTLP endpoint, spans are also exported (returned: flush it before exiting).
+pub fn init_tracing(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+    service_name: Option<&str>,
+) -> anyhow::Result<Option<traces::Traces>> {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::prelude::*;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,intakeflow=info"));
-    let Some((exporter, spans)) = traces::layer(traces)? else {
+    let Some((exporter, spans)) = traces::layer(otlp_endpoint, service_name)? else {
         let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
         match format {
             LogFormat::Text => builder.init(),

@@ -6,8 +6,8 @@
 //! extends (one per process), hence [`enabled`] rather than a setting passed down.
 //!
 //! The spans are `tracing` spans bridged by `tracing-opentelemetry`: the GraphQL ones come from
-//! [`crate::graphql::trace`], the HTTP request's from the router's trace layer, an HTTP_REQUEST
-//! node's call from the engine.
+//! the schema's trace extension (`graphql/trace.rs`), the HTTP request's from the router's trace
+//! layer, an HTTP_REQUEST node's call from the engine.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -20,8 +20,6 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-
-use crate::config::TracesConfig;
 
 /// Spans of this crate only: another crate's (the exporter's own HTTP client among them) would
 /// be noise, or a loop.
@@ -40,15 +38,17 @@ pub struct Traces {
     provider: SdkTracerProvider,
 }
 
-/// The exporter and the `tracing` layer that feeds it, when `config` names an endpoint.
+/// The exporter and the `tracing` layer that feeds it, when an endpoint is given (the values of
+/// settings in `TracesConfig`, passed as plain values: telemetry imports no other module).
 pub fn layer<S>(
-    config: &TracesConfig,
+    endpoint: Option<&str>,
+    service_name: Option<&str>,
 ) -> anyhow::Result<Option<(Traces, impl tracing_subscriber::Layer<S> + Send + Sync + 'static)>>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync + 'static,
 {
     use tracing_subscriber::Layer as _;
-    let Some(base) = config.otlp_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+    let Some(base) = endpoint.map(str::trim).filter(|e| !e.is_empty()) else {
         return Ok(None);
     };
     // The variable names the collector's base URL; each signal has its own path under it.
@@ -59,7 +59,7 @@ where
         .with_endpoint(endpoint)
         .build()
         .context("building the OTLP span exporter")?;
-    let name = config.service_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(DEFAULT_SERVICE_NAME);
+    let name = service_name.filter(|n| !n.is_empty()).unwrap_or(DEFAULT_SERVICE_NAME);
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(Resource::builder().with_service_name(name.to_owned()).build())

@@ -19,7 +19,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("db", &["model", "error", "schema"]),
     ("auth", &["db", "model", "error", "config"]),
     ("domain", &["auth", "db", "model", "pubsub", "streams", "error", "config"]),
-    ("engine", &["db", "model", "pubsub", "error"]),
+    // telemetry: an HTTP_REQUEST node's call passes on the trace context.
+    ("engine", &["db", "model", "pubsub", "error", "telemetry"]),
     ("graphql", &["domain", "engine", "auth", "db", "model", "pubsub", "error", "config", "telemetry"]),
     ("seed", &["domain", "auth", "db", "model", "error", "config", "schema"]),
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),
