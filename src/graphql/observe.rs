@@ -94,7 +94,7 @@ pub(crate) fn kind_of(ty: OperationType) -> &'static str {
 }
 
 /// The operation a request runs, its type, name and (for subscriptions) first root field.
-pub(crate) fn operation_of<'d>(
+fn operation_of<'d>(
     doc: &'d ExecutableDocument,
     requested: Option<&'d str>,
 ) -> Option<(OperationType, Option<&'d str>, Option<&'d str>)> {

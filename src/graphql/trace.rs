@@ -11,15 +11,15 @@
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextResolve,
-    NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve, NextValidation,
+    ResolveInfo,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::registry::MetaTypeName;
-use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 use tracing::Instrument;
 
-use crate::graphql::observe::{kind_of, operation_of};
+use crate::graphql::observe::kind_of;
 use crate::telemetry::current_request_id;
 
 /// The extension's factory: one per schema.
@@ -31,18 +31,28 @@ impl ExtensionFactory for Trace {
     }
 }
 
-/// What the operation showed of itself before it runs.
+/// What the operation showed of itself before it runs: its document's operations (type and
+/// name; the request chooses one when it executes) and its cost.
 #[derive(Default)]
 struct TraceOperation {
-    requested_name: Mutex<Option<String>>,
     seen: Mutex<Seen>,
 }
 
 #[derive(Default, Clone)]
 struct Seen {
-    kind: Option<&'static str>,
-    name: Option<String>,
+    operations: Vec<(OperationType, Option<String>)>,
     cost: Option<usize>,
+}
+
+impl Seen {
+    /// The operation `requested` by name, or the document's only one.
+    fn operation(&self, requested: Option<&str>) -> Option<&(OperationType, Option<String>)> {
+        match requested {
+            Some(name) => self.operations.iter().find(|(_, n)| n.as_deref() == Some(name)),
+            None if self.operations.len() == 1 => self.operations.first(),
+            None => None,
+        }
+    }
 }
 
 impl TraceOperation {
@@ -65,18 +75,6 @@ fn is_leaf(ctx: &ExtensionContext<'_>, return_type: &str) -> bool {
 
 #[async_trait::async_trait]
 impl Extension for TraceOperation {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if let Ok(mut name) = self.requested_name.lock() {
-            name.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
-    }
-
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -85,14 +83,8 @@ impl Extension for TraceOperation {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let requested = self.requested_name.lock().ok().and_then(|mut n| n.take());
-        if let Some((ty, name, _)) = operation_of(&doc, requested.as_deref()) {
-            let name = name.map(str::to_owned);
-            self.see(|seen| {
-                seen.kind = Some(kind_of(ty));
-                seen.name = name;
-            });
-        }
+        let operations = doc.operations.iter().map(|(name, op)| (op.node.ty, name.map(|n| n.to_string()))).collect();
+        self.see(|seen| seen.operations = operations);
         Ok(doc)
     }
 
@@ -117,12 +109,15 @@ impl Extension for TraceOperation {
         next: NextExecute<'_>,
     ) -> Response {
         let seen = self.seen();
-        let kind = seen.kind.unwrap_or("operation");
+        let (kind, name) = match seen.operation(operation_name) {
+            Some((ty, name)) => (kind_of(*ty), name.as_deref()),
+            None => ("operation", None),
+        };
         let span = tracing::info_span!(
             "graphql",
             "otel.name" = kind,
             "graphql.operation.type" = kind,
-            "graphql.operation.name" = seen.name,
+            "graphql.operation.name" = name,
             "graphql.cost" = seen.cost.map(|c| c as u64),
             "request_id" = current_request_id(),
         );

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::support::TestApp;
 use crate::support::otlp::{Collector, ExportedSpan};
 use crate::support::serve::ServeProcess;
-use crate::support::workflow_factories::{Graph, HookServer, status_is};
+use crate::support::workflow_factories::{Graph, Hit, HookServer, status_is};
 
 const READY: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(30);
@@ -42,7 +42,6 @@ async fn operations_and_object_fields_are_exported_as_spans_in_the_clients_trace
         .header("traceparent", format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))
         .json(&json!({
             "query": "query TraceProbe { me { id email workspaces(first: 5) { nodes { id name } } } }",
-            "operationName": "TraceProbe",
         }))
         .send()
         .await
@@ -84,39 +83,34 @@ async fn operations_and_object_fields_are_exported_as_spans_in_the_clients_trace
     }
 }
 
+/// Runs a one-node workflow whose HTTP_REQUEST POSTs to a hook server, on the worker of the
+/// real binary started with `env`; the server (still running), the hook server and its one hit.
+async fn hook_call(app: &TestApp, name: &str, env: &[(&str, &str)]) -> (ServeProcess, HookServer, Hit) {
+    let owner = app.user("Hook Owner").await;
+    let ws = app.workspace(&owner).await;
+    let hooks = HookServer::start().await;
+    let call = json!({ "method": "POST", "url": hooks.url("/hook"), "body": { "hello": "world" } });
+    let graph = Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call");
+    let wf = app.active_workflow(&owner, &ws, graph).await;
+    let workers = [("INTAKEFLOW_WORKERS", "1"), ("INTAKEFLOW_HTTP_ALLOW", "127.0.0.1")];
+    let env: Vec<(&str, &str)> = workers.into_iter().chain(env.iter().copied()).collect();
+    let server = ServeProcess::start_with_env(name, &app.database_url, &env).ready(READY).await;
+    let id = app.start_run(&owner.token, &wf, json!({})).await;
+    let exec = app.poll_execution(&owner.token, &id, WAIT, status_is("COMPLETED")).await;
+    let hits = hooks.hits("/hook");
+    assert_eq!(hits.len(), 1, "{exec:#}");
+    let hit = hits[0].clone();
+    (server, hooks, hit)
+}
+
 #[tokio::test]
 async fn http_request_nodes_send_traceparent_when_traces_are_exported() {
     let app = TestApp::spawn().await;
-    let owner = app.user("Trace Hooks").await;
-    let ws = app.workspace(&owner).await;
-    let hooks = HookServer::start().await;
-    let call = json!({ "method": "POST", "url": hooks.url("/traced"), "body": { "hello": "world" } });
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call"),
-        )
-        .await;
     let collector = Collector::start().await;
     let endpoint = collector.endpoint();
-    // The binary runs the step: its worker is the process that exports.
-    let mut server = ServeProcess::start_with_env(
-        "traces-hooks",
-        &app.database_url,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("INTAKEFLOW_WORKERS", "1"),
-            ("INTAKEFLOW_HTTP_ALLOW", "127.0.0.1"),
-        ],
-    )
-    .ready(READY)
-    .await;
-    let id = app.start_run(&owner.token, &wf, json!({})).await;
-    let exec = app.poll_execution(&owner.token, &id, WAIT, status_is("COMPLETED")).await;
-    let hits = hooks.hits("/traced");
-    assert_eq!(hits.len(), 1, "{exec:#}");
-    let traceparent = hits[0].headers.get("traceparent").expect("a traceparent header").to_str().unwrap().to_owned();
+    let (mut server, hooks, hit) = hook_call(&app, "traces-hooks", &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]).await;
+
+    let traceparent = hit.headers.get("traceparent").expect("a traceparent header").to_str().unwrap().to_owned();
     let parts: Vec<&str> = traceparent.split('-').collect();
     assert_eq!(parts.len(), 4, "{traceparent}");
     assert_eq!(parts[0], "00", "{traceparent}");
@@ -129,33 +123,12 @@ async fn http_request_nodes_send_traceparent_when_traces_are_exported() {
     let call = spans.iter().find(|s| s.span_id == parts[2]).unwrap_or_else(|| panic!("{traceparent}: {spans:#?}"));
     assert_eq!(call.trace_id, parts[1]);
     assert_eq!(call.name, "HTTP_REQUEST POST");
-    assert_eq!(call.attr("url.full"), Some(hooks.url("/traced").as_str()));
+    assert_eq!(call.attr("url.full"), Some(hooks.url("/hook").as_str()));
 }
 
 #[tokio::test]
 async fn without_an_endpoint_no_trace_context_is_sent() {
     let app = TestApp::spawn().await;
-    let owner = app.user("Untraced Hooks").await;
-    let ws = app.workspace(&owner).await;
-    let hooks = HookServer::start().await;
-    let call = json!({ "method": "POST", "url": hooks.url("/untraced") });
-    let wf = app
-        .active_workflow(
-            &owner,
-            &ws,
-            Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call"),
-        )
-        .await;
-    let _server = ServeProcess::start_with_env(
-        "untraced-hooks",
-        &app.database_url,
-        &[("INTAKEFLOW_WORKERS", "1"), ("INTAKEFLOW_HTTP_ALLOW", "127.0.0.1")],
-    )
-    .ready(READY)
-    .await;
-    let id = app.start_run(&owner.token, &wf, json!({})).await;
-    let exec = app.poll_execution(&owner.token, &id, WAIT, status_is("COMPLETED")).await;
-    let hits = hooks.hits("/untraced");
-    assert_eq!(hits.len(), 1, "{exec:#}");
-    assert!(hits[0].headers.get("traceparent").is_none(), "{:?}", hits[0].headers);
+    let (_server, _hooks, hit) = hook_call(&app, "untraced-hooks", &[]).await;
+    assert!(hit.headers.get("traceparent").is_none(), "{:?}", hit.headers);
 }
