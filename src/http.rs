@@ -413,6 +413,31 @@ struct ResponseWithoutData<'a> {
 mod tests {
     use super::*;
 
+    /// The layer the router installs, around a handler that panics: the client gets INTERNAL
+    /// with an error id, and the server goes on answering.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_internal_and_the_server_lives_on() {
+        async fn boom() -> &'static str {
+            panic!("a bug")
+        }
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let resp = http.get(format!("http://{addr}/boom")).send().await.expect("answered");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = resp.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "INTERNAL");
+        assert!(body["error"]["errorId"].is_string(), "{body}");
+        assert!(!body.to_string().contains("a bug"), "{body}");
+        let resp = http.get(format!("http://{addr}/fine")).send().await.expect("answered");
+        assert_eq!(resp.text().await.expect("text"), "fine");
+    }
+
     fn accept(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT, HeaderValue::from_str(v).expect("test input is valid"));
