@@ -58,9 +58,12 @@ async fn graphiql(State(state): State<AppState>) -> Response {
 /// Answers 202 with the execution id once the execution is durably queued.
 async fn webhook(
     State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    token: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     req: Request,
 ) -> Result<Response, AppError> {
+    // A token that doesn't decode to UTF-8 can't be anyone's: the same answer as an unknown one
+    // (axum's own rejection would be plain text without a code).
+    let axum::extract::Path(token) = token.map_err(|_| AppError::NotFound("webhook"))?;
     let idempotency_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
         let mut response = AppError::bad_input("body", "the body is too large").into_response();
