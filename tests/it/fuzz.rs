@@ -295,7 +295,7 @@ fn graphql_get(rng: &mut StdRng, seeds: &[Seed], fx: &Fixture) -> Case {
         }
         qs.append_pair("variables", &to_text(&variables));
         if rng.gen_bool(0.2) {
-            qs.append_pair("operationName", &pick(rng, &["Me", "Leads", "", "Nope"]));
+            qs.append_pair("operationName", pick(rng, &["Me", "Leads", "", "Nope"]));
         }
         qs.finish()
     } else {

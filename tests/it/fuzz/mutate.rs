@@ -64,7 +64,7 @@ fn replace_numbers(rng: &mut StdRng, doc: &str) -> String {
             while chars.peek().is_some_and(char::is_ascii_digit) {
                 chars.next();
             }
-            out.push_str(*pick(rng, &big));
+            out.push_str(pick::<&str>(rng, &big));
         } else {
             out.push(c);
         }
@@ -81,7 +81,7 @@ fn replace_strings(rng: &mut StdRng, doc: &str) -> String {
             out.push('"');
         }
         // Odd indexes are inside string literals.
-        if i % 2 == 1 { out.push_str(*pick(rng, &odd)) } else { out.push_str(part) }
+        if i % 2 == 1 { out.push_str(pick::<&str>(rng, &odd)) } else { out.push_str(part) }
     }
     out
 }
