@@ -122,6 +122,21 @@ async fn a_fragment_bomb_is_refused_before_it_is_expanded() {
 }
 
 #[tokio::test]
+async fn a_fragment_bomb_at_the_root_is_refused_before_it_is_expanded() {
+    // Found by the fuzz test: counting root fields walked every spread, so this hung a core.
+    let app = TestApp::spawn().await;
+    // 2^40 root spreads: walked one by one, this would never answer.
+    let mut query = String::from("{ ...F0 }");
+    for i in 0..40 {
+        query.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+    }
+    query.push_str(" fragment F40 on Query { me { id } }");
+    let r = app.anon().query(&query).await;
+    let (value, limit) = refused(&r, "selections");
+    assert_eq!((value, limit), (1u64 << 41, 5_000));
+}
+
+#[tokio::test]
 async fn subscriptions_get_the_same_limits_over_websocket() {
     use crate::support::ws::{ws_client, ws_next, ws_subscribe};
     let app = limited(QueryLimits { max_depth: 3, ..QueryLimits::default() }).await;
