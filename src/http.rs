@@ -58,15 +58,18 @@ async fn graphiql(State(state): State<AppState>) -> Response {
 /// Answers 202 with the execution id once the execution is durably queued.
 async fn webhook(
     State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    token: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     req: Request,
 ) -> Result<Response, AppError> {
     let idempotency_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
         let mut response = AppError::bad_input("body", "the body is too large").into_response();
         *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        return Ok(response);
+        return Ok(body_left_unread(response));
     };
+    // A token that doesn't decode to UTF-8 can't be anyone's: the same answer as an unknown one
+    // (axum's own rejection would be plain text without a code).
+    let axum::extract::Path(token) = token.map_err(|_| AppError::NotFound("webhook"))?;
     let payload: serde_json::Value = if body.is_empty() {
         json!({})
     } else {
@@ -181,23 +184,23 @@ async fn graphql_post(State(state): State<AppState>, req: Request) -> Response {
     let peer = peer_of(&req);
     let headers = req.headers().clone();
     let Some(media) = negotiate(&headers) else {
-        return not_acceptable();
+        return body_left_unread(not_acceptable());
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != APPLICATION_JSON {
-        return request_error(
+        return body_left_unread(request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
             AppError::bad_input("content-type", "POST bodies must be `application/json`"),
-        );
+        ));
     }
     let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
-        return request_error(
+        return body_left_unread(request_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             media,
             AppError::bad_input("request", format!("the body exceeds {MAX_BODY_BYTES} bytes")),
-        );
+        ));
     };
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -261,6 +264,13 @@ fn parse_query_string(query: &str) -> Result<async_graphql::Request, String> {
         request = request.variables(v);
     }
     Ok(request)
+}
+
+/// A response sent before the request body was read to its end: hyper then closes the connection
+/// after it, and a client told nothing would reuse the connection and lose its next request.
+fn body_left_unread(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn not_acceptable() -> Response {
@@ -412,6 +422,31 @@ struct ResponseWithoutData<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The layer the router installs, around a handler that panics: the client gets INTERNAL
+    /// with an error id, and the server goes on answering.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_internal_and_the_server_lives_on() {
+        async fn boom() -> &'static str {
+            panic!("a bug")
+        }
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let resp = http.get(format!("http://{addr}/boom")).send().await.expect("answered");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = resp.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "INTERNAL");
+        assert!(body["error"]["errorId"].is_string(), "{body}");
+        assert!(!body.to_string().contains("a bug"), "{body}");
+        let resp = http.get(format!("http://{addr}/fine")).send().await.expect("answered");
+        assert_eq!(resp.text().await.expect("text"), "fine");
+    }
 
     fn accept(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

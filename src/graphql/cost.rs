@@ -61,7 +61,7 @@ pub fn shape(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<S
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => &ops.values().next()?.node,
         _ => return None,
     };
-    let mut walk = Walk { doc, memo: HashMap::new(), visiting: Vec::new() };
+    let mut walk = Walk { doc, memo: HashMap::new(), root_memo: HashMap::new(), visiting: Vec::new() };
     Some(walk.operation(operation))
 }
 
@@ -82,6 +82,8 @@ impl Counts {
 struct Walk<'a> {
     doc: &'a ExecutableDocument,
     memo: HashMap<&'a str, Counts>,
+    /// Root fields per fragment, memoized like `memo`: a fragment bomb at the root doubles here too.
+    root_memo: HashMap<&'a str, usize>,
     /// Fragments being expanded: a cycle is a validation error, counted here as nothing.
     visiting: Vec<&'a str>,
 }
@@ -102,20 +104,24 @@ impl<'a> Walk<'a> {
             n = n.saturating_add(match &selection.node {
                 Selection::Field(_) => 1,
                 Selection::InlineFragment(inline) => self.root_fields(&inline.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    match self.doc.fragments.get(name) {
-                        Some(fragment) if !self.visiting.contains(&name) => {
-                            self.visiting.push(name);
-                            let n = self.root_fields(&fragment.node.selection_set.node);
-                            self.visiting.pop();
-                            n
-                        }
-                        _ => 0,
-                    }
-                }
+                Selection::FragmentSpread(spread) => self.fragment_root_fields(spread.node.fragment_name.node.as_str()),
             });
         }
+        n
+    }
+
+    fn fragment_root_fields(&mut self, name: &'a str) -> usize {
+        if let Some(n) = self.root_memo.get(name) {
+            return *n;
+        }
+        let Some(fragment) = self.doc.fragments.get(name) else { return 0 };
+        if self.visiting.contains(&name) {
+            return 0;
+        }
+        self.visiting.push(name);
+        let n = self.root_fields(&fragment.node.selection_set.node);
+        self.visiting.pop();
+        self.root_memo.insert(name, n);
         n
     }
 
@@ -189,6 +195,19 @@ mod tests {
         query.push_str(" fragment F40 on User { id }");
         let s = shape_of(&query);
         assert_eq!(s.selections, 1 + (1usize << 40));
+    }
+
+    #[test]
+    fn doubling_fragments_at_the_root_are_counted_without_expanding_them() {
+        // Found by the fuzz test: root fields were counted by walking every spread.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..40 {
+            query.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+        }
+        query.push_str(" fragment F40 on Query { me { id } }");
+        let s = shape_of(&query);
+        assert_eq!(s.root_fields, 1usize << 40);
+        assert_eq!(s.selections, 2 * (1usize << 40));
     }
 
     #[test]

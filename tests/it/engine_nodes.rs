@@ -854,6 +854,9 @@ async fn http_response_bodies_are_kept_up_to_4096_characters() {
     let server = HookServer::start().await;
     server.respond_body("/big", "x".repeat(10_000));
     server.respond_body("/text", "plain words".into());
+    // Read only up to the cap; and a NUL (which PostgreSQL can't store) must not fail the step.
+    server.respond_body("/huge", "y".repeat(8 << 20));
+    server.respond_body("/nul", "a\u{0}b".into());
     let (owner, ws) = owner_and_workspace(&app).await;
     let wf = app
         .active_workflow(
@@ -863,7 +866,9 @@ async fn http_response_bodies_are_kept_up_to_4096_characters() {
                 .manual("start")
                 .node("big", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/big") }))
                 .node("text", "HTTP_REQUEST", json!({ "method": "get", "url": server.url("/text") }))
-                .chain(&["start", "big", "text"]),
+                .node("huge", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/huge") }))
+                .node("nul", "HTTP_REQUEST", json!({ "method": "GET", "url": server.url("/nul") }))
+                .chain(&["start", "big", "text", "huge", "nul"]),
         )
         .await;
     let id = app.start_run(&owner.token, &wf, json!({})).await;
@@ -874,6 +879,10 @@ async fn http_response_bodies_are_kept_up_to_4096_characters() {
     assert_eq!(big["truncated"], true);
     let text = &step(&exec, "text")["output"];
     assert_eq!((text["body"].as_str(), text["truncated"].as_bool()), (Some("plain words"), Some(false)));
+    let huge = &step(&exec, "huge")["output"];
+    assert_eq!((huge["body"].as_str().unwrap().len(), huge["truncated"].as_bool()), (4096, Some(true)));
+    let nul = &step(&exec, "nul")["output"];
+    assert_eq!(nul["body"], "a\u{FFFD}b", "{nul:#}");
     assert!(server.all_hits().iter().all(|h| h.method == "GET"));
 }
 

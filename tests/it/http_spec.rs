@@ -284,6 +284,9 @@ async fn a_body_that_is_not_json_by_content_type_is_415() {
         let r = post(&app, Some(GRAPHQL_RESPONSE_JSON), content_type, body).await;
         assert_eq!(r.status, 415, "{content_type:?}: {}", r.text);
         assert!(r.json()["errors"].is_array());
+        // The body was never read, so the server closes the connection and must say so: a client
+        // reusing it lost its next request (found by the fuzz test).
+        assert_eq!(r.header("connection"), Some("close"));
     }
 }
 
@@ -294,6 +297,7 @@ async fn a_body_over_the_size_limit_is_413() {
     let body = format!(r#"{{"query":"{{ __typename }}{padding}"}}"#);
     let r = post(&app, Some(GRAPHQL_RESPONSE_JSON), Some(JSON), &body).await;
     assert_eq!(r.status, 413, "{}", &r.text[..r.text.len().min(300)]);
+    assert_eq!(r.header("connection"), Some("close"));
 }
 
 #[tokio::test]

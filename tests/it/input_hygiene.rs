@@ -90,6 +90,23 @@ async fn a_webhook_body_with_a_nul_is_refused_with_the_path() {
 }
 
 #[tokio::test]
+async fn a_webhook_token_that_is_not_utf8_is_not_found_in_json() {
+    // Found by the fuzz test: axum's own path rejection answered plain text without a code.
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .post(app.url("/hooks/%ff"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "NOT_FOUND", "{body}");
+}
+
+#[tokio::test]
 async fn an_empty_update_is_a_no_op_that_returns_the_object() {
     let app = TestApp::spawn().await;
     let owner = app.user("Empty").await;

@@ -14,6 +14,7 @@ mod engine_nodes;
 mod engine_panics;
 mod engine_triggers;
 mod forms;
+mod fuzz;
 mod graphql_http_audit;
 mod harness;
 mod http_spec;

@@ -143,6 +143,9 @@ async fn metrics_show_requests_operations_sql_and_websockets() {
     let op = [("type", "query"), ("operation", "ObsProbeMe")];
     assert_eq!(sample(&text, "intakeflow_graphql_operation_duration_seconds_count", &op), Some(3.0));
     assert_eq!(sample(&text, "intakeflow_graphql_operation_sql_statements_count", &op), Some(3.0));
+    // The cost the guard computed reaches the operation metrics too.
+    assert_eq!(sample(&text, "intakeflow_graphql_operation_cost_count", &op), Some(3.0), "{text}");
+    assert!(sample(&text, "intakeflow_graphql_operation_cost_sum", &op).unwrap() >= 3.0, "{text}");
     assert!(sample(&text, "intakeflow_graphql_operation_sql_statements_sum", &op).is_some(), "{text}");
     let failed_labels = [("type", "query"), ("operation", "ObsProbeFails"), ("code", code.as_str())];
     assert_eq!(sample(&text, "intakeflow_graphql_operations_total", &failed_labels), Some(1.0), "{text}");

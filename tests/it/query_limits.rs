@@ -36,8 +36,9 @@ async fn nested_lists_are_weighed_by_their_page_sizes_and_refused_over_the_limit
     let r = app.as_token(&owner.token).run(THREE_LISTS, json!({ "id": ws.id })).await;
     let (cost, limit) = refused(&r, "cost");
     assert_eq!(limit, 50_000);
-    // 100 × (1 + 100 × (1 + 1 + 100 × 2)) plus the parents: about two million.
-    assert!(cost > 2_000_000, "cost {cost}");
+    // events: 100 × (nodes 1 + id 1) + 1 = 201; lead 202; nodes 203; submissions 100 × 203 + 1;
+    // nodes 20,302; forms 100 × 20,302 + 1; workspace + 1.
+    assert_eq!(cost, 2_030_202);
 
     // The same shape at small pages runs, and says what it cost.
     let small = THREE_LISTS.replace("first: 100", "first: 5");
@@ -121,6 +122,21 @@ async fn a_fragment_bomb_is_refused_before_it_is_expanded() {
 }
 
 #[tokio::test]
+async fn a_fragment_bomb_at_the_root_is_refused_before_it_is_expanded() {
+    // Found by the fuzz test: counting root fields walked every spread, so this hung a core.
+    let app = TestApp::spawn().await;
+    // 2^40 root spreads: walked one by one, this would never answer.
+    let mut query = String::from("{ ...F0 }");
+    for i in 0..40 {
+        query.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+    }
+    query.push_str(" fragment F40 on Query { me { id } }");
+    let r = app.anon().query(&query).await;
+    let (value, limit) = refused(&r, "selections");
+    assert_eq!((value, limit), (1u64 << 41, 5_000));
+}
+
+#[tokio::test]
 async fn subscriptions_get_the_same_limits_over_websocket() {
     use crate::support::ws::{ws_client, ws_next, ws_subscribe};
     let app = limited(QueryLimits { max_depth: 3, ..QueryLimits::default() }).await;
@@ -155,6 +171,7 @@ async fn each_principal_spends_its_own_budget_of_cost_points() {
         let r = app.as_token(&alice.token).query(q).await;
         r.ok();
         let spent = r.body["extensions"]["cost"]["requested"].as_u64().unwrap();
+        assert_eq!(spent, 22);
         remaining -= spent;
         assert_eq!(header_number(&r, "x-ratelimit-limit"), 100);
         assert_eq!(header_number(&r, "x-ratelimit-remaining"), remaining);

@@ -12,7 +12,11 @@ use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
 use crate::model::templates;
 
+/// Characters of the response body kept in the step's output.
 const MAX_BODY_KEPT: usize = 4096;
+/// Bytes of the response body read at most: enough for [`MAX_BODY_KEPT`] characters of any
+/// UTF-8; the rest is never read (a huge or endless body costs nothing), only noticed.
+const MAX_BODY_READ: usize = MAX_BODY_KEPT * 4;
 
 pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     let url_text = match run.render("url", &c.url) {
@@ -76,11 +80,13 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         Err(e) => return Outcome::Retry { error: format!("request to {url} failed: {e}") },
     };
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let (bytes, more) = read_capped(response, MAX_BODY_READ).await;
+    // PostgreSQL can't store NUL in jsonb: a body holding one must not fail the step's commit.
+    let text = String::from_utf8_lossy(&bytes).replace('\0', "\u{FFFD}");
     let kept: String = text.chars().take(MAX_BODY_KEPT).collect();
+    let truncated = more || kept.len() < text.len();
     let parsed = serde_json::from_str::<Value>(&kept).unwrap_or(Value::String(kept));
-    let output =
-        json!({ "status": status.as_u16(), "body": parsed, "truncated": text.chars().count() > MAX_BODY_KEPT });
+    let output = json!({ "status": status.as_u16(), "body": parsed, "truncated": truncated });
     if status.is_success() {
         let event = json!({ "url": url.as_str(), "status": status.as_u16() });
         Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::WebhookSent, event)) }
@@ -103,4 +109,23 @@ fn call_span(method: &str, url: &url::Url) -> tracing::Span {
         http.request.method = method,
         url.full = url.as_str(),
     )
+}
+
+/// Up to `cap` bytes of the body, and whether there was more. A body that fails mid-way counts
+/// as what arrived before the failure.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> (Vec<u8>, bool) {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = cap - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return (bytes, true);
+        }
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() == cap {
+            // Exactly full: there is more only if another chunk comes.
+            return (bytes, matches!(response.chunk().await, Ok(Some(c)) if !c.is_empty()));
+        }
+    }
+    (bytes, false)
 }
