@@ -27,17 +27,16 @@ const PORT: &str = "5432";
 const SUPERUSER: &str = "postgres";
 const OS_USER: &str = "postgres";
 const FALLBACK_OS_USER: &str = "intakeflow-pg";
-const DEBIAN_BINDIRS: &str = "/usr/lib/postgresql";
-const NOT_FOUND: &str = "PostgreSQL server binaries not found";
-const INSTALL_HINT: &str = "install them with `apt-get install postgresql`";
-const SERVER_BINARIES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 /// Linux `sun_path` holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
 const START_TIMEOUT_SECS: u64 = 60;
 /// Long enough for another process to finish a slow initdb + start.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
 
+mod bindir;
 mod users;
+
+pub use bindir::find_bindir;
 
 pub use users::ClusterUse;
 use users::lock_users;
@@ -371,53 +370,6 @@ pub fn stop_data_dir(data_dir: &Path) -> Result<()> {
     LocalCluster::new(&data_dir, find_bindir()?, run_as).stop()
 }
 
-/// Locates initdb/pg_ctl/postgres: `INTAKEFLOW_PG_BINDIR` if set (and then
-/// only that), else `pg_config --bindir`, else the newest Debian install.
-pub fn find_bindir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("INTAKEFLOW_PG_BINDIR").filter(|d| !d.is_empty()) {
-        let dir = PathBuf::from(dir);
-        if has_server_binaries(&dir) {
-            return Ok(dir);
-        }
-        bail!(
-            "{NOT_FOUND} (INTAKEFLOW_PG_BINDIR={} lacks initdb, pg_ctl or postgres): {INSTALL_HINT}, or fix INTAKEFLOW_PG_BINDIR",
-            dir.display()
-        );
-    }
-    // pg_config may come from libpq-dev alone, whose bindir has no server.
-    if let Some(dir) = pg_config_bindir().filter(|d| has_server_binaries(d)) {
-        return Ok(dir);
-    }
-    let versions: Vec<String> = fs::read_dir(DEBIAN_BINDIRS)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| has_server_binaries(&e.path().join("bin")))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    match highest_version(versions.iter().map(String::as_str)) {
-        Some(v) => Ok(Path::new(DEBIAN_BINDIRS).join(v).join("bin")),
-        None => bail!("{NOT_FOUND} (looked for pg_config --bindir and {DEBIAN_BINDIRS}/*/bin): {INSTALL_HINT}"),
-    }
-}
-
-fn pg_config_bindir() -> Option<PathBuf> {
-    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
-    let dir = String::from_utf8(out.stdout).ok()?;
-    (out.status.success() && !dir.trim().is_empty()).then(|| PathBuf::from(dir.trim()))
-}
-
-fn has_server_binaries(dir: &Path) -> bool {
-    SERVER_BINARIES.iter().all(|b| dir.join(b).is_file())
-}
-
-/// Numeric comparison so that 10 beats 9.6; names that are not versions are ignored.
-fn highest_version<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let key = |n: &str| n.split('.').map(|p| p.parse::<u32>().ok()).collect::<Option<Vec<_>>>();
-    let versions = names.into_iter().filter_map(|n| Some((key(n)?, n)));
-    versions.max().map(|(_, n)| n)
-}
-
 /// As root: whoever owns an existing cluster, else `postgres`, else a
 /// dedicated system user created on demand.
 fn service_user(pgdata: &Path, may_create: bool) -> Result<Option<String>> {
@@ -557,6 +509,7 @@ mod tests {
 
     #[test]
     fn picks_numerically_highest_version() {
+        use super::bindir::highest_version;
         assert_eq!(highest_version(["9.6", "15", "10", "16"]), Some("16"));
         assert_eq!(highest_version(["9.6", "10"]), Some("10"));
         assert_eq!(highest_version(["9.5", "9.6"]), Some("9.6"));

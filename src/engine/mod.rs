@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod http_guard;
+pub mod lease;
 pub mod mail;
 pub mod maintenance;
 pub mod nodes;

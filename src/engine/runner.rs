@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -16,6 +15,7 @@ use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow
 use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self, Db};
 use crate::engine::config::EngineConfig;
+use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
@@ -60,46 +60,6 @@ impl From<crate::db::PoolError> for RunError {
 pub struct Runner {
     deps: NodeDeps,
     graphs: std::sync::Mutex<HashMap<Uuid, Arc<Graph>>>,
-}
-
-/// Keeps the lease alive while the execution runs; dropping it stops the heartbeat.
-struct Lease {
-    lost: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Lease {
-    fn start(db: Db, id: Uuid, worker: String, lease_secs: u32) -> Lease {
-        let lost = Arc::new(AtomicBool::new(false));
-        let flag = lost.clone();
-        let every = std::time::Duration::from_millis((lease_secs.max(1) as u64 * 1000) / 3);
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let alive = match db.conn().await {
-                    Ok(mut conn) => {
-                        db::executions::heartbeat(&mut conn, id, &worker, lease_secs as i32).await.unwrap_or(true)
-                    }
-                    Err(_) => true,
-                };
-                if !alive {
-                    flag.store(true, Ordering::SeqCst);
-                    break;
-                }
-            }
-        });
-        Lease { lost, task }
-    }
-
-    fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn locked(conn: &mut AsyncPgConnection, id: Uuid, worker: &str) -> Result<ExecutionRow, RunError> {
