@@ -28,6 +28,7 @@ mod observability;
 mod paging;
 mod query_limits;
 mod relay;
+mod response_order;
 mod roles;
 mod schema;
 mod sql_budget;

@@ -1,6 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
+use futures_util::{FutureExt, StreamExt as _, stream::FuturesOrdered};
 use indexmap::IndexMap;
 
 use crate::{
@@ -189,7 +189,10 @@ pub(crate) async fn do_resolve_container<'a>(
     };
 
     if parallel {
-        let mut set = FuturesUnordered::new();
+        // intakeflow patch: fields still run concurrently, but their results are taken in the
+        // order the selection set asked for them, as the spec's ordered response map requires
+        // (upstream kept completion order: async-graphql/async-graphql#612).
+        let mut set = FuturesOrdered::new();
         set.extend(futures);
         while let Some(field) = set.next().await {
             handle(field);
