@@ -49,7 +49,7 @@ pub fn build_schema(config: &AppConfig) -> AppSchema {
 
 /// The SDL exactly as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    build_schema(&AppConfig::default()).sdl()
+    build_schema(&AppConfig::default()).sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 pub fn caller<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Caller> {

@@ -56,7 +56,7 @@ impl<T: DeserializeOwned + Serialize + Send + Sync> InputType for Json<T> {
             visible: None,
             inaccessible: false,
             tags: Default::default(),
-            specified_by_url: None,
+            specified_by_url: Some("https://www.rfc-editor.org/rfc/rfc8259".into()),
             directive_invocations: Default::default(),
             requires_scopes: Default::default(),
         })
@@ -89,7 +89,7 @@ impl<T: Serialize + Send + Sync> OutputType for Json<T> {
             visible: None,
             inaccessible: false,
             tags: Default::default(),
-            specified_by_url: None,
+            specified_by_url: Some("https://www.rfc-editor.org/rfc/rfc8259".into()),
             directive_invocations: Default::default(),
             requires_scopes: Default::default(),
         })
@@ -120,7 +120,7 @@ impl InputType for serde_json::Value {
                 visible: None,
                 inaccessible: false,
                 tags: Default::default(),
-                specified_by_url: None,
+                specified_by_url: Some("https://www.rfc-editor.org/rfc/rfc8259".into()),
                 directive_invocations: Default::default(),
                 requires_scopes: Default::default(),
             }
@@ -155,7 +155,7 @@ impl OutputType for serde_json::Value {
                 visible: None,
                 inaccessible: false,
                 tags: Default::default(),
-                specified_by_url: None,
+                specified_by_url: Some("https://www.rfc-editor.org/rfc/rfc8259".into()),
                 directive_invocations: Default::default(),
                 requires_scopes: Default::default(),
             }
