@@ -178,6 +178,46 @@ pub struct OperationsConfig {
     /// Serve GraphiQL at `/` (off: `/` is 404).
     #[arg(long, env = "INTAKEFLOW_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+
+    /// Persisted operations: `automatic` (clients may send a document's SHA-256 instead of its
+    /// text once the server has seen it), `allow-list` (only the manifest's documents run) or
+    /// `off`.
+    #[arg(long, env = "INTAKEFLOW_PERSISTED_QUERIES", value_enum, default_value_t = PersistedQueryMode::Automatic)]
+    pub persisted_queries: PersistedQueryMode,
+
+    /// A JSON object of documents by the hex SHA-256 of their text (the TypeScript kit's
+    /// `persisted-documents.json`): the allow-list, or documents known ahead in `automatic`.
+    #[arg(long, env = "INTAKEFLOW_PERSISTED_QUERIES_MANIFEST")]
+    pub persisted_queries_manifest: Option<std::path::PathBuf>,
+
+    /// Bytes of document text the automatic persisted-query cache holds (least recently used
+    /// documents go first).
+    #[arg(long, env = "INTAKEFLOW_PERSISTED_QUERIES_CACHE_BYTES", default_value_t = DEFAULT_PERSISTED_CACHE_BYTES)]
+    pub persisted_queries_cache_bytes: usize,
+}
+
+pub const DEFAULT_PERSISTED_CACHE_BYTES: usize = 16 << 20;
+
+/// Which documents run (README "Persisted operations").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PersistedQueryMode {
+    /// Any document; one the server has seen may be sent by hash alone (Apollo's automatic
+    /// persisted queries).
+    #[default]
+    Automatic,
+    /// Only the manifest's documents, by hash or by text.
+    AllowList,
+    /// Any document, always as text; a hash alone is refused.
+    Off,
+}
+
+/// Persisted-operation settings; the manifest is read at startup (graphql/persisted.rs).
+#[derive(Debug, Clone, Default)]
+pub struct PersistedQueries {
+    pub mode: PersistedQueryMode,
+    /// Document text by the hex SHA-256 of that text.
+    pub manifest: std::sync::Arc<std::collections::HashMap<String, String>>,
+    pub cache_bytes: usize,
 }
 
 fn hours(h: u64) -> Duration {
@@ -205,6 +245,8 @@ pub struct AppConfig {
     pub introspection: bool,
     pub field_suggestions: bool,
     pub graphiql: bool,
+    /// The manifest is empty here until startup reads it (`server::serve`).
+    pub persisted_queries: PersistedQueries,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -242,6 +284,11 @@ impl From<&ServerConfig> for AppConfig {
             introspection: server.operations.introspection,
             field_suggestions: server.operations.field_suggestions,
             graphiql: server.operations.graphiql,
+            persisted_queries: PersistedQueries {
+                mode: server.operations.persisted_queries,
+                manifest: Default::default(),
+                cache_bytes: server.operations.persisted_queries_cache_bytes,
+            },
         }
     }
 }
@@ -266,6 +313,11 @@ impl Default for AppConfig {
             introspection: true,
             field_suggestions: true,
             graphiql: true,
+            persisted_queries: PersistedQueries {
+                mode: PersistedQueryMode::Automatic,
+                manifest: Default::default(),
+                cache_bytes: DEFAULT_PERSISTED_CACHE_BYTES,
+            },
         }
     }
 }

@@ -56,7 +56,39 @@ pub enum AppError {
     },
     /// The request's deadline or a statement timeout passed; nothing was committed.
     Timeout(String),
+    /// A persisted operation that can't run (`graphql/persisted.rs`).
+    PersistedQuery(PersistedQueryRefusal),
     Internal(anyhow::Error),
+}
+
+/// Why a persisted operation did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersistedQueryRefusal {
+    /// The hash is unknown here: send the text with it (automatic persisted queries).
+    NotFound,
+    /// This server takes documents as text only.
+    NotSupported,
+    /// The document is not on the allow-list.
+    NotAllowed,
+}
+
+impl PersistedQueryRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            PersistedQueryRefusal::NotFound => "PERSISTED_QUERY_NOT_FOUND",
+            PersistedQueryRefusal::NotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            PersistedQueryRefusal::NotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
+        }
+    }
+
+    /// Apollo's clients look for these exact messages before they retry with the text.
+    pub fn message(self) -> &'static str {
+        match self {
+            PersistedQueryRefusal::NotFound => "PersistedQueryNotFound",
+            PersistedQueryRefusal::NotSupported => "PersistedQueryNotSupported",
+            PersistedQueryRefusal::NotAllowed => "This server runs only the documents on its allow-list",
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -73,6 +105,7 @@ impl AppError {
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
             AppError::Timeout(_) => "TIMEOUT",
+            AppError::PersistedQuery(refusal) => refusal.code(),
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -86,6 +119,8 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadUserInput(_) | AppError::QueryTooComplex { .. } => StatusCode::BAD_REQUEST,
+            AppError::PersistedQuery(PersistedQueryRefusal::NotAllowed) => StatusCode::FORBIDDEN,
+            AppError::PersistedQuery(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::QuotaExceeded(_) | AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -134,6 +169,7 @@ impl AppError {
                 format!("Query too complex: its {measure} is {value}, over the limit of {limit}")
             }
             AppError::RateLimited { message, .. } => message.clone(),
+            AppError::PersistedQuery(refusal) => refusal.message().to_owned(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::BadUserInput(fields) => {
                 let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
@@ -149,6 +185,17 @@ impl AppError {
         let id = Uuid::new_v4();
         tracing::error!(error_id = %id, error = ?err, "internal error");
         Some(id)
+    }
+
+    /// The error of a request refused before it ran, as a GraphQL response carries it: no
+    /// `locations` or `path`, since no part of the document caused it.
+    pub fn into_request_error_json(self) -> serde_json::Value {
+        let server = self.into_graphql().into_server_error(async_graphql::Pos::default());
+        let mut error = serde_json::to_value(&server).unwrap_or_else(|_| json!({ "message": "error" }));
+        if let Some(object) = error.as_object_mut() {
+            object.remove("locations");
+        }
+        error
     }
 
     pub fn into_graphql(self) -> async_graphql::Error {
@@ -278,6 +325,9 @@ mod tests {
             AppError::RateLimited { message: "x".into(), retry_after_secs: 3 },
             AppError::QueryTooComplex { measure: "cost", value: 2, limit: 1 },
             AppError::Timeout("x".into()),
+            AppError::PersistedQuery(PersistedQueryRefusal::NotFound),
+            AppError::PersistedQuery(PersistedQueryRefusal::NotSupported),
+            AppError::PersistedQuery(PersistedQueryRefusal::NotAllowed),
             AppError::internal(anyhow::anyhow!("boom")),
         ]
     }
@@ -298,6 +348,9 @@ mod tests {
                 ("RATE_LIMITED", 429),
                 ("QUERY_TOO_COMPLEX", 400),
                 ("TIMEOUT", 504),
+                ("PERSISTED_QUERY_NOT_FOUND", 400),
+                ("PERSISTED_QUERY_NOT_SUPPORTED", 400),
+                ("PERSISTED_QUERY_NOT_ALLOWED", 403),
                 ("INTERNAL", 500),
             ]
         );

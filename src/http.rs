@@ -19,7 +19,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth;
 use crate::domain::ClientInfo;
-use crate::error::AppError;
+use crate::error::{AppError, PersistedQueryRefusal};
+use crate::graphql::persisted::Hint;
 use crate::state::AppState;
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -147,14 +148,9 @@ fn json_response(status: StatusCode, media: MediaType, body: serde_json::Value) 
 fn request_error(status: StatusCode, media: MediaType, err: AppError) -> Response {
     let mut headers = HeaderMap::new();
     err.add_headers(&mut headers);
-    let gql = err.into_graphql();
-    let server = gql.into_server_error(async_graphql::Pos::default());
-    let mut error = serde_json::to_value(&server).unwrap_or_else(|_| json!({"message": "error"}));
-    if let Some(obj) = error.as_object_mut() {
-        obj.remove("locations");
-        if let (Some(id), Some(ext)) = (crate::telemetry::current_request_id(), obj.get_mut("extensions")) {
-            ext["requestId"] = json!(id);
-        }
+    let mut error = err.into_request_error_json();
+    if let (Some(id), Some(ext)) = (crate::telemetry::current_request_id(), error.get_mut("extensions")) {
+        ext["requestId"] = json!(id);
     }
     let mut response = json_response(status, media, json!({ "errors": [error] }));
     response.headers_mut().extend(headers);
@@ -202,19 +198,37 @@ async fn graphql_post(State(state): State<AppState>, req: Request) -> Response {
             AppError::bad_input("request", format!("the body exceeds {MAX_BODY_BYTES} bytes")),
         ));
     };
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
+    let mut value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return bad_request(media, format!("the body is not JSON: {e}")),
     };
-    // async-graphql defaults a missing `query` to "", which would hide the client's mistake.
-    if !value.get("query").is_some_and(serde_json::Value::is_string) {
-        return bad_request(media, "the body needs a `query` string");
+    let hint = match take_persisted_hint(&mut value) {
+        Ok(hint) => hint,
+        Err(err) => return request_error(StatusCode::BAD_REQUEST, media, err),
+    };
+    // async-graphql defaults a missing `query` to "", which would hide the client's mistake;
+    // only a persisted operation may leave it out.
+    let query_sent = value.get("query").is_some_and(serde_json::Value::is_string);
+    if !query_sent && hint.is_none() {
+        return bad_request(media, "the body needs a `query` string (or a persisted document's hash)");
     }
     let request: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => return bad_request(media, format!("the body is not a GraphQL request: {e}")),
     };
-    execute(state, request, media, &headers, peer, false).await
+    execute(state, request, hint, media, &headers, peer, false).await
+}
+
+/// Takes a persisted operation's hash out of a request body: `documentId`, or
+/// `extensions.persistedQuery` (removed, so async-graphql never sees it).
+fn take_persisted_hint(body: &mut serde_json::Value) -> Result<Option<Hint>, AppError> {
+    let extension = body.get_mut("extensions").and_then(|e| e.as_object_mut()).and_then(|e| e.remove("persistedQuery"));
+    let from_extension = Hint::from_extension(extension.as_ref())?;
+    match body.as_object_mut().and_then(|b| b.remove("documentId")) {
+        Some(serde_json::Value::String(id)) => Hint::from_document_id(&id).map(Some),
+        Some(serde_json::Value::Null) | None => Ok(from_extension),
+        Some(_) => Err(AppError::bad_input("documentId", "must be a string")),
+    }
 }
 
 async fn graphql_get(State(state): State<AppState>, req: Request) -> Response {
@@ -233,17 +247,17 @@ async fn graphql_get(State(state): State<AppState>, req: Request) -> Response {
         return not_acceptable();
     };
     let query = req.uri().query().unwrap_or("");
-    let request = match parse_query_string(query) {
+    let (request, hint) = match parse_query_string(query) {
         Ok(r) => r,
         Err(e) => return bad_request(media, format!("the query string is not a GraphQL request: {e}")),
     };
-    execute(state, request, media, &headers, peer, true).await
+    execute(state, request, hint, media, &headers, peer, true).await
 }
 
 /// GET parameters per the GraphQL-over-HTTP spec: `query`, `operationName`, and `variables` /
-/// `extensions` as JSON.
-fn parse_query_string(query: &str) -> Result<async_graphql::Request, String> {
-    let (mut text, mut operation, mut variables) = (None, None, None);
+/// `extensions` as JSON; `documentId` or `extensions.persistedQuery` name a persisted document.
+fn parse_query_string(query: &str) -> Result<(async_graphql::Request, Option<Hint>), String> {
+    let (mut text, mut operation, mut variables, mut hint) = (None, None, None, None);
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "query" => text = Some(value.into_owned()),
@@ -253,17 +267,30 @@ fn parse_query_string(query: &str) -> Result<async_graphql::Request, String> {
                     serde_json::from_str(&value).map_err(|e| format!("`variables` is not JSON: {e}"))?;
                 variables = Some(async_graphql::Variables::from_json(json));
             }
+            "extensions" if !value.is_empty() && hint.is_none() => {
+                let json: serde_json::Value =
+                    serde_json::from_str(&value).map_err(|e| format!("`extensions` is not JSON: {e}"))?;
+                hint = Hint::from_extension(json.get("persistedQuery")).map_err(|e| e.public_message())?;
+            }
+            "documentId" if !value.is_empty() => {
+                hint = Some(Hint::from_document_id(&value).map_err(|e| e.public_message())?);
+            }
             _ => {}
         }
     }
-    let mut request = async_graphql::Request::new(text.ok_or("the `query` parameter is missing")?);
+    let text = match (text, &hint) {
+        (Some(text), _) => text,
+        (None, Some(_)) => String::new(),
+        (None, None) => return Err("the `query` parameter is missing".into()),
+    };
+    let mut request = async_graphql::Request::new(text);
     if let Some(op) = operation {
         request = request.operation_name(op);
     }
     if let Some(v) = variables {
         request = request.variables(v);
     }
-    Ok(request)
+    Ok((request, hint))
 }
 
 /// A response sent before the request body was read to its end: hyper then closes the connection
@@ -319,7 +346,8 @@ fn missing_required_variable(
 
 async fn execute(
     state: AppState,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
+    hint: Option<Hint>,
     media: MediaType,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
@@ -328,6 +356,17 @@ async fn execute(
     use async_graphql::parser::types::OperationType;
     // The request itself was well-formed; legacy JSON clients get 200 for document errors.
     let document_error_status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    match state.persisted.resolve(&request.query, hint) {
+        Ok(Some(document)) => request.query = document.to_string(),
+        Ok(None) => {}
+        Err(err) => {
+            let status = match err {
+                AppError::PersistedQuery(PersistedQueryRefusal::NotAllowed) => err.status(),
+                _ => document_error_status,
+            };
+            return request_error(status, media, err);
+        }
+    }
     let doc = match async_graphql::parser::parse_query(&request.query) {
         Ok(doc) => doc,
         Err(e) => {
@@ -354,7 +393,6 @@ async fn execute(
         Ok(p) => p,
         Err(err) => return request_error(err.status(), media, err),
     };
-    let mut request = request;
     // Parsed once: the schema (and its guard) use this document rather than parse the text again.
     request.set_parsed_query(doc);
     request.data = state.operation_data(db, principal, client_info(headers, peer));

@@ -73,11 +73,31 @@ pub async fn open(database: &Database, pool_size: u32, statement_timeout: Option
 pub fn app_state(db: Db, config: AppConfig, pubsub: std::sync::Arc<PubSub>) -> AppState {
     let live = std::sync::Arc::new(Live::new(&db, pubsub.clone()));
     let schema = graphql::build_schema(&config);
-    AppState { schema, db, config, pubsub, live, metrics: crate::telemetry::prometheus() }
+    let persisted = std::sync::Arc::new(graphql::persisted::Store::new(&config.persisted_queries));
+    AppState { schema, db, config, pubsub, live, metrics: crate::telemetry::prometheus(), persisted }
+}
+
+/// The request-time settings, with the persisted-document manifest read: a bad manifest stops
+/// the start rather than refuse every request later.
+fn app_config(server: &ServerConfig) -> anyhow::Result<AppConfig> {
+    let mut config = AppConfig::from(server);
+    match &server.operations.persisted_queries_manifest {
+        Some(path) => {
+            let manifest = graphql::persisted::load_manifest(path)?;
+            tracing::info!(documents = manifest.len(), path = %path.display(), "persisted documents loaded");
+            config.persisted_queries.manifest = std::sync::Arc::new(manifest);
+        }
+        None if config.persisted_queries.mode == crate::config::PersistedQueryMode::AllowList => {
+            anyhow::bail!("INTAKEFLOW_PERSISTED_QUERIES=allow-list needs INTAKEFLOW_PERSISTED_QUERIES_MANIFEST")
+        }
+        None => {}
+    }
+    Ok(config)
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
 pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
+    let app_config = app_config(server)?;
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
@@ -100,7 +120,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     let listener = TcpListener::bind(server.addr).await.with_context(|| format!("binding {}", server.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphiQL at http://{addr}/ ; GraphQL at http://{addr}/graphql");
-    let state = app_state(db, AppConfig::from(server), pubsub);
+    let state = app_state(db, app_config, pubsub);
     if let Some(metrics_addr) = server.operations.metrics_addr {
         serve_metrics(metrics_addr, state.clone(), server.operations.metrics_token.clone()).await?;
     }

@@ -22,6 +22,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// Renders the process's metrics for `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Persisted documents: the manifest and the automatic cache.
+    pub persisted: Arc<crate::graphql::persisted::Store>,
 }
 
 impl AppState {

@@ -28,6 +28,7 @@ use crate::domain::ClientInfo;
 use crate::pubsub::Event;
 use crate::state::AppState;
 
+mod persisted;
 mod protocol;
 
 use protocol::{Incoming, Operations};
@@ -131,6 +132,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
 
     let filter_state = shared.clone();
     let filter_db = state.db.clone();
+    let filter_persisted = state.persisted.clone();
     let too_big_tx = reply_tx.clone();
     let input = incoming
         .inspect(move |m| {
@@ -143,6 +145,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
             let state = filter_state.clone();
             let reply_tx = reply_tx.clone();
             let db = filter_db.clone();
+            let persisted_store = filter_persisted.clone();
             async move {
                 let text = match message.ok()? {
                     Message::Text(t) => t.to_string(),
@@ -174,6 +177,13 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
                     let _ = reply_tx.send(Reply::Close(4403, reason.into()));
                     return None;
                 }
+                let text = match persisted::resolve(&persisted_store, protocol, &id, text) {
+                    Ok(text) => text,
+                    Err(reply) => {
+                        let _ = reply_tx.send(Reply::Text(reply));
+                        return None;
+                    }
+                };
                 state.lock().ok()?.operations.start(id);
                 Some(text.into_bytes())
             }

@@ -7,6 +7,7 @@ pub mod hygiene;
 pub mod loaders;
 pub mod mutation;
 pub mod observe;
+pub mod persisted;
 pub mod query;
 pub mod relay;
 pub mod subscription;

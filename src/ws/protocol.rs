@@ -100,11 +100,7 @@ impl Operations {
             ),
             "extensions": { "code": "RATE_LIMITED", "maxOperations": self.max },
         });
-        let reply = match self.protocol {
-            WebSocketProtocols::GraphQLWS => json!({ "id": id, "type": "error", "payload": [error] }),
-            WebSocketProtocols::SubscriptionsTransportWS => json!({ "id": id, "type": "error", "payload": error }),
-        };
-        Incoming::Refuse(reply.to_string())
+        Incoming::Refuse(refusal(self.protocol, &id, error))
     }
 
     /// Records an operation the caller let through to async-graphql.
@@ -151,6 +147,15 @@ impl Operations {
     fn active(&self) -> usize {
         self.active.len()
     }
+}
+
+/// The `error` message refusing operation `id` before it ran, in `protocol`'s shape.
+pub fn refusal(protocol: WebSocketProtocols, id: &str, error: Value) -> String {
+    let reply = match protocol {
+        WebSocketProtocols::GraphQLWS => json!({ "id": id, "type": "error", "payload": [error] }),
+        WebSocketProtocols::SubscriptionsTransportWS => json!({ "id": id, "type": "error", "payload": error }),
+    };
+    reply.to_string()
 }
 
 /// The id and errors of a `next` that is a request error: no data, and no error from a field.

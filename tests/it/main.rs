@@ -26,6 +26,7 @@ mod leads;
 mod local_cluster;
 mod observability;
 mod paging;
+mod persisted_queries;
 mod query_limits;
 mod relay;
 mod response_order;
