@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod api_keys;
+mod console;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_flow;
