@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod api_keys;
 mod console;
+mod console_browser;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_flow;
