@@ -23,7 +23,7 @@ mkdir -p dist
 node licenses.mjs node_modules/.meta.json > LICENSES.md
 
 # The bundle must not point the browser anywhere else (fonts, CDNs, source maps).
-if grep -Eo '(sourceMappingURL|@import|url\((https?:)?//)[^;)]*' dist/graphiql.css dist/graphiql.js; then
+if grep -Eo "(sourceMappingURL|@import|url\\([\"']?(https?:)?//)[^;)]*" dist/graphiql.css dist/graphiql.js; then
   echo "dist/ refers to another origin; see above" >&2
   exit 1
 fi
