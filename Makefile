@@ -20,6 +20,13 @@ BENCH_DATA_DIR ?= /tmp/intakeflow-bench-$(shell id -u)-$(shell printf '%s' '$(CU
 
 PG_PACKAGES := postgresql postgresql-contrib
 
+# The browser the GraphiQL console's test drives (tests/it/console_browser.rs): the OS's
+# Chromium, so the test downloads no browser. Prints its path, or nothing.
+FIND_CHROMIUM = \
+	if [ -n "$${INTAKEFLOW_CHROMIUM:-}" ]; then \
+		if [ -x "$$INTAKEFLOW_CHROMIUM" ]; then echo "$$INTAKEFLOW_CHROMIUM"; fi; \
+	else command -v chromium || command -v chromium-browser || true; fi
+
 # Same search as src/db/local_pg.rs: prints the directory holding initdb,
 # pg_ctl and postgres, or nothing.
 FIND_PG_BINDIR = \
@@ -50,7 +57,7 @@ STOP_CLUSTER = \
 		fi; \
 	fi
 
-.PHONY: deps toolchain js-deps run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
+.PHONY: deps browser toolchain js-deps run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
 
 deps:
 	@bindir=$$($(FIND_PG_BINDIR)); \
@@ -70,6 +77,25 @@ deps:
 	if [ -z "$$bindir" ]; then echo "PostgreSQL server binaries still not found after install" >&2; exit 1; fi; \
 	echo "PostgreSQL server binaries: $$bindir"
 
+# Like `deps`, for Chromium (Debian's package is `chromium`).
+browser:
+	@path=$$($(FIND_CHROMIUM)); \
+	if [ -n "$$path" ]; then echo "Chromium: $$path"; exit 0; fi; \
+	if [ -n "$${INTAKEFLOW_CHROMIUM:-}" ]; then \
+		echo "INTAKEFLOW_CHROMIUM=$$INTAKEFLOW_CHROMIUM is not an executable" >&2; exit 1; \
+	fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "Chromium not found (the GraphiQL console's browser test needs it); install it with:" >&2; \
+		echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium" >&2; \
+		exit 1; \
+	fi; \
+	echo "Installing Chromium"; \
+	apt-get update; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	path=$$($(FIND_CHROMIUM)); \
+	if [ -z "$$path" ]; then echo "Chromium still not found after install" >&2; exit 1; fi; \
+	echo "Chromium: $$path"
+
 toolchain:
 	@if ! $(CARGO) fmt --version >/dev/null 2>&1 || ! $(CARGO) clippy --version >/dev/null 2>&1; then \
 		rustup component add rustfmt clippy; \
@@ -88,11 +114,12 @@ run: deps
 
 # The test cluster is stopped afterwards whatever the outcome, keeping the
 # test run's exit status. (No recursive make: `make -n` would run that line.)
-test: deps toolchain js-deps
+test: deps browser toolchain js-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	@status=0; \
-	INTAKEFLOW_TEST_DATA_DIR='$(TEST_DATA_DIR)' $(CARGO) test --all-targets || status=$$?; \
+	INTAKEFLOW_TEST_DATA_DIR='$(TEST_DATA_DIR)' INTAKEFLOW_CHROMIUM="$$($(FIND_CHROMIUM))" \
+		$(CARGO) test --all-targets || status=$$?; \
 	( $(call STOP_CLUSTER,$(TEST_DATA_DIR)) ) || echo "warning: could not stop the test cluster" >&2; \
 	exit $$status
 

@@ -1,6 +1,6 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP, POST and GET, plus WebSocket upgrades),
-//! GraphiQL at `/`, `/healthz` and `/readyz` (and `/metrics`, with what wraps every route, in
-//! [`crate::http_layers`]).
+//! `/healthz` and `/readyz`; the GraphiQL console at `/` is [`crate::console`]'s, and
+//! `/metrics`, with what wraps every route, is in [`crate::http_layers`].
 //!
 //! The GraphQL-over-HTTP handling follows the spec's status-code rules: with
 //! `application/graphql-response+json` a request error (unparseable, invalid) is a 4xx and a
@@ -8,11 +8,10 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,7 +30,7 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
-        .route("/", get(graphiql))
+        .merge(crate::console::routes())
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -46,13 +45,6 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = crate::error::panic_message(&*panic);
     tracing::error!(%message, "a request handler panicked");
     AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
-}
-
-async fn graphiql(State(state): State<AppState>) -> Response {
-    if !state.config.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish()).into_response()
 }
 
 /// Inbound webhook for WEBHOOK-triggered workflows: the JSON body becomes the trigger data.

@@ -13,12 +13,13 @@
 //! 4. [`auth`] (credentials and the principal), then [`domain`] (services, [`domain::access`]);
 //! 5. [`engine`] (the workflow worker; it uses db and model, not the domain services);
 //! 6. [`graphql`] (schema, resolvers, loaders; the only place global ids are decoded), [`seed`];
-//! 7. [`state`], [`ws`], [`http_layers`], [`http`], [`server`] (process start-up).
+//! 7. [`state`], [`ws`], [`console`], [`http_layers`], [`http`], [`server`] (process start-up).
 //!
 //! `tests/it/layers.rs` checks the rule and that no two modules import each other.
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod engine;

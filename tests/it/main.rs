@@ -7,6 +7,8 @@ mod support;
 
 mod accounts;
 mod api_keys;
+mod console;
+mod console_browser;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_flow;
