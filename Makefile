@@ -57,7 +57,7 @@ STOP_CLUSTER = \
 		fi; \
 	fi
 
-.PHONY: deps browser toolchain js-deps run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
+.PHONY: deps browser toolchain js-deps ts-kit run test bench bench-smoke fmt lint schema clean-db stop-test-db stop-bench-db
 
 deps:
 	@bindir=$$($(FIND_PG_BINDIR)); \
@@ -109,12 +109,24 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
 	@touch $@
 
+# The TypeScript kit (clients/typescript): install, generate its typed documents from
+# schema.graphql, typecheck. `make test` runs it before cargo test, so a schema change that
+# breaks one of the kit's documents fails here; tests/it/typescript_kit.rs then runs its example.
+TS_KIT := clients/typescript
+TS_KIT_STAMP := $(TS_KIT)/node_modules/.package-lock.json
+ts-kit: $(TS_KIT_STAMP)
+	npm --prefix $(TS_KIT) run codegen
+	npm --prefix $(TS_KIT) run typecheck
+$(TS_KIT_STAMP): $(TS_KIT)/package.json $(TS_KIT)/package-lock.json
+	npm ci --prefix $(TS_KIT) --no-audit --no-fund
+	@touch $@
+
 run: deps
 	INTAKEFLOW_DATA_DIR='$(INTAKEFLOW_DATA_DIR)' $(CARGO) run --release -- serve
 
 # The test cluster is stopped afterwards whatever the outcome, keeping the
 # test run's exit status. (No recursive make: `make -n` would run that line.)
-test: deps browser toolchain js-deps
+test: deps browser toolchain js-deps ts-kit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	@status=0; \

@@ -40,6 +40,7 @@ mod subscriptions_fanout;
 mod subscriptions_resilience;
 mod tenancy;
 mod traces;
+mod typescript_kit;
 mod workflow_access;
 mod workflows;
 mod ws_protocol;
