@@ -2,10 +2,12 @@
 //! program signs in, submits a form twice with one idempotency key, pages through leads, follows
 //! `leadEvents` and `executionLogs` across dropped WebSockets, and runs and approves a workflow.
 //! The test checks every step's line and that each resumed stream saw every event exactly once.
+//! The server it talks to runs in allow-list mode with the kit's generated manifest.
 //!
 //! `make ts-kit` (part of `make test`) installs the kit and generates its typed documents first.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
@@ -14,6 +16,7 @@ use crate::support::engine::EngineApp;
 use crate::support::factories::PASSWORD;
 use crate::support::intake_factories::field;
 use crate::support::node::run_ts_kit;
+use crate::support::serve::ServeProcess;
 use crate::support::workflow_factories::Graph;
 
 /// Generous: a loaded 2-core machine starts node and tsx slowly; a hang still ends the test.
@@ -69,7 +72,17 @@ async fn the_example_runs_every_flow_and_resumes_streams_without_gaps_or_duplica
         .edge_on("approve", "done", "true");
     let workflow = app.active_workflow(&owner, &ws, graph).await;
 
-    let url = app.url("/graphql");
+    // The example talks to `intakeflow serve` in allow-list mode with the kit's own manifest,
+    // as a production deployment would run: every document the kit sends must be on it. (The
+    // fixtures above came through the in-process app, which has no list.)
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript/src/gql/persisted-documents.json");
+    let manifest = manifest.to_string_lossy().into_owned();
+    let env = [("INTAKEFLOW_PERSISTED_QUERIES", "allow-list"), ("INTAKEFLOW_PERSISTED_QUERIES_MANIFEST", &manifest)];
+    let server =
+        ServeProcess::start_with_env("allow-listed", &app.database_url, &env).ready(Duration::from_secs(60)).await;
+    let refused = server.try_gql(Some(&owner.token), "{ me { email } }", json!({})).await.unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED", "{refused}");
+    let url = server.url("/graphql");
     let out = run_ts_kit(
         "src/example.ts",
         &[
