@@ -8,7 +8,7 @@ use crate::support::TestApp;
 use crate::support::factories::PASSWORD;
 use crate::support::ids::uuid_of;
 
-const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id email name } } }";
+pub const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id email name } } }";
 
 #[tokio::test]
 async fn sign_up_sign_in_me_and_sign_out() {

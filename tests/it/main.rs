@@ -9,6 +9,7 @@ mod accounts;
 mod api_keys;
 mod console;
 mod console_browser;
+mod docs_examples;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_flow;

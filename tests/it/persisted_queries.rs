@@ -16,7 +16,7 @@ use crate::support::serve::ServeProcess;
 use crate::support::ws::{ws_client_to, ws_next, ws_next_data, ws_send};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
-const ME: &str = "query Me { me { email } }";
+pub const ME: &str = "query Me { me { email } }";
 const CREATE_LEAD: &str =
     "mutation CreateLead($ws: ID!, $input: CreateLeadInput!) { createLead(workspaceId: $ws, input: $input) { id } }";
 

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::support::{GqlResponse, TestApp};
 
 /// Three nested lists at 100 each: about a million values, though it names only a few fields.
-const THREE_LISTS: &str = "query($id: ID!) { workspace(id: $id) {
+pub const THREE_LISTS: &str = "query($id: ID!) { workspace(id: $id) {
     forms(first: 100) { nodes { submissions(first: 100) { nodes { lead { events(first: 100) { nodes { id } } } } } } } } }";
 
 #[track_caller]

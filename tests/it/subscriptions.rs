@@ -21,14 +21,14 @@ use crate::support::ws::{
 };
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
-const LOGS: &str = "subscription($id: ID!, $after: String) {
+pub const LOGS: &str = "subscription($id: ID!, $after: String) {
     executionLogs(executionId: $id, after: $after) { cursor level message } }";
 pub const EVENTS: &str = "subscription($ws: ID!, $after: String) {
     leadEvents(workspaceId: $ws, after: $after) { id cursor type data actor { id } actorExecutionId } }";
 pub const STATUS: &str = "subscription($ws: ID!, $lead: ID, $after: String) {
     leadStatusChanged(workspaceId: $ws, leadId: $lead, after: $after) {
         cursor lead { id } from to note actor { id } actorApiKeyId actorExecutionId at } }";
-const UPDATES: &str = "subscription($execution: ID, $workflow: ID) {
+pub const UPDATES: &str = "subscription($execution: ID, $workflow: ID) {
     executionUpdated(executionId: $execution, workflowId: $workflow) {
         status step { nodeKey status attempt } execution { id } } }";
 
