@@ -54,6 +54,10 @@ pub struct ServerConfig {
     #[arg(long, env = "INTAKEFLOW_SESSION_TTL_HOURS", default_value_t = DEFAULT_SESSION_TTL_HOURS)]
     pub session_ttl_hours: u64,
 
+    /// Base URL of the web app that account emails link to (`<url>/invitations/accept?token=…`).
+    #[arg(long, env = "INTAKEFLOW_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
+    pub public_url: String,
+
     /// Report the number of SQL statements each GraphQL request ran in the
     /// `x-intakeflow-sql-statements` response header (for tests and profiling).
     #[arg(long, env = "INTAKEFLOW_SQL_STATEMENT_HEADER", default_value_t = DEFAULT_SQL_STATEMENT_HEADER)]
@@ -196,9 +200,11 @@ pub struct OperationsConfig {
     pub persisted_queries_cache_bytes: usize,
 }
 
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
+
 pub const DEFAULT_PERSISTED_CACHE_BYTES: usize = 16 << 20;
 
-/// Which documents run (README "Persisted operations").
+/// Which documents run (docs/api-guide.md, "Persisted operations").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PersistedQueryMode {
     /// Any document; one the server has seen may be sent by hash alone (Apollo's automatic
@@ -228,6 +234,8 @@ fn hours(h: u64) -> Duration {
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub session_ttl: Duration,
+    /// Account emails' links start with this (no trailing slash).
+    pub public_url: String,
     pub sql_statement_header: bool,
     pub ws_init_timeout: Duration,
     /// None: no deadline.
@@ -253,6 +261,7 @@ impl From<&ServerConfig> for AppConfig {
     fn from(server: &ServerConfig) -> Self {
         AppConfig {
             session_ttl: hours(server.session_ttl_hours),
+            public_url: server.public_url.trim_end_matches('/').to_owned(),
             sql_statement_header: server.sql_statement_header,
             ws_init_timeout: Duration::from_secs(server.ws_init_timeout_secs),
             request_timeout: (server.request_timeout_secs > 0)
@@ -297,6 +306,7 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             session_ttl: hours(DEFAULT_SESSION_TTL_HOURS),
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
             sql_statement_header: DEFAULT_SQL_STATEMENT_HEADER,
             ws_init_timeout: Duration::from_secs(DEFAULT_WS_INIT_TIMEOUT_SECS),
             request_timeout: Some(Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS)),

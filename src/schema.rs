@@ -39,7 +39,7 @@ diesel::table! {
 diesel::table! {
     emails (id) {
         id -> Uuid,
-        workspace_id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
         execution_id -> Nullable<Uuid>,
         node_key -> Nullable<Text>,
         lead_id -> Nullable<Uuid>,
@@ -52,6 +52,10 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        kind -> Text,
+        html_content -> Nullable<Text>,
+        secret -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -151,6 +155,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by_id -> Nullable<Uuid>,
+        expires_at -> Timestamptz,
+        sent_count -> Int4,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by_id -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lead_events (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -219,6 +241,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -345,6 +368,7 @@ diesel::joinable!(emails -> workspaces (workspace_id));
 diesel::joinable!(execution_log_seqs -> workflow_executions (execution_id));
 diesel::joinable!(forms -> users (created_by_id));
 diesel::joinable!(forms -> workspaces (workspace_id));
+diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
 diesel::joinable!(lead_events -> users (actor_user_id));
 diesel::joinable!(lead_events -> workflow_executions (actor_execution_id));
@@ -374,6 +398,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_fields,
     form_submissions,
     forms,
+    invitations,
     lead_events,
     lead_field_values,
     leads,

@@ -100,7 +100,10 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     let app_config = app_config(server)?;
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
-    let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
+    let pubsub = PubSub::start(
+        database.url.clone(),
+        &[crate::db::executions::JOBS_CHANNEL, crate::db::account_mail::MAIL_CHANNEL],
+    );
     let engine = Engine::start(db.clone(), pubsub.clone(), engine.clone())?;
     if database.managed {
         match crate::seed::seed_if_empty(&db).await? {
@@ -151,7 +154,10 @@ async fn serve_metrics(addr: SocketAddr, state: AppState, token: Option<String>)
 pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow::Result<()> {
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
-    let pubsub = PubSub::start(database.url.clone(), &[crate::db::executions::JOBS_CHANNEL]);
+    let pubsub = PubSub::start(
+        database.url.clone(),
+        &[crate::db::executions::JOBS_CHANNEL, crate::db::account_mail::MAIL_CHANNEL],
+    );
     let engine = Engine::start(db, pubsub, engine.clone())?;
     shutdown_signal().await;
     engine.shutdown().await;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 pub const SESSION_PREFIX: &str = "ifs_";
 pub const API_KEY_PREFIX: &str = "ifk_";
 pub const WEBHOOK_PREFIX: &str = "ifw_";
+pub const INVITATION_PREFIX: &str = "ifi_";
 
 pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];

@@ -11,7 +11,8 @@ use crate::schema::emails;
 #[diesel(table_name = emails, check_for_backend(diesel::pg::Pg))]
 pub struct EmailRow {
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    /// None for account mail about no workspace (a password reset).
+    pub workspace_id: Option<Uuid>,
     pub execution_id: Option<Uuid>,
     pub node_key: Option<String>,
     pub lead_id: Option<Uuid>,
@@ -24,6 +25,8 @@ pub struct EmailRow {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub kind: String,
+    pub html_content: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

@@ -14,6 +14,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::bb8;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub mod account_mail;
 pub mod api_keys;
 pub mod auth_attempts;
 pub mod emails;
@@ -22,6 +23,7 @@ pub mod executions;
 pub mod field_values;
 pub mod forms;
 pub mod gauges;
+pub mod invitations;
 pub mod lead_events;
 pub mod leads;
 pub mod local_pg;

@@ -16,6 +16,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -41,4 +42,17 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<UserRow>> {
     users::table.filter(users::id.eq_any(ids)).select(UserRow::as_select()).load(conn).await
+}
+
+/// Records that the user proved their address (idempotent: the first proof's time stays).
+pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set(users::email_verified_at.eq(
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
+                "coalesce(email_verified_at, now())",
+            ),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
 }

@@ -55,6 +55,7 @@ tenant!(db::forms::FieldRow, "form field", db::forms::find_field);
 tenant!(db::submissions::SubmissionRow, "submission", db::submissions::find);
 tenant!(db::leads::LeadRow, "lead", db::leads::find);
 tenant!(db::workflows::WorkflowRow, "workflow", db::workflows::find);
+tenant!(db::invitations::InvitationRow, "invitation", db::invitations::find);
 tenant!(db::executions::ExecutionRow, "execution", db::executions::find);
 tenant!(db::api_keys::ApiKeyRow, "API key", db::api_keys::find);
 tenant!(db::members::MemberRow, "member", db::members::find);

@@ -130,7 +130,7 @@ pub async fn sign_in(conn: &mut AsyncPgConnection, caller: &Caller, input: SignI
     }
 }
 
-async fn start_session(
+pub(crate) async fn start_session(
     conn: &mut AsyncPgConnection,
     user: &UserRow,
     config: &crate::config::AppConfig,

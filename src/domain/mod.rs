@@ -7,11 +7,13 @@
 //! checks one connection out of the pool instead of one per call.
 
 pub mod access;
+pub mod account_mail;
 pub mod accounts;
 pub mod api_keys;
 pub mod executions;
 pub mod forms;
 pub mod intake;
+pub mod invitations;
 pub mod leads;
 pub mod live;
 pub mod members;

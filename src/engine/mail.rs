@@ -1,6 +1,7 @@
 //! Email transports: SMTP through lettre when `SMTP_URL` is set, otherwise a log transport that
 //! records the email in the log and reports it sent.
 
+use lettre::message::MultiPart;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -32,24 +33,36 @@ impl Mailer {
         }
     }
 
-    /// `message_id` is stable per (execution, node): receivers can drop a resent duplicate.
-    pub async fn send(&self, to: &str, subject: &str, body: &str, message_id: &str) -> Result<(), String> {
+    /// `message_id` is stable per (execution, node): receivers can drop a resent duplicate. With
+    /// `html`, the email is multipart/alternative (the text part first, as RFC 2046 orders them).
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: Option<&str>,
+        message_id: &str,
+    ) -> Result<(), String> {
         match self {
             Mailer::Log => {
-                tracing::info!(to, subject, message_id, "email (log transport)");
+                // The subject only: bodies of account mail carry single-use links.
+                tracing::info!(to, subject, message_id, multipart = html.is_some(), "email (log transport)");
                 Ok(())
             }
             Mailer::Smtp(smtp) => {
                 let Smtp { transport, from } = smtp.as_ref();
-                let message = Message::builder()
+                let builder = Message::builder()
                     .from(from.clone())
                     .to(to.parse().map_err(|e| format!("bad recipient {to:?}: {e}"))?)
                     .subject(subject)
-                    .message_id(Some(format!("<{message_id}@intakeflow>")))
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body.to_owned())
-                    .map_err(|e| e.to_string())?;
-                transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+                    .message_id(Some(format!("<{message_id}@intakeflow>")));
+                let message = match html {
+                    Some(html) => {
+                        builder.multipart(MultiPart::alternative_plain_html(text.to_owned(), html.to_owned()))
+                    }
+                    None => builder.header(ContentType::TEXT_PLAIN).body(text.to_owned()),
+                };
+                transport.send(message.map_err(|e| e.to_string())?).await.map(|_| ()).map_err(|e| e.to_string())
             }
         }
     }

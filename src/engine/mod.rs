@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED` and held by leases (see [`crate::db::executions`]). Nothing waits in
 //! memory: delays and approvals park the execution in the database with a `run_at`.
 
+pub mod account_mail;
 pub mod config;
 pub mod http_guard;
 pub mod lease;
@@ -39,6 +40,11 @@ impl Engine {
             tasks.push(tokio::spawn(worker.run(jobs, watch.clone())));
         }
         tasks.push(tokio::spawn(maintenance::run(db.clone(), config.clone(), watch.clone())));
+        if config.workers > 0 {
+            let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
+            let notices = pubsub.subscribe(crate::db::account_mail::MAIL_CHANNEL);
+            tasks.push(tokio::spawn(account_mail::run(db.clone(), mailer, notices, watch.clone())));
+        }
         if config.scheduler {
             tasks.push(tokio::spawn(scheduler::run(db, config.clone(), watch)));
         }

@@ -98,6 +98,7 @@ pub const SUBMISSIONS_BY_LEAD: u8 = 4;
 pub const EVENTS_BY_LEAD: u8 = 5;
 pub const WORKFLOWS: u8 = 6;
 pub const EXECUTIONS: u8 = 7;
+pub const INVITATIONS: u8 = 8;
 
 type PageGroup<'a> = (&'a Page, Option<&'static str>);
 
@@ -150,6 +151,9 @@ impl Unwrap for db::members::MemberRow {
 impl Unwrap for db::api_keys::ApiKeyRow {
     type Inner = Self;
 }
+impl Unwrap for db::invitations::InvitationRow {
+    type Inner = Self;
+}
 impl Unwrap for db::forms::FormRow {
     type Inner = Self;
 }
@@ -171,6 +175,7 @@ impl Unwrap for db::submissions::ByLead {
 
 child_page_loader!(MEMBERS, db::members::MemberRow, db::members::BY_WORKSPACE);
 child_page_loader!(API_KEYS, db::api_keys::ApiKeyRow, db::api_keys::BY_WORKSPACE);
+child_page_loader!(INVITATIONS, db::invitations::InvitationRow, db::invitations::OPEN_BY_WORKSPACE);
 child_page_loader!(FORMS, db::forms::FormRow, db::forms::BY_WORKSPACE);
 child_page_loader!(WORKFLOWS, db::workflows::WorkflowRow, db::workflows::BY_WORKSPACE);
 child_page_loader!(EXECUTIONS, db::executions::ExecutionRow, db::executions::BY_WORKFLOW);
@@ -308,6 +313,7 @@ impl Loader<ValuesOfLead> for Loaders {
 pub enum CountKey {
     MembersOf(Uuid),
     ApiKeysOf(Uuid),
+    OpenInvitationsOf(Uuid),
     WorkspacesOfUser(Uuid),
     FormsOf(Uuid, Option<crate::model::enums::FormStatus>),
     SubmissionsOfForm(Uuid),
@@ -329,6 +335,12 @@ impl Loader<CountKey> for Loaders {
         if !members.is_empty() {
             for (id, n) in db::members::count_by_workspace(&mut conn, &members).await.map_err(internal)? {
                 out.insert(CountKey::MembersOf(id), n);
+            }
+        }
+        let invited = pick(|k| if let CountKey::OpenInvitationsOf(id) = k { Some(*id) } else { None });
+        if !invited.is_empty() {
+            for (id, n) in db::invitations::count_open_by_workspace(&mut conn, &invited).await.map_err(internal)? {
+                out.insert(CountKey::OpenInvitationsOf(id), n);
             }
         }
         let keys_of = pick(|k| if let CountKey::ApiKeysOf(id) = k { Some(*id) } else { None });

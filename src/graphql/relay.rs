@@ -28,9 +28,10 @@ pub enum Kind {
     LeadEvent,
     Workflow,
     WorkflowExecution,
+    Invitation,
 }
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 12] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -42,6 +43,7 @@ const KINDS: [Kind; 11] = [
     Kind::LeadEvent,
     Kind::Workflow,
     Kind::WorkflowExecution,
+    Kind::Invitation,
 ];
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Kind::LeadEvent => "LeadEvent",
             Kind::Workflow => "Workflow",
             Kind::WorkflowExecution => "WorkflowExecution",
+            Kind::Invitation => "Invitation",
         }
     }
 

@@ -88,5 +88,23 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
         })?;
     drop(conn);
     intake::seed(db, owner_id, workspace_id, DEMO_WORKSPACE_SLUG).await?;
+    invite_a_colleague(db, owner_id, workspace_id).await?;
     Ok(DEMO)
+}
+
+/// Address of the demo's pending invitation.
+pub const DEMO_INVITEE: &str = "new.colleague@demo-studio.example";
+
+/// One pending invitation, so `workspace.invitations` has something to show.
+async fn invite_a_colleague(db: &Db, owner_id: uuid::Uuid, workspace_id: uuid::Uuid) -> anyhow::Result<()> {
+    let mut conn = db.conn().await?;
+    let owner = crate::domain::Caller {
+        principal: crate::auth::Principal::User { user_id: owner_id, session_id: uuid::Uuid::nil() },
+        client: crate::domain::ClientInfo::default(),
+        config: crate::config::AppConfig::default(),
+    };
+    crate::domain::invitations::invite(&mut conn, &owner, workspace_id, DEMO_INVITEE, Role::Member)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo invitation: {}", e.public_message()))?;
+    Ok(())
 }

@@ -230,6 +230,7 @@ async fn assert_not_duplicated(dir: &DataDir, extra_users: i64) {
         .await,
         4
     );
+    assert_eq!(dir.count("SELECT count(*) FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL").await, 1);
 }
 
 #[tokio::test]

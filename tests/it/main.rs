@@ -24,6 +24,7 @@ mod http_spec;
 mod input_hygiene;
 mod intake;
 mod intake_access;
+mod invitations;
 mod layers;
 mod leads;
 mod local_cluster;

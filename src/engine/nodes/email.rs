@@ -54,7 +54,7 @@ async fn deliver(run: &NodeRun<'_>, to: &str, subject: &str, body: &str) -> Resu
         return Ok(output(&email));
     }
     let mailer = &run.deps.mailer;
-    if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, &run.effect_key()).await {
+    if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, None, &run.effect_key()).await {
         db::emails::mark(&mut conn, email.id, "PENDING", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
         return Err(format!("sending email failed: {e}"));
     }

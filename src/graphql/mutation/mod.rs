@@ -4,6 +4,7 @@ mod accounts;
 mod api_keys;
 mod forms;
 mod intake;
+mod invitations;
 mod leads;
 mod members;
 mod workflows;
@@ -14,6 +15,7 @@ pub struct Mutation(
     accounts::AccountMutation,
     workspaces::WorkspaceMutation,
     members::MemberMutation,
+    invitations::InvitationMutation,
     api_keys::ApiKeyMutation,
     forms::FormMutation,
     intake::IntakeMutation,

@@ -1,6 +1,7 @@
 //! Root query fields, grouped by area.
 
 mod intake;
+mod invitations;
 mod node;
 mod viewer;
 mod workflows;
@@ -12,5 +13,6 @@ pub struct Query(
     viewer::ViewerQuery,
     workspaces::WorkspaceQuery,
     intake::IntakeQuery,
+    invitations::InvitationQuery,
     workflows::WorkflowQuery,
 );

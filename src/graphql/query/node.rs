@@ -6,7 +6,7 @@ use crate::domain;
 use crate::error::AppError;
 use crate::graphql::relay::{Kind, parse_global_id};
 use crate::graphql::session;
-use crate::graphql::types::{ApiKey, FormField, Node, User, WorkspaceMember};
+use crate::graphql::types::{ApiKey, FormField, Invitation, Node, User, WorkspaceMember};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -37,6 +37,7 @@ impl NodeQuery {
             Kind::WorkflowExecution => {
                 Node::WorkflowExecution(domain::executions::get(conn, caller, uuid).await?.into())
             }
+            Kind::Invitation => Node::Invitation(Invitation(domain::invitations::get(conn, caller, uuid).await?)),
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
             }

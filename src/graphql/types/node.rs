@@ -3,7 +3,8 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Lead, User, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+    ApiKey, Form, FormField, FormSubmission, Invitation, Lead, User, Workflow, WorkflowExecution, Workspace,
+    WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -19,4 +20,5 @@ pub enum Node {
     Lead(Lead),
     Workflow(Workflow),
     WorkflowExecution(WorkflowExecution),
+    Invitation(Invitation),
 }

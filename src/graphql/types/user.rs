@@ -27,6 +27,11 @@ impl User {
         &self.0.name
     }
 
+    /// Whether the address is proven (accepting an invitation sent to it proves it).
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

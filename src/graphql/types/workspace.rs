@@ -9,10 +9,10 @@ use crate::db::workspaces::WorkspaceRow;
 use crate::domain::access;
 use crate::error::AppError;
 use crate::graphql::loaders::FORMS;
-use crate::graphql::loaders::{API_KEYS, CountKey, MEMBERS};
+use crate::graphql::loaders::{API_KEYS, CountKey, INVITATIONS, MEMBERS};
 use crate::graphql::relay::expect_id;
 use crate::graphql::relay::{self, Conn, Kind};
-use crate::graphql::types::{ApiKey, Form, Lead, PipelineStatusCount, WorkspaceMember};
+use crate::graphql::types::{ApiKey, Form, Invitation, Lead, PipelineStatusCount, WorkspaceMember};
 use crate::model::enums::FormStatus;
 use crate::model::enums::Role;
 
@@ -90,6 +90,23 @@ impl Workspace {
         let page = relay::page(first, after, last, before)?;
         let totals = CountKey::ApiKeysOf(self.row.id);
         relay::children::<API_KEYS, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, ApiKey).await
+    }
+
+    /// Invitations not yet accepted or revoked (expired ones too, until resent), oldest first.
+    /// Needs ADMIN.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<Invitation>> {
+        access::ensure(self.role, Role::Admin)?;
+        let page = relay::page(first, after, last, before)?;
+        let totals = CountKey::OpenInvitationsOf(self.row.id);
+        relay::children::<INVITATIONS, _, _>(ctx, (self.row.id, None), page, totals, ChildRow::cursor, Invitation).await
     }
 
     /// Forms, oldest first, optionally of one status.

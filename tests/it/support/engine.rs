@@ -42,7 +42,8 @@ impl EngineApp {
 
     pub async fn spawn_with(config: EngineConfig) -> EngineApp {
         let app = TestApp::spawn().await;
-        let pubsub = PubSub::start(app.database_url.clone(), &[intakeflow::db::executions::JOBS_CHANNEL]);
+        let channels = [intakeflow::db::executions::JOBS_CHANNEL, intakeflow::db::account_mail::MAIL_CHANNEL];
+        let pubsub = PubSub::start(app.database_url.clone(), &channels);
         let engine = Engine::start(app.db.clone(), pubsub, config).expect("engine");
         EngineApp { app, _engine: engine }
     }
