@@ -11,6 +11,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    account_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        email -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -220,6 +233,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_reset_requests (id) {
+        id -> Uuid,
+        email -> Text,
+        ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -360,6 +382,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (created_by_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
 diesel::joinable!(emails -> leads (lead_id));
@@ -389,6 +412,7 @@ diesel::joinable!(workspace_members -> workspaces (workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_lockouts,
+    account_tokens,
     api_keys,
     auth_attempts,
     emails,
@@ -402,6 +426,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_events,
     lead_field_values,
     leads,
+    password_reset_requests,
     sessions,
     users,
     workflow_edges,

@@ -15,6 +15,7 @@ use diesel_async::pooled_connection::bb8;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod account_mail;
+pub mod account_tokens;
 pub mod api_keys;
 pub mod auth_attempts;
 pub mod emails;

@@ -76,3 +76,14 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
         .execute(conn)
         .await
 }
+
+/// Revokes every live session of the user (their WebSockets close through the revocation
+/// notice); returns how many.
+pub async fn revoke_all_of_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<usize> {
+    diesel::update(sessions::table)
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+}

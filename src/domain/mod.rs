@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod leads;
 pub mod live;
 pub mod members;
+pub mod recovery;
 pub mod triggers;
 pub mod workflows;
 pub mod workspaces;

@@ -32,6 +32,7 @@ mod observability;
 mod paging;
 mod persisted_queries;
 mod query_limits;
+mod recovery;
 mod relay;
 mod response_order;
 mod roles;

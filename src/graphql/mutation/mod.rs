@@ -7,12 +7,14 @@ mod intake;
 mod invitations;
 mod leads;
 mod members;
+mod recovery;
 mod workflows;
 mod workspaces;
 
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
+    recovery::RecoveryMutation,
     workspaces::WorkspaceMutation,
     members::MemberMutation,
     invitations::InvitationMutation,
