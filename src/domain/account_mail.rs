@@ -4,8 +4,11 @@
 //! inject markup into someone else's inbox.
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use minijinja::{Environment, context};
+use uuid::Uuid;
 
+use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::model::enums::Role;
 
@@ -111,6 +114,27 @@ pub fn email_verification(mail: &AccountLink<'_>) -> AppResult<Rendered> {
     let link = link(mail.public_url, EMAIL_VERIFICATION_PATH, mail.token);
     let subject = "Confirm your email address".to_owned();
     render(subject, &EMAIL_VERIFICATION, &link, mail.expires_at, context! { email => mail.email })
+}
+
+/// Puts a rendered mail in the outbox, in the caller's transaction; `secret` is the link's token,
+/// erased from the stored copy once sent.
+pub async fn queue(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Option<Uuid>,
+    to: &str,
+    mail: &Rendered,
+    secret: &str,
+) -> AppResult<()> {
+    let email = db::account_mail::NewAccountEmail {
+        workspace_id,
+        to_address: to,
+        subject: &mail.subject,
+        text: &mail.text,
+        html: &mail.html,
+        secret,
+    };
+    db::account_mail::queue(conn, email).await?;
+    Ok(())
 }
 
 fn link(public_url: &str, path: &str, token: &str) -> String {

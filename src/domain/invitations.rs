@@ -90,16 +90,7 @@ async fn send(
         token: secret,
         expires_at: invitation.expires_at,
     })?;
-    let email = db::account_mail::NewAccountEmail {
-        workspace_id: Some(invitation.workspace_id),
-        to_address: &invitation.email,
-        subject: &mail.subject,
-        text: &mail.text,
-        html: &mail.html,
-        secret,
-    };
-    db::account_mail::queue(conn, email).await?;
-    Ok(())
+    account_mail::queue(conn, Some(invitation.workspace_id), &invitation.email, &mail, secret).await
 }
 
 /// An invitation the caller may manage: ADMIN in its workspace, OWNER for an owner's.

@@ -54,27 +54,9 @@ pub async fn request_password_reset(conn: &mut AsyncPgConnection, caller: &Calle
             token: &secret,
             expires_at,
         };
-        queue(conn, &user, account_mail::password_reset(&link)?, &secret).await
+        account_mail::queue(conn, None, &user.email, &account_mail::password_reset(&link)?, &secret).await
     })
     .await
-}
-
-async fn queue(
-    conn: &mut AsyncPgConnection,
-    user: &UserRow,
-    mail: account_mail::Rendered,
-    secret: &str,
-) -> AppResult<()> {
-    let email = db::account_mail::NewAccountEmail {
-        workspace_id: None,
-        to_address: &user.email,
-        subject: &mail.subject,
-        text: &mail.text,
-        html: &mail.html,
-        secret,
-    };
-    db::account_mail::queue(conn, email).await?;
-    Ok(())
 }
 
 /// Sets a new password with a reset link's token (once, within the hour) and signs the account
@@ -123,7 +105,7 @@ pub async fn request_email_verification(conn: &mut AsyncPgConnection, caller: &C
             token: &secret,
             expires_at,
         };
-        queue(conn, &user, account_mail::email_verification(&link)?, &secret).await?;
+        account_mail::queue(conn, None, &user.email, &account_mail::email_verification(&link)?, &secret).await?;
         Ok(true)
     })
     .await

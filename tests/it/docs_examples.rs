@@ -72,6 +72,11 @@ fn the_guide_quotes_the_tests_documents_verbatim() {
         ("subscriptions::UPDATES", crate::subscriptions::UPDATES),
         ("persisted_queries::ME", crate::persisted_queries::ME),
         ("query_limits::THREE_LISTS", crate::query_limits::THREE_LISTS),
+        ("invitations::INVITE", crate::invitations::INVITE),
+        ("invitations::PREVIEW", crate::invitations::PREVIEW),
+        ("invitations::ACCEPT_NEW", crate::invitations::ACCEPT_NEW),
+        ("recovery::REQUEST_RESET", crate::recovery::REQUEST_RESET),
+        ("recovery::RESET", crate::recovery::RESET),
     ];
     for (name, document) in quoted {
         assert!(guide.contains(document), "docs/api-guide.md no longer quotes {name}:\n{document}");

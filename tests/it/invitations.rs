@@ -11,12 +11,12 @@ use crate::support::engine::EngineApp;
 use crate::support::factories::{PASSWORD, unique};
 use crate::support::{GqlResponse, TestApp, TestUser, TestWorkspace};
 
-const INVITE: &str = "mutation($ws: ID!, $email: String!, $role: Role!) {
+pub const INVITE: &str = "mutation($ws: ID!, $email: String!, $role: Role!) {
     inviteMember(workspaceId: $ws, email: $email, role: $role) {
         id email role expired sentCount invitedBy { email } expiresAt } }";
-const PREVIEW: &str =
+pub const PREVIEW: &str =
     "query($token: String!) { invitation(token: $token) { workspaceName inviterName role expiresAt } }";
-const ACCEPT_NEW: &str = "mutation($token: String!, $name: String!, $password: String!) {
+pub const ACCEPT_NEW: &str = "mutation($token: String!, $name: String!, $password: String!) {
     acceptInvitation(token: $token, name: $name, password: $password) {
         token user { email name emailVerified } member { role } } }";
 const ACCEPT: &str = "mutation($token: String!) {

@@ -10,8 +10,8 @@ use crate::support::TestApp;
 use crate::support::factories::PASSWORD;
 use crate::support::ws::{ws_client, ws_next_within, ws_subscribe};
 
-const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
-const RESET: &str =
+pub const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
+pub const RESET: &str =
     "mutation($token: String!, $password: String!) { resetPassword(token: $token, newPassword: $password) }";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
