@@ -28,9 +28,11 @@ pub enum Kind {
     LeadEvent,
     Workflow,
     WorkflowExecution,
+    Session,
+    SecurityEvent,
 }
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 13] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -42,6 +44,8 @@ const KINDS: [Kind; 11] = [
     Kind::LeadEvent,
     Kind::Workflow,
     Kind::WorkflowExecution,
+    Kind::Session,
+    Kind::SecurityEvent,
 ];
 
 impl Kind {
@@ -58,6 +62,8 @@ impl Kind {
             Kind::LeadEvent => "LeadEvent",
             Kind::Workflow => "Workflow",
             Kind::WorkflowExecution => "WorkflowExecution",
+            Kind::Session => "Session",
+            Kind::SecurityEvent => "SecurityEvent",
         }
     }
 

@@ -6,12 +6,14 @@ mod forms;
 mod intake;
 mod leads;
 mod members;
+mod sessions;
 mod workflows;
 mod workspaces;
 
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
+    sessions::SessionMutation,
     workspaces::WorkspaceMutation,
     members::MemberMutation,
     api_keys::ApiKeyMutation,
