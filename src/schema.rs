@@ -233,10 +233,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_history (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     password_reset_requests (id) {
         id -> Uuid,
         email -> Text,
         ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        actor_user_id -> Nullable<Uuid>,
+        actor_api_key_id -> Nullable<Uuid>,
+        #[sql_name = "type"]
+        type_ -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        data -> Jsonb,
         created_at -> Timestamptz,
     }
 }
@@ -399,6 +424,7 @@ diesel::joinable!(lead_field_values -> form_fields (form_field_id));
 diesel::joinable!(leads -> forms (source_form_id));
 diesel::joinable!(leads -> users (assignee_id));
 diesel::joinable!(leads -> workspaces (workspace_id));
+diesel::joinable!(password_history -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workflow_executions -> form_submissions (submission_id));
 diesel::joinable!(workflow_executions -> leads (lead_id));
@@ -426,7 +452,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_events,
     lead_field_values,
     leads,
+    password_history,
     password_reset_requests,
+    security_events,
     sessions,
     users,
     workflow_edges,

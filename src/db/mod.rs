@@ -30,6 +30,8 @@ pub mod leads;
 pub mod local_pg;
 pub mod members;
 pub mod paging;
+pub mod password_history;
+pub mod security_events;
 pub mod sessions;
 pub mod submissions;
 pub mod users;

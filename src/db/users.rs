@@ -56,3 +56,20 @@ pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid) -> Quer
         .get_result(conn)
         .await
 }
+
+/// Replaces the password hash only if it is still `expected`: a password change verified against
+/// one hash must not overwrite a change that landed in between. `None` when it wasn't.
+pub async fn swap_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    expected: &str,
+    new_hash: &str,
+) -> QueryResult<Option<UserRow>> {
+    diesel::update(users::table.find(id))
+        .filter(users::password_hash.eq(expected))
+        .set(users::password_hash.eq(new_hash))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}

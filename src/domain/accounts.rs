@@ -3,10 +3,15 @@
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::auth::{password, token};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{password, policy, token};
 use crate::db::{self, users::UserRow};
 use crate::domain::Caller;
+use crate::domain::security_events::{self, Audit};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::model::enums::SecurityEventType;
 use crate::model::validate::{self, Problems};
 
 /// Failed sign-ins for one address within [`LOCKOUT_WINDOW_MINUTES`] that lock it
@@ -38,7 +43,7 @@ pub async fn new_account(input: SignUp) -> AppResult<NewAccount> {
     let mut problems = Problems::default();
     let email = problems.check(validate::email("email", &input.email));
     let name = problems.check(validate::name("name", &input.name, 200));
-    problems.check(validate::password("password", &input.password));
+    problems.check(policy::check("password", &input.password));
     problems.into_result()?;
     let (Some(email), Some(name)) = (email, name) else {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
@@ -61,6 +66,8 @@ pub async fn sign_up(conn: &mut AsyncPgConnection, caller: &Caller, account: New
                     e.into()
                 }
             })?;
+        // The first entry of the password history (see `domain::passwords`).
+        db::password_history::insert(conn, user.id, &hash).await?;
         let token = start_session(conn, &user, &config, &client).await?;
         Ok(SignedIn { token, user })
     })
@@ -101,17 +108,12 @@ pub async fn sign_in(conn: &mut AsyncPgConnection, caller: &Caller, input: SignI
                 Some(user) if matches => {
                     db::auth_attempts::record(conn, &email, true, ip).await?;
                     let token = start_session(conn, &user, &config, &client).await?;
+                    let audit = Audit::account(SecurityEventType::SignIn, Some(user.id), json!({}));
+                    security_events::record(conn, caller, audit).await?;
                     Ok(Attempt::Success(SignedIn { token, user }))
                 }
-                _ => {
-                    db::auth_attempts::record(conn, &email, false, ip).await?;
-                    let window_start = Utc::now() - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                    let failures = db::auth_attempts::recent_failures(conn, &email, window_start).await?;
-                    if failures >= MAX_FAILED_ATTEMPTS {
-                        let until = Utc::now() + Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                        db::auth_attempts::lock(conn, &email, failures as i32, until).await?;
-                        tracing::warn!(email = %email, failures, "sign-in locked after repeated failures");
-                    }
+                user => {
+                    record_failure(conn, caller, &email, user.map(|u| u.id), "signIn").await?;
                     Ok(Attempt::Failed)
                 }
             }
@@ -121,13 +123,42 @@ pub async fn sign_in(conn: &mut AsyncPgConnection, caller: &Caller, input: SignI
     match attempt {
         Attempt::Success(signed_in) => Ok(signed_in),
         Attempt::Failed => Err(AppError::Unauthenticated("invalid email or password".into())),
-        Attempt::Locked { retry_after_secs } => Err(AppError::RateLimited {
-            message: format!(
-                "too many failed sign-in attempts for this address; try again in {retry_after_secs} seconds"
-            ),
-            retry_after_secs,
-        }),
+        Attempt::Locked { retry_after_secs } => Err(locked_out(retry_after_secs)),
     }
+}
+
+pub(crate) fn locked_out(retry_after_secs: i64) -> AppError {
+    AppError::RateLimited {
+        message: format!("too many failed sign-in attempts for this address; try again in {retry_after_secs} seconds"),
+        retry_after_secs,
+    }
+}
+
+/// Counts a wrong password for `email` towards its lockout and logs it (SIGN_IN_FAILED, and
+/// LOCKED_OUT when this failure reaches the limit). `via` names the operation that checked the
+/// password. Call it inside a transaction holding [`db::auth_attempts::lock_address`].
+pub(crate) async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    email: &str,
+    user_id: Option<Uuid>,
+    via: &str,
+) -> AppResult<()> {
+    db::auth_attempts::record(conn, email, false, caller.client.ip.as_deref()).await?;
+    // Unknown addresses have no subject: the address goes in `data`, and the row shows in no
+    // workspace's log.
+    let data = json!({ "email": email, "via": via });
+    security_events::record(conn, caller, Audit::account(SecurityEventType::SignInFailed, user_id, data)).await?;
+    let window_start = Utc::now() - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+    let failures = db::auth_attempts::recent_failures(conn, email, window_start).await?;
+    if failures >= MAX_FAILED_ATTEMPTS {
+        let until = Utc::now() + Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+        db::auth_attempts::lock(conn, email, failures as i32, until).await?;
+        let data = json!({ "email": email, "failures": failures, "lockedUntil": until });
+        security_events::record(conn, caller, Audit::account(SecurityEventType::LockedOut, user_id, data)).await?;
+        tracing::warn!(email = %email, failures, "sign-in locked after repeated failures");
+    }
+    Ok(())
 }
 
 pub(crate) async fn start_session(

@@ -2,15 +2,17 @@
 //! returned once, at creation.
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::token;
 use crate::db::{self, api_keys::ApiKeyRow};
 use crate::domain::Caller;
 use crate::domain::access;
+use crate::domain::security_events::{self, Audit};
 use crate::error::{AppError, AppResult};
-use crate::model::enums::Role;
+use crate::model::enums::{Role, SecurityEventType};
 use crate::model::validate;
 
 pub struct Created {
@@ -37,19 +39,27 @@ pub async fn create(
         )));
     }
     let (secret, digest) = token::generate(token::API_KEY_PREFIX);
-    let key = db::api_keys::insert(
-        conn,
-        db::api_keys::NewApiKey {
-            workspace_id,
-            name: &name,
-            role,
-            token_prefix: &token::display_prefix(&secret),
-            token_hash: &digest,
-            created_by_id: caller.principal.user_id(),
-            expires_at,
-        },
-    )
-    .await?;
+    let token_prefix = token::display_prefix(&secret);
+    let key = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let key = db::api_keys::insert(
+                conn,
+                db::api_keys::NewApiKey {
+                    workspace_id,
+                    name: &name,
+                    role,
+                    token_prefix: &token_prefix,
+                    token_hash: &digest,
+                    created_by_id: caller.principal.user_id(),
+                    expires_at,
+                },
+            )
+            .await?;
+            let audit = Audit::workspace(SecurityEventType::ApiKeyCreated, workspace_id, None, key_data(&key));
+            security_events::record(conn, caller, audit).await?;
+            Ok(key)
+        })
+        .await?;
     Ok(Created { key, secret })
 }
 
@@ -58,7 +68,18 @@ pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key_id: Uuid)
     if key.revoked_at.is_some() {
         return Ok(key);
     }
-    Ok(db::api_keys::revoke(conn, key.id).await?)
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let key = db::api_keys::revoke(conn, key.id).await?;
+        let audit = Audit::workspace(SecurityEventType::ApiKeyRevoked, key.workspace_id, None, key_data(&key));
+        security_events::record(conn, caller, audit).await?;
+        Ok(key)
+    })
+    .await
+}
+
+/// What the log keeps of a key: enough to tell which one, never its secret.
+fn key_data(key: &ApiKeyRow) -> serde_json::Value {
+    json!({ "apiKeyId": key.id, "name": key.name, "role": key.role, "prefix": key.token_prefix })
 }
 
 /// Keys are visible to ADMINs only.

@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use crate::auth::{Principal, token};
 use crate::db::{self, invitations::InvitationRow, members::MemberRow, users::UserRow};
+use crate::domain::security_events::{self, Audit};
 use crate::domain::{Caller, access, account_mail, accounts};
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::model::enums::Role;
+use crate::model::enums::{Role, SecurityEventType};
 use crate::model::validate;
 
 pub const INVITATION_TTL_DAYS: i64 = 7;
@@ -60,9 +61,28 @@ pub async fn invite(
             }
         })?;
         send(conn, &caller, &invitation, &secret).await?;
+        audit(conn, &caller, SecurityEventType::InvitationSent, &invitation, None).await?;
         Ok(invitation)
     })
     .await
+}
+
+/// Appends the invitation's event to its workspace's security log; `user` is the account it
+/// concerns, once there is one.
+async fn audit(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    event: SecurityEventType,
+    invitation: &InvitationRow,
+    user: Option<Uuid>,
+) -> AppResult<()> {
+    let data = serde_json::json!({
+        "invitationId": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "sentCount": invitation.sent_count,
+    });
+    security_events::record(conn, caller, Audit::workspace(event, invitation.workspace_id, user, data)).await
 }
 
 fn expiry() -> DateTime<Utc> {
@@ -116,7 +136,13 @@ pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> 
     if invitation.revoked_at.is_some() {
         return Ok(invitation);
     }
-    Ok(db::invitations::revoke(conn, id).await?)
+    let caller = caller.clone();
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let revoked = db::invitations::revoke(conn, id).await?;
+        audit(conn, &caller, SecurityEventType::InvitationRevoked, &revoked, None).await?;
+        Ok(revoked)
+    })
+    .await
 }
 
 /// Sends an open invitation again with a new link and a new expiry; the old link stops working.
@@ -131,6 +157,7 @@ pub async fn resend(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> 
         let (secret, digest) = token::generate(token::INVITATION_PREFIX);
         let renewed = db::invitations::renew(conn, id, &digest, expiry()).await?;
         send(conn, &caller, &renewed, &secret).await?;
+        audit(conn, &caller, SecurityEventType::InvitationSent, &renewed, None).await?;
         Ok(renewed)
     })
     .await
@@ -236,7 +263,8 @@ pub async fn accept(
             return Err(AppError::conflict("you are already a member of this workspace"));
         }
         let member = db::members::insert(conn, invitation.workspace_id, user.id, invitation.role).await?;
-        db::invitations::accept(conn, invitation.id, user.id).await?;
+        let accepted = db::invitations::accept(conn, invitation.id, user.id).await?;
+        audit(conn, &caller, SecurityEventType::InvitationAccepted, &accepted, Some(user.id)).await?;
         // The link came to this address: that proves it.
         let user = db::users::mark_email_verified(conn, user.id).await?;
         Ok(Accepted { token, user, member })

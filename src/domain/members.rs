@@ -1,13 +1,15 @@
 //! Workspace membership. Invariant: a workspace always keeps at least one OWNER.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{self, members::MemberRow};
 use crate::domain::Caller;
 use crate::domain::access;
+use crate::domain::security_events::{self, Audit};
 use crate::error::{AppError, AppResult};
-use crate::model::enums::Role;
+use crate::model::enums::{Role, SecurityEventType};
 use crate::model::validate;
 
 pub async fn add(
@@ -28,13 +30,20 @@ pub async fn add(
     if db::members::role_of(conn, workspace_id, user.id).await?.is_some() {
         return Err(AppError::conflict(format!("{email} is already a member of this workspace")));
     }
-    db::members::insert(conn, workspace_id, user.id, role).await.map_err(|e| {
-        if crate::error::is_unique_violation(&e, "workspace_members_workspace_id_user_id_key") {
-            AppError::conflict(format!("{email} is already a member of this workspace"))
-        } else {
-            e.into()
-        }
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let member = db::members::insert(conn, workspace_id, user.id, role).await.map_err(|e| {
+            if crate::error::is_unique_violation(&e, "workspace_members_workspace_id_user_id_key") {
+                AppError::conflict(format!("{email} is already a member of this workspace"))
+            } else {
+                AppError::from(e)
+            }
+        })?;
+        let data = json!({ "memberId": member.id, "role": role });
+        let audit = Audit::workspace(SecurityEventType::MemberAdded, workspace_id, Some(user.id), data);
+        security_events::record(conn, caller, audit).await?;
+        Ok(member)
     })
+    .await
 }
 
 /// Loads a member with the caller's role in its workspace: NOT_FOUND unless the caller belongs
@@ -63,7 +72,11 @@ pub async fn change_role(
         if member.role == Role::Owner {
             ensure_another_owner(conn, member.workspace_id, member.id, "demote").await?;
         }
-        Ok(db::members::set_role(conn, member.id, role).await?)
+        let changed = db::members::set_role(conn, member.id, role).await?;
+        let data = json!({ "memberId": member.id, "from": member.role, "to": role });
+        let audit = Audit::workspace(SecurityEventType::RoleChanged, member.workspace_id, Some(member.user_id), data);
+        security_events::record(conn, caller, audit).await?;
+        Ok(changed)
     })
     .await
 }
@@ -83,6 +96,9 @@ pub async fn remove(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uu
             ensure_another_owner(conn, member.workspace_id, member.id, "remove").await?;
         }
         db::members::delete(conn, member.id).await?;
+        let data = json!({ "memberId": member.id, "role": member.role, "left": leaving });
+        let audit = Audit::workspace(SecurityEventType::MemberRemoved, member.workspace_id, Some(member.user_id), data);
+        security_events::record(conn, caller, audit).await?;
         Ok(member)
     })
     .await

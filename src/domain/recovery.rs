@@ -8,10 +8,14 @@
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::auth::{password, token};
+use serde_json::json;
+
+use crate::auth::{policy, token};
 use crate::db::{self, account_tokens, users::UserRow};
-use crate::domain::{Caller, account_mail};
+use crate::domain::security_events::{self, Audit};
+use crate::domain::{Caller, account_mail, passwords};
 use crate::error::{AppError, AppResult};
+use crate::model::enums::SecurityEventType;
 use crate::model::validate;
 
 pub const RESET_TTL_MINUTES: i64 = 60;
@@ -45,6 +49,8 @@ pub async fn request_password_reset(conn: &mut AsyncPgConnection, caller: &Calle
         }
         account_tokens::record_reset_request(conn, &email, ip).await?;
         let Some(user) = db::users::find_by_email(conn, &email).await? else { return Ok(()) };
+        let audit = Audit::account(SecurityEventType::PasswordResetRequested, Some(user.id), json!({ "email": email }));
+        security_events::record(conn, &caller, audit).await?;
         let expires_at = Utc::now() + Duration::minutes(RESET_TTL_MINUTES);
         let (secret, digest) = token::generate(RESET_PREFIX);
         account_tokens::issue(conn, user.id, account_tokens::PASSWORD_RESET, &user.email, &digest, expires_at).await?;
@@ -61,19 +67,32 @@ pub async fn request_password_reset(conn: &mut AsyncPgConnection, caller: &Calle
 
 /// Sets a new password with a reset link's token (once, within the hour) and signs the account
 /// out everywhere. The link came to the address, so it also proves it.
-pub async fn reset_password(conn: &mut AsyncPgConnection, link_token: &str, new_password: String) -> AppResult<()> {
-    validate::password("newPassword", &new_password).map_err(|e| AppError::BadUserInput(vec![e]))?;
-    let hash = password::hash(new_password).await?;
+pub async fn reset_password(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    link_token: &str,
+    new_password: String,
+) -> AppResult<()> {
+    policy::check("newPassword", &new_password).map_err(|e| AppError::BadUserInput(vec![e]))?;
     let digest = token::digest(link_token);
+    // Who it is for, to check the history (slow: outside the transaction, which checks again).
+    let link = account_tokens::usable(conn, &digest, account_tokens::PASSWORD_RESET)
+        .await?
+        .ok_or(AppError::NotFound("password reset link"))?;
+    let hash = passwords::new_hash_unlike_recent(conn, link.user_id, new_password).await?;
+    let caller = caller.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
         let link = account_tokens::usable_for_update(conn, &digest, account_tokens::PASSWORD_RESET)
             .await?
             .ok_or(AppError::NotFound("password reset link"))?;
         account_tokens::set_password(conn, link.user_id, &hash).await?;
+        passwords::remember(conn, link.user_id, &hash).await?;
         account_tokens::mark_used(conn, link.id).await?;
-        db::sessions::revoke_all_of_user(conn, link.user_id).await?;
+        let revoked = db::sessions::revoke_all_of_user(conn, link.user_id, None).await?;
         db::users::mark_email_verified(conn, link.user_id).await?;
-        Ok(())
+        let audit =
+            Audit::account(SecurityEventType::PasswordReset, Some(link.user_id), json!({ "revokedSessions": revoked }));
+        security_events::record(conn, &caller, audit).await
     })
     .await
 }
@@ -112,8 +131,9 @@ pub async fn request_email_verification(conn: &mut AsyncPgConnection, caller: &C
 }
 
 /// Proves the address a verification link was sent to. Needs no sign-in: the link is the proof.
-pub async fn verify_email(conn: &mut AsyncPgConnection, link_token: &str) -> AppResult<UserRow> {
+pub async fn verify_email(conn: &mut AsyncPgConnection, caller: &Caller, link_token: &str) -> AppResult<UserRow> {
     let digest = token::digest(link_token);
+    let caller = caller.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
         let link = account_tokens::usable_for_update(conn, &digest, account_tokens::EMAIL_VERIFICATION)
             .await?
@@ -123,6 +143,8 @@ pub async fn verify_email(conn: &mut AsyncPgConnection, link_token: &str) -> App
             return Err(AppError::NotFound("verification link"));
         }
         account_tokens::mark_used(conn, link.id).await?;
+        let audit = Audit::account(SecurityEventType::EmailVerified, Some(user.id), json!({ "email": link.email }));
+        security_events::record(conn, &caller, audit).await?;
         Ok(db::users::mark_email_verified(conn, user.id).await?)
     })
     .await

@@ -29,9 +29,11 @@ pub enum Kind {
     Workflow,
     WorkflowExecution,
     Invitation,
+    Session,
+    SecurityEvent,
 }
 
-const KINDS: [Kind; 12] = [
+const KINDS: [Kind; 14] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -44,6 +46,8 @@ const KINDS: [Kind; 12] = [
     Kind::Workflow,
     Kind::WorkflowExecution,
     Kind::Invitation,
+    Kind::Session,
+    Kind::SecurityEvent,
 ];
 
 impl Kind {
@@ -61,6 +65,8 @@ impl Kind {
             Kind::Workflow => "Workflow",
             Kind::WorkflowExecution => "WorkflowExecution",
             Kind::Invitation => "Invitation",
+            Kind::Session => "Session",
+            Kind::SecurityEvent => "SecurityEvent",
         }
     }
 

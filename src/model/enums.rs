@@ -151,6 +151,21 @@ text_enum! {
     LogLevel { Debug => "DEBUG", Info => "INFO", Warn => "WARN", Error => "ERROR" }
 }
 
+text_enum! {
+    /// What a security event records. Account events (sign-in, password, sessions) concern a
+    /// user; the others happen in a workspace.
+    SecurityEventType {
+        SignIn => "SIGN_IN", SignInFailed => "SIGN_IN_FAILED", LockedOut => "LOCKED_OUT",
+        PasswordChanged => "PASSWORD_CHANGED", SessionRevoked => "SESSION_REVOKED",
+        SignedOutEverywhere => "SIGNED_OUT_EVERYWHERE", RoleChanged => "ROLE_CHANGED",
+        MemberAdded => "MEMBER_ADDED", MemberRemoved => "MEMBER_REMOVED",
+        ApiKeyCreated => "API_KEY_CREATED", ApiKeyRevoked => "API_KEY_REVOKED",
+        InvitationSent => "INVITATION_SENT", InvitationAccepted => "INVITATION_ACCEPTED",
+        InvitationRevoked => "INVITATION_REVOKED", PasswordResetRequested => "PASSWORD_RESET_REQUESTED",
+        PasswordReset => "PASSWORD_RESET", EmailVerified => "EMAIL_VERIFIED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Role;

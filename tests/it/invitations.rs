@@ -114,6 +114,24 @@ async fn a_colleague_without_an_account_accepts_the_emailed_link_and_lands_with_
     let pending = app.as_token(&owner.token).run(PENDING, json!({ "slug": ws.slug })).await;
     assert_eq!(pending.ok()["workspace"]["invitations"]["totalCount"], 0);
 
+    // The workspace's security log has both ends: who sent it, and who accepted.
+    let log = app
+        .as_token(&owner.token)
+        .run(
+            "query($slug: String!) { workspace(slug: $slug) {
+                securityEvents(filter: {types: [INVITATION_SENT, INVITATION_ACCEPTED]}) {
+                    nodes { type actor { email } user { email } data } } } }",
+            json!({ "slug": ws.slug }),
+        )
+        .await;
+    let events = &log.ok()["workspace"]["securityEvents"]["nodes"];
+    assert_eq!(events[0]["type"], "INVITATION_ACCEPTED", "{events:#}");
+    assert_eq!(events[0]["user"]["email"], email);
+    assert_eq!(events[1]["type"], "INVITATION_SENT");
+    assert_eq!(events[1]["actor"]["email"], owner.email);
+    assert_eq!(events[1]["data"]["email"], email);
+    assert!(!events.to_string().contains(&token), "no link token in the log");
+
     // Used once: the second time is a CONFLICT and writes nothing.
     let users = count(&app, "SELECT count(*) FROM users").await;
     let again = app.anon().run(ACCEPT_NEW, json!({ "token": token, "name": "Again", "password": PASSWORD })).await;

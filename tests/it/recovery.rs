@@ -69,11 +69,32 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link_which_signs_out_
     let me = app.as_token(&token_now).query("{ me { emailVerified } }").await;
     assert_eq!(me.ok()["me"]["emailVerified"], true, "the reset link came to the address");
 
-    // Once only.
+    // Once only, and the old password can't come back through a reset either.
     app.anon()
         .run(RESET, json!({ "token": token, "password": "yet another passphrase" }))
         .await
         .expect_code("NOT_FOUND");
+    app.anon().run(REQUEST_RESET, json!({ "email": user.email })).await.ok();
+    let again = link_token(&app, &user.email, "/reset-password").await;
+    let reused = app.anon().run(RESET, json!({ "token": again, "password": PASSWORD })).await;
+    assert_eq!(reused.bad_fields(), ["newPassword"], "{:#}", reused.body);
+
+    // The owner's security log shows the requests and the reset, without the link.
+    let log = app
+        .as_token(&token_now)
+        .run(
+            "query($slug: String!) { workspace(slug: $slug) {
+                securityEvents(filter: {types: [PASSWORD_RESET_REQUESTED, PASSWORD_RESET]}) { nodes { type user { email } } } } }",
+            json!({ "slug": ws.slug }),
+        )
+        .await;
+    let types: Vec<String> = log.ok()["workspace"]["securityEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["PASSWORD_RESET_REQUESTED", "PASSWORD_RESET", "PASSWORD_RESET_REQUESTED"]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::graphql::types::{AuthPayload, User};
 #[derive(InputObject)]
 pub struct SignUpInput {
     pub email: String,
-    /// At least 10 characters.
+    /// At least 10 characters, and not a common password.
     pub password: String,
     pub name: String,
 }

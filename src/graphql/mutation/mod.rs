@@ -8,6 +8,7 @@ mod invitations;
 mod leads;
 mod members;
 mod recovery;
+mod sessions;
 mod workflows;
 mod workspaces;
 
@@ -15,6 +16,7 @@ mod workspaces;
 pub struct Mutation(
     accounts::AccountMutation,
     recovery::RecoveryMutation,
+    sessions::SessionMutation,
     workspaces::WorkspaceMutation,
     members::MemberMutation,
     invitations::InvitationMutation,

@@ -28,8 +28,8 @@ impl RecoveryMutation {
         token: String,
         new_password: String,
     ) -> async_graphql::Result<bool> {
-        let (_, mut conn) = session(ctx).await?;
-        recovery::reset_password(&mut conn, &token, new_password).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        recovery::reset_password(&mut conn, caller, &token, new_password).await?;
         Ok(true)
     }
 
@@ -42,7 +42,7 @@ impl RecoveryMutation {
 
     /// Proves the address a verification link was sent to; needs no sign-in.
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<User> {
-        let (_, mut conn) = session(ctx).await?;
-        Ok(User(recovery::verify_email(&mut conn, &token).await?))
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(User(recovery::verify_email(&mut conn, caller, &token).await?))
     }
 }

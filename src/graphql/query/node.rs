@@ -41,6 +41,16 @@ impl NodeQuery {
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
             }
+            Kind::Session => {
+                return Err(AppError::bad_input("id", "sessions are read through `me { sessions }`").into());
+            }
+            Kind::SecurityEvent => {
+                return Err(AppError::bad_input(
+                    "id",
+                    "security events are read through a workspace's `securityEvents`",
+                )
+                .into());
+            }
         })
     }
 }

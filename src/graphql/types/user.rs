@@ -7,7 +7,7 @@ use crate::db::users::UserRow;
 use crate::error::AppError;
 use crate::graphql::loaders::CountKey;
 use crate::graphql::relay::{self, Conn, ConnectionTotals, Kind};
-use crate::graphql::types::Workspace;
+use crate::graphql::types::{Session, Workspace};
 use crate::graphql::{caller, session};
 
 /// A person with an account.
@@ -58,5 +58,15 @@ impl User {
             |(v, joined)| crate::db::paging::Cursor::at_time(*joined, v.row.id),
             |(v, _)| Workspace::from(v),
         ))
+    }
+
+    /// Your live (unrevoked, unexpired) sessions, newest first. Only readable on yourself, signed
+    /// in (not with an API key).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
+        let (caller, mut conn) = session(ctx).await?;
+        let current = crate::domain::sessions::current_session(caller);
+        let rows = crate::domain::sessions::list(&mut conn, caller, self.0.id).await?;
+        Ok(rows.into_iter().map(|row| Session { current: Some(row.id) == current, row }).collect())
     }
 }

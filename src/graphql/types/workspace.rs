@@ -12,7 +12,10 @@ use crate::graphql::loaders::FORMS;
 use crate::graphql::loaders::{API_KEYS, CountKey, INVITATIONS, MEMBERS};
 use crate::graphql::relay::expect_id;
 use crate::graphql::relay::{self, Conn, Kind};
-use crate::graphql::types::{ApiKey, Form, Invitation, Lead, PipelineStatusCount, WorkspaceMember};
+use crate::graphql::types::{
+    ApiKey, Form, Invitation, Lead, PipelineStatusCount, SecurityEvent, SecurityEventFilter, SecurityEventTotals,
+    WorkspaceMember,
+};
 use crate::model::enums::FormStatus;
 use crate::model::enums::Role;
 
@@ -197,6 +200,47 @@ impl Workspace {
                 .rows
                 .into_iter()
                 .map(|row| async_graphql::connection::Edge::new(order.cursor(&row).encode(), Lead { row, role })),
+        );
+        Ok(connection)
+    }
+
+    /// The security log, newest first: this workspace's member, role and API key changes, and
+    /// the account events (sign-ins, failures, lockouts, password changes, sessions) of its
+    /// current members. Needs ADMIN.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SecurityEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<
+            String,
+            SecurityEvent,
+            SecurityEventTotals,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        access::ensure(self.role, Role::Admin)?;
+        let page = relay::page(first, after, last, before)?;
+        let types = filter.unwrap_or_default().types.unwrap_or_default();
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let slice =
+            crate::domain::security_events::page_for_workspace(&mut conn, caller, self.row.id, &types, &page).await?;
+        drop(conn);
+        let mut connection = async_graphql::connection::Connection::with_additional_fields(
+            slice.has_previous_page,
+            slice.has_next_page,
+            SecurityEventTotals { workspace_id: self.row.id, types },
+        );
+        connection.edges.extend(
+            slice
+                .rows
+                .into_iter()
+                .map(|row| async_graphql::connection::Edge::new(row.cursor().encode(), SecurityEvent(row))),
         );
         Ok(connection)
     }
