@@ -183,10 +183,12 @@ pub(crate) async fn start_session(
     Ok(token)
 }
 
-/// Revokes the session the caller signed in with.
+/// Revokes the session the caller signed in with (a SESSION_REVOKED event, like revoking it by id).
 pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<bool> {
     match caller.principal {
-        crate::auth::Principal::User { session_id, .. } => Ok(db::sessions::revoke(conn, session_id).await? > 0),
+        crate::auth::Principal::User { session_id, .. } => {
+            crate::domain::sessions::revoke(conn, caller, session_id).await
+        }
         _ => Err(AppError::forbidden("only a signed-in user session can sign out")),
     }
 }

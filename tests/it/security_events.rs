@@ -197,3 +197,18 @@ async fn the_log_is_append_only() {
     let rows = app.sql_rows("SELECT count(*) FROM security_events").await;
     assert_eq!(rows[0].get::<_, i64>(0), 1);
 }
+
+#[tokio::test]
+async fn signing_out_is_a_revoked_session_in_the_log() {
+    let (app, owner, ws) = setup().await;
+    let (member, _) = app.member(&ws, &owner, "MEMBER").await;
+    let r = app.as_token(&member.token).query("mutation { signOut }").await;
+    assert_eq!(r.ok()["signOut"], true);
+    let revoked = events(&app, &owner.token, &ws, json!(["SESSION_REVOKED"])).await;
+    assert_eq!(types_of(&revoked), ["SESSION_REVOKED"]);
+    assert_eq!(revoked[0]["user"]["email"], member.email);
+    assert_eq!(revoked[0]["data"]["current"], true);
+    // Signing out twice changes nothing and logs nothing more.
+    app.as_token(&member.token).query("mutation { signOut }").await.expect_code("UNAUTHENTICATED");
+    assert_eq!(events(&app, &owner.token, &ws, json!(["SESSION_REVOKED"])).await.len(), 1);
+}
