@@ -124,6 +124,11 @@ impl Gate {
 
 #[async_trait::async_trait]
 impl Extension for Gate {
+    /// Nothing per field: fields skip this extension (a patch of the vendored async-graphql).
+    fn resolves_fields(&self) -> bool {
+        false
+    }
+
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         let (cost, standing) = {

@@ -151,6 +151,11 @@ impl Drop for ActiveSubscription {
 
 #[async_trait::async_trait]
 impl Extension for ObserveOperation {
+    /// Nothing per field: fields skip this extension (a patch of the vendored async-graphql).
+    fn resolves_fields(&self) -> bool {
+        false
+    }
+
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let mut response = next.run(ctx).await;

@@ -28,6 +28,11 @@ fn introspects(set: &SelectionSet) -> bool {
 
 #[async_trait::async_trait]
 impl Extension for NoIntrospection {
+    /// Nothing per field: fields skip this extension (a patch of the vendored async-graphql).
+    fn resolves_fields(&self) -> bool {
+        false
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

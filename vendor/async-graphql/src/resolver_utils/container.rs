@@ -245,7 +245,7 @@ impl<'a> Fields<'a> {
                             let field_name = ctx_field.item.node.response_key().node.clone();
                             let extensions = &ctx.query_env.extensions;
 
-                            if extensions.is_empty() && field.node.directives.is_empty() {
+                            if !extensions.hooks_fields() && field.node.directives.is_empty() {
                                 Ok((
                                     field_name,
                                     root.resolve_field(&ctx_field).await?.unwrap_or_default(),
