@@ -70,23 +70,6 @@ pub async fn usable_for_update(
         .optional()
 }
 
-/// Like [`usable_for_update`], without the lock: a look before slow work.
-pub async fn usable(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    purpose: &str,
-) -> QueryResult<Option<AccountTokenRow>> {
-    account_tokens::table
-        .filter(account_tokens::token_hash.eq(token_hash))
-        .filter(account_tokens::purpose.eq(purpose))
-        .filter(account_tokens::used_at.is_null())
-        .filter(account_tokens::expires_at.gt(diesel::dsl::now))
-        .select(AccountTokenRow::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
 pub async fn mark_used(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::update(account_tokens::table.find(id)).set(account_tokens::used_at.eq(diesel::dsl::now)).execute(conn).await
 }

@@ -75,8 +75,9 @@ pub async fn reset_password(
 ) -> AppResult<()> {
     policy::check("newPassword", &new_password).map_err(|e| AppError::BadUserInput(vec![e]))?;
     let digest = token::digest(link_token);
-    // Who it is for, to check the history (slow: outside the transaction, which checks again).
-    let link = account_tokens::usable(conn, &digest, account_tokens::PASSWORD_RESET)
+    // Who it is for, to check the history (slow: outside the transaction, which checks again;
+    // outside a transaction the row lock ends with the statement).
+    let link = account_tokens::usable_for_update(conn, &digest, account_tokens::PASSWORD_RESET)
         .await?
         .ok_or(AppError::NotFound("password reset link"))?;
     let hash = passwords::new_hash_unlike_recent(conn, link.user_id, new_password).await?;
