@@ -2,9 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::secrets::Keyring;
 
 const DEFAULT_SESSION_TTL_HOURS: u64 = 720;
 const DEFAULT_SQL_STATEMENT_HEADER: bool = false;
@@ -35,6 +38,12 @@ pub struct DatabaseConfig {
     /// worker process doing slow steps may be given a longer one than the API servers.
     #[arg(long, env = "INTAKEFLOW_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub statement_timeout_ms: u64,
+
+    /// Keys that seal secrets stored in the database (`id:base64-of-32-bytes`, comma-separated;
+    /// the first seals, all open). Unset: `secret.key` in INTAKEFLOW_DATA_DIR, created on first
+    /// start. Every process sharing a database needs the same keys.
+    #[arg(long, env = "INTAKEFLOW_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 impl DatabaseConfig {
@@ -255,6 +264,8 @@ pub struct AppConfig {
     pub graphiql: bool,
     /// The manifest is empty here until startup reads it (`server::serve`).
     pub persisted_queries: PersistedQueries,
+    /// Seals and opens secrets at rest (webhook secrets, integration credentials).
+    pub keyring: Arc<Keyring>,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -298,6 +309,8 @@ impl From<&ServerConfig> for AppConfig {
                 manifest: Default::default(),
                 cache_bytes: server.operations.persisted_queries_cache_bytes,
             },
+            // Read with the database settings at startup (`server::serve`).
+            keyring: Keyring::ephemeral(),
         }
     }
 }
@@ -328,6 +341,7 @@ impl Default for AppConfig {
                 manifest: Default::default(),
                 cache_bytes: DEFAULT_PERSISTED_CACHE_BYTES,
             },
+            keyring: Keyring::ephemeral(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::graphql;
 use crate::http;
 use crate::pubsub::PubSub;
+use crate::secrets::{KeySource, Keyring};
 use crate::state::AppState;
 
 pub const LOCAL_DATABASE: &str = "intakeflow";
@@ -60,6 +61,25 @@ fn start_local(data_dir: &Path) -> anyhow::Result<(String, ClusterUse)> {
     Ok((cluster.database_url(LOCAL_DATABASE), cluster_use))
 }
 
+/// The keyring that seals secrets at rest (see [`crate::secrets`]), said where it came from.
+pub fn keyring(config: &DatabaseConfig) -> anyhow::Result<std::sync::Arc<Keyring>> {
+    let (keyring, source) = Keyring::load(config.secret_key.as_deref(), &config.data_dir)
+        .context("reading the secret key (INTAKEFLOW_SECRET_KEY)")?;
+    match source {
+        KeySource::Environment => {
+            tracing::info!(key = keyring.current_id(), "secrets sealed with INTAKEFLOW_SECRET_KEY")
+        }
+        KeySource::ExistingFile(path) => {
+            tracing::info!(key = keyring.current_id(), file = %path.display(), "secrets sealed with the key file")
+        }
+        KeySource::CreatedFile(path) => tracing::warn!(
+            file = %path.display(),
+            "generated a secret key for sealing stored secrets (mode 0600); back it up, and set INTAKEFLOW_SECRET_KEY in production: every process sharing the database needs the same key"
+        ),
+    }
+    Ok(std::sync::Arc::new(keyring))
+}
+
 /// Migrates and opens the pool.
 pub async fn open(database: &Database, pool_size: u32, statement_timeout: Option<Duration>) -> anyhow::Result<Db> {
     let applied = db::migrate(&database.url).await.context("migrating the database")?;
@@ -97,7 +117,9 @@ fn app_config(server: &ServerConfig) -> anyhow::Result<AppConfig> {
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
 pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
-    let app_config = app_config(server)?;
+    let keyring = keyring(db_config)?;
+    let app_config = AppConfig { keyring: keyring.clone(), ..app_config(server)? };
+    let engine = &EngineConfig { keyring, ..engine.clone() };
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
@@ -152,6 +174,7 @@ async fn serve_metrics(addr: SocketAddr, state: AppState, token: Option<String>)
 
 /// Runs only the workflow engine (no HTTP) until SIGINT/SIGTERM.
 pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow::Result<()> {
+    let engine = &EngineConfig { keyring: keyring(db_config)?, ..engine.clone() };
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(

@@ -1,8 +1,11 @@
 //! The engine's settings, from the environment (each default written once, here).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::secrets::Keyring;
 
 const DEFAULT_WORKERS: usize = 2;
 const DEFAULT_LEASE_SECS: u32 = 30;
@@ -68,6 +71,11 @@ pub struct EngineConfig {
     #[doc(hidden)]
     #[arg(skip)]
     pub panic_at_node: Option<String>,
+
+    /// Opens webhook secrets and integration credentials; set from the database settings at
+    /// startup (`server::serve`, `server::worker`).
+    #[arg(skip = Keyring::ephemeral())]
+    pub keyring: Arc<Keyring>,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +93,7 @@ impl Default for EngineConfig {
             scheduler: DEFAULT_SCHEDULER,
             max_lease_losses: DEFAULT_MAX_LEASE_LOSSES,
             panic_at_node: None,
+            keyring: Keyring::ephemeral(),
         }
     }
 }

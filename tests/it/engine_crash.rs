@@ -38,6 +38,7 @@ impl WorkerProcess {
             .env("INTAKEFLOW_SCHEDULER", "false")
             .env("INTAKEFLOW_DB_POOL_SIZE", "4")
             .env("RUST_LOG", "info")
+            .env("INTAKEFLOW_SECRET_KEY", crate::support::TEST_SECRET_KEY)
             .env_remove("SMTP_URL")
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))

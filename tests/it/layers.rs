@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 /// layer is above it (or beside it, where the two must stay independent).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
-    ("config", &[]),
+    ("secrets", &[]),
+    ("config", &["secrets"]),
     ("schema", &[]),
     ("telemetry", &[]),
     ("model", &["error"]),
@@ -18,9 +19,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("streams", &["pubsub", "error"]),
     ("db", &["model", "error", "schema"]),
     ("auth", &["db", "model", "error", "config"]),
-    ("domain", &["auth", "db", "model", "pubsub", "streams", "error", "config"]),
+    ("domain", &["auth", "db", "model", "pubsub", "streams", "error", "config", "secrets"]),
     // telemetry: an HTTP_REQUEST node's call passes on the trace context.
-    ("engine", &["db", "model", "pubsub", "error", "telemetry"]),
+    ("engine", &["db", "model", "pubsub", "error", "telemetry", "secrets"]),
     ("graphql", &["domain", "engine", "auth", "db", "model", "pubsub", "error", "config", "telemetry"]),
     ("seed", &["domain", "auth", "db", "model", "error", "config", "schema"]),
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),
@@ -59,6 +60,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error",
             "config",
             "telemetry",
+            "secrets",
         ],
     ),
 ];

@@ -31,6 +31,7 @@ pub fn test_engine_config() -> EngineConfig {
         retry_base_ms: 100,
         http_allow: vec!["127.0.0.1".into(), "localhost".into()],
         http_timeout_secs: 5,
+        keyring: super::test_keyring(),
         ..EngineConfig::default()
     }
 }

@@ -15,6 +15,14 @@ pub mod snapshot;
 pub mod workflow_factories;
 pub mod ws;
 
+/// The key every test process seals secrets with, so child processes (`intakeflow serve`,
+/// `intakeflow worker`) given it can open what the in-process API sealed.
+pub const TEST_SECRET_KEY: &str = "test:dGVzdC1vbmx5LWtleS1mb3ItaW50YWtlZmxvdy0zMmI=";
+
+pub fn test_keyring() -> std::sync::Arc<Keyring> {
+    std::sync::Arc::new(Keyring::parse(TEST_SECRET_KEY).expect("the test key parses"))
+}
+
 pub use client::{Gql, GqlResponse};
 pub use factories::{TestApiKey, TestUser, TestWorkspace};
 
@@ -23,6 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use intakeflow::config::AppConfig;
 use intakeflow::db::Db;
+use intakeflow::secrets::Keyring;
 
 /// The real router served on 127.0.0.1:0 over a database of its own.
 ///
@@ -52,7 +61,7 @@ impl TestApp {
         let database_url = database.url().to_owned();
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
-        let config = AppConfig { sql_statement_header: true, ..config };
+        let config = AppConfig { sql_statement_header: true, keyring: test_keyring(), ..config };
         // Each app listens for notifications like a real process does (one LISTEN connection).
         let pubsub = intakeflow::pubsub::PubSub::start(database_url.clone(), &[]);
         let state = intakeflow::server::app_state(db.clone(), config, pubsub);

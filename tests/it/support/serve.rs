@@ -53,6 +53,7 @@ impl ServeProcess {
             .env("INTAKEFLOW_SCHEDULER", "false")
             .env("INTAKEFLOW_DB_POOL_SIZE", "8")
             .env("RUST_LOG", "warn")
+            .env("INTAKEFLOW_SECRET_KEY", super::TEST_SECRET_KEY)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
