@@ -266,6 +266,9 @@ pub struct AppConfig {
     pub persisted_queries: PersistedQueries,
     /// Seals and opens secrets at rest (webhook secrets, integration credentials).
     pub keyring: Arc<Keyring>,
+    /// Hosts outbound HTTP may reach though private or loopback (INTAKEFLOW_HTTP_ALLOW, read with
+    /// the engine's settings): checked when a webhook endpoint is saved.
+    pub http_allow: Vec<String>,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -311,6 +314,7 @@ impl From<&ServerConfig> for AppConfig {
             },
             // Read with the database settings at startup (`server::serve`).
             keyring: Keyring::ephemeral(),
+            http_allow: Vec::new(),
         }
     }
 }
@@ -342,6 +346,7 @@ impl Default for AppConfig {
                 cache_bytes: DEFAULT_PERSISTED_CACHE_BYTES,
             },
             keyring: Keyring::ephemeral(),
+            http_allow: Vec::new(),
         }
     }
 }

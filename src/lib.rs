@@ -6,8 +6,8 @@
 //!
 //! The layer rule: a module imports only layers below its own. From the bottom:
 //!
-//! 1. [`error`], [`secrets`], [`config`] (which holds the keyring), [`schema`], [`telemetry`]: no
-//!    imports from the crate beyond these;
+//! 1. [`error`], [`secrets`], [`egress`] (the outbound-HTTP guard), [`config`] (which holds the
+//!    keyring), [`schema`], [`telemetry`]: no imports from the crate beyond these;
 //! 2. [`model`]: the shared vocabulary, pure (enums, workflow graphs, node configs, conditions,
 //!    templates, field rules, input checks);
 //! 3. [`db`] (queries, the pool, the local cluster), [`pubsub`] and [`streams`];
@@ -23,6 +23,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod domain;
+pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod graphql;

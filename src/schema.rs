@@ -233,6 +233,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbound_events (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        payload -> Json,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     password_history (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -289,6 +300,62 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempt -> Int4,
+        http_status -> Nullable<Int4>,
+        duration_ms -> Int4,
+        response -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        last_http_status -> Nullable<Int4>,
+        last_duration_ms -> Nullable<Int4>,
+        last_response -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        trigger -> Text,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        secret_key_id -> Text,
+        secret_sealed -> Bytea,
+        previous_secret_key_id -> Nullable<Text>,
+        previous_secret_sealed -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -424,8 +491,13 @@ diesel::joinable!(lead_field_values -> form_fields (form_field_id));
 diesel::joinable!(leads -> forms (source_form_id));
 diesel::joinable!(leads -> users (assignee_id));
 diesel::joinable!(leads -> workspaces (workspace_id));
+diesel::joinable!(outbound_events -> workspaces (workspace_id));
 diesel::joinable!(password_history -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> outbound_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> workspaces (workspace_id));
 diesel::joinable!(workflow_executions -> form_submissions (submission_id));
 diesel::joinable!(workflow_executions -> leads (lead_id));
 diesel::joinable!(workflow_executions -> users (created_by_id));
@@ -452,11 +524,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_events,
     lead_field_values,
     leads,
+    outbound_events,
     password_history,
     password_reset_requests,
     security_events,
     sessions,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
     workflow_edges,
     workflow_executions,
     workflow_nodes,

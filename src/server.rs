@@ -118,13 +118,18 @@ fn app_config(server: &ServerConfig) -> anyhow::Result<AppConfig> {
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
 pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
     let keyring = keyring(db_config)?;
-    let app_config = AppConfig { keyring: keyring.clone(), ..app_config(server)? };
+    let app_config =
+        AppConfig { keyring: keyring.clone(), http_allow: engine.http_allow.clone(), ..app_config(server)? };
     let engine = &EngineConfig { keyring, ..engine.clone() };
     let database = resolve_database(db_config).await?;
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
         database.url.clone(),
-        &[crate::db::executions::JOBS_CHANNEL, crate::db::account_mail::MAIL_CHANNEL],
+        &[
+            crate::db::executions::JOBS_CHANNEL,
+            crate::db::account_mail::MAIL_CHANNEL,
+            crate::db::outbox::WEBHOOKS_CHANNEL,
+        ],
     );
     let engine = Engine::start(db.clone(), pubsub.clone(), engine.clone())?;
     if database.managed {
@@ -179,7 +184,11 @@ pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
         database.url.clone(),
-        &[crate::db::executions::JOBS_CHANNEL, crate::db::account_mail::MAIL_CHANNEL],
+        &[
+            crate::db::executions::JOBS_CHANNEL,
+            crate::db::account_mail::MAIL_CHANNEL,
+            crate::db::outbox::WEBHOOKS_CHANNEL,
+        ],
     );
     let engine = Engine::start(db, pubsub, engine.clone())?;
     shutdown_signal().await;

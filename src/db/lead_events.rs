@@ -122,7 +122,7 @@ pub async fn append(
     data: &serde_json::Value,
     actor: Actor,
 ) -> QueryResult<LeadEventRow> {
-    diesel::insert_into(lead_events::table)
+    let row = diesel::insert_into(lead_events::table)
         .values(NewEvent {
             workspace_id,
             lead_id,
@@ -134,7 +134,10 @@ pub async fn append(
         })
         .returning(LeadEventRow::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    // Partners hear of it in the same transaction (the outbox), never after commit.
+    crate::db::outbox::lead_event(conn, workspace_id, lead_id, event_type, data).await?;
+    Ok(row)
 }
 
 pub async fn count_by_lead(conn: &mut AsyncPgConnection, leads: &[Uuid]) -> QueryResult<Vec<(Uuid, i64)>> {

@@ -29,12 +29,15 @@ pub mod lead_events;
 pub mod leads;
 pub mod local_pg;
 pub mod members;
+pub mod outbox;
 pub mod paging;
 pub mod password_history;
 pub mod security_events;
 pub mod sessions;
 pub mod submissions;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
 pub mod workflows;
 pub mod workspaces;
 

@@ -58,6 +58,7 @@ tenant!(db::workflows::WorkflowRow, "workflow", db::workflows::find);
 tenant!(db::invitations::InvitationRow, "invitation", db::invitations::find);
 tenant!(db::executions::ExecutionRow, "execution", db::executions::find);
 tenant!(db::api_keys::ApiKeyRow, "API key", db::api_keys::find);
+tenant!(db::webhook_endpoints::EndpointRow, "webhook endpoint", db::webhook_endpoints::find);
 tenant!(db::members::MemberRow, "member", db::members::find);
 
 /// The caller's role in a workspace, if any.

@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod security_events;
 pub mod sessions;
 pub mod triggers;
+pub mod webhooks;
 pub mod workflows;
 pub mod workspaces;
 

@@ -16,6 +16,8 @@ const DEFAULT_EMAIL_FROM: &str = "intakeflow <no-reply@intakeflow.local>";
 const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_SCHEDULER: bool = true;
 const DEFAULT_MAX_LEASE_LOSSES: u32 = 3;
+const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 15;
+const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
 
 #[derive(Debug, Clone, Args)]
 pub struct EngineConfig {
@@ -66,6 +68,14 @@ pub struct EngineConfig {
     #[arg(long, env = "INTAKEFLOW_MAX_LEASE_LOSSES", default_value_t = DEFAULT_MAX_LEASE_LOSSES)]
     pub max_lease_losses: u32,
 
+    /// Seconds a webhook receiver has to answer a delivery.
+    #[arg(long, env = "INTAKEFLOW_WEBHOOK_TIMEOUT_SECS", default_value_t = DEFAULT_WEBHOOK_TIMEOUT_SECS)]
+    pub webhook_timeout_secs: u64,
+
+    /// Webhook deliveries this process sends at once (0: it sends none).
+    #[arg(long, env = "INTAKEFLOW_WEBHOOK_CONCURRENCY", default_value_t = DEFAULT_WEBHOOK_CONCURRENCY)]
+    pub webhook_concurrency: usize,
+
     /// Tests only (no flag or variable sets it): a node with this key panics when it runs, to
     /// prove a panic costs one execution and not the worker.
     #[doc(hidden)]
@@ -92,6 +102,8 @@ impl Default for EngineConfig {
             http_timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
             scheduler: DEFAULT_SCHEDULER,
             max_lease_losses: DEFAULT_MAX_LEASE_LOSSES,
+            webhook_timeout_secs: DEFAULT_WEBHOOK_TIMEOUT_SECS,
+            webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
             panic_at_node: None,
             keyring: Keyring::ephemeral(),
         }
@@ -101,5 +113,15 @@ impl Default for EngineConfig {
 impl EngineConfig {
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_ms.max(10))
+    }
+
+    pub fn webhook_timeout(&self) -> Duration {
+        Duration::from_secs(self.webhook_timeout_secs.max(1))
+    }
+
+    /// A delivery's lease: the receiver's whole timeout plus the engine's lease, so a healthy
+    /// worker never loses a delivery it is still sending.
+    pub fn webhook_lease_secs(&self) -> i32 {
+        i32::try_from(self.webhook_timeout_secs.max(1) + u64::from(self.lease_secs)).unwrap_or(i32::MAX)
     }
 }

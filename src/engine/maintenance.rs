@@ -67,6 +67,12 @@ pub async fn reap_once(db: &Db, max_losses: u32) -> anyhow::Result<usize> {
                         .await?;
                 }
             }
+            let failed: Vec<uuid::Uuid> = reaped
+                .iter()
+                .filter(|r| r.status == ExecutionStatus::Failed.as_str() && !r.simulate)
+                .map(|r| r.id)
+                .collect();
+            db::outbox::executions_failed(conn, &failed).await?;
             if !reaped.is_empty() {
                 db::executions::notify_jobs(conn).await?;
             }

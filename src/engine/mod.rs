@@ -4,13 +4,13 @@
 
 pub mod account_mail;
 pub mod config;
-pub mod http_guard;
 pub mod lease;
 pub mod mail;
 pub mod maintenance;
 pub mod nodes;
 pub mod runner;
 pub mod scheduler;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;
@@ -44,6 +44,10 @@ impl Engine {
             let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
             let notices = pubsub.subscribe(crate::db::account_mail::MAIL_CHANNEL);
             tasks.push(tokio::spawn(account_mail::run(db.clone(), mailer, notices, watch.clone())));
+        }
+        if config.webhook_concurrency > 0 {
+            let notices = pubsub.subscribe(crate::db::outbox::WEBHOOKS_CHANNEL);
+            tasks.push(tokio::spawn(webhooks::run(db.clone(), config.clone(), notices, watch.clone())));
         }
         if config.scheduler {
             tasks.push(tokio::spawn(scheduler::run(db, config.clone(), watch)));

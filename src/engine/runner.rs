@@ -457,7 +457,9 @@ impl Runner {
             let mut changes = ExecutionChanges::release(ExecutionStatus::Failed, row.run_at);
             changes.error = Some(Some(error.to_owned()));
             changes.completed_at = Some(Some(Utc::now()));
-            db::executions::update(conn, row.id, changes).await?;
+            let finished = db::executions::update(conn, row.id, changes).await?;
+            // Partners hear of it in this transaction (the outbox).
+            db::outbox::execution_finished(conn, &finished).await?;
             db::execution_logs::write(
                 conn,
                 &row,
@@ -490,7 +492,9 @@ impl Runner {
             let mut changes = ExecutionChanges::release(ExecutionStatus::Completed, row.run_at);
             changes.output = Some(Some(json!({ "completedNodes": progress.done })));
             changes.completed_at = Some(Some(Utc::now()));
-            db::executions::update(conn, row.id, changes).await?;
+            let finished = db::executions::update(conn, row.id, changes).await?;
+            // Partners hear of it in this transaction (the outbox).
+            db::outbox::execution_finished(conn, &finished).await?;
             db::execution_logs::write(
                 conn,
                 &row,

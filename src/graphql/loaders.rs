@@ -21,7 +21,7 @@ impl Loaders {
         DataLoader::new(Loaders { db }, tokio::spawn)
     }
 
-    async fn conn(&self) -> Result<db::Conn, async_graphql::Error> {
+    pub(crate) async fn conn(&self) -> Result<db::Conn, async_graphql::Error> {
         self.db.conn().await.map_err(|e| AppError::from(e).into_graphql())
     }
 }

@@ -3,88 +3,15 @@
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, OutputType};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::db::paging::{Cursor, Page, Slice};
 use crate::error::AppError;
 use crate::graphql::loaders::{ChildPage, CountKey, Loaders, load_or_internal};
+pub use crate::model::global_id::{Kind, parse_global_id, to_global_id};
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
-
-/// The object kinds that have global ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    User,
-    Workspace,
-    WorkspaceMember,
-    ApiKey,
-    Form,
-    FormField,
-    FormSubmission,
-    Lead,
-    LeadEvent,
-    Workflow,
-    WorkflowExecution,
-    Invitation,
-    Session,
-    SecurityEvent,
-}
-
-const KINDS: [Kind; 14] = [
-    Kind::User,
-    Kind::Workspace,
-    Kind::WorkspaceMember,
-    Kind::ApiKey,
-    Kind::Form,
-    Kind::FormField,
-    Kind::FormSubmission,
-    Kind::Lead,
-    Kind::LeadEvent,
-    Kind::Workflow,
-    Kind::WorkflowExecution,
-    Kind::Invitation,
-    Kind::Session,
-    Kind::SecurityEvent,
-];
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::User => "User",
-            Kind::Workspace => "Workspace",
-            Kind::WorkspaceMember => "WorkspaceMember",
-            Kind::ApiKey => "ApiKey",
-            Kind::Form => "Form",
-            Kind::FormField => "FormField",
-            Kind::FormSubmission => "FormSubmission",
-            Kind::Lead => "Lead",
-            Kind::LeadEvent => "LeadEvent",
-            Kind::Workflow => "Workflow",
-            Kind::WorkflowExecution => "WorkflowExecution",
-            Kind::Invitation => "Invitation",
-            Kind::Session => "Session",
-            Kind::SecurityEvent => "SecurityEvent",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Kind> {
-        KINDS.into_iter().find(|k| k.name() == name)
-    }
-}
-
-pub fn to_global_id(kind: Kind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
-}
-
-pub fn parse_global_id(id: &str) -> Option<(Kind, Uuid)> {
-    let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (kind, uuid) = text.split_once(':')?;
-    Some((Kind::parse(kind)?, uuid.parse().ok()?))
-}
 
 /// Decodes an id argument that must name an object of `kind`; `field` names the argument.
 pub fn expect_id(field: &str, id: &ID, kind: Kind) -> Result<Uuid, AppError> {

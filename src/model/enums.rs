@@ -163,6 +163,9 @@ text_enum! {
         InvitationSent => "INVITATION_SENT", InvitationAccepted => "INVITATION_ACCEPTED",
         InvitationRevoked => "INVITATION_REVOKED", PasswordResetRequested => "PASSWORD_RESET_REQUESTED",
         PasswordReset => "PASSWORD_RESET", EmailVerified => "EMAIL_VERIFIED",
+        WebhookEndpointCreated => "WEBHOOK_ENDPOINT_CREATED", WebhookEndpointDeleted => "WEBHOOK_ENDPOINT_DELETED",
+        WebhookSecretRotated => "WEBHOOK_SECRET_ROTATED", WebhookEndpointDisabled => "WEBHOOK_ENDPOINT_DISABLED",
+        WebhookEndpointEnabled => "WEBHOOK_ENDPOINT_ENABLED",
     }
 }
 

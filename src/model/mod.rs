@@ -4,9 +4,12 @@
 
 pub mod conditions;
 pub mod enums;
+pub mod event_catalogue;
 pub mod field_rules;
+pub mod global_id;
 pub mod graph;
 pub mod node_config;
 pub mod templates;
 pub mod text;
 pub mod validate;
+pub mod webhook_signature;

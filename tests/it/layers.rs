@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("secrets", &[]),
+    ("egress", &[]),
     ("config", &["secrets"]),
     ("schema", &[]),
     ("telemetry", &[]),
@@ -19,9 +20,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("streams", &["pubsub", "error"]),
     ("db", &["model", "error", "schema"]),
     ("auth", &["db", "model", "error", "config"]),
-    ("domain", &["auth", "db", "model", "pubsub", "streams", "error", "config", "secrets"]),
+    ("domain", &["auth", "db", "model", "pubsub", "streams", "error", "config", "secrets", "egress"]),
     // telemetry: an HTTP_REQUEST node's call passes on the trace context.
-    ("engine", &["db", "model", "pubsub", "error", "telemetry", "secrets"]),
+    ("engine", &["db", "model", "pubsub", "error", "telemetry", "secrets", "egress"]),
     ("graphql", &["domain", "engine", "auth", "db", "model", "pubsub", "error", "config", "telemetry"]),
     ("seed", &["domain", "auth", "db", "model", "error", "config", "schema"]),
     ("state", &["graphql", "domain", "auth", "db", "pubsub", "config"]),

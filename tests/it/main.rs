@@ -47,6 +47,7 @@ mod subscriptions_resilience;
 mod tenancy;
 mod traces;
 mod typescript_kit;
+mod webhooks;
 mod workflow_access;
 mod workflows;
 mod ws_protocol;

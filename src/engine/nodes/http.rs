@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::{Effect, NodeRun, Outcome};
-use crate::engine::http_guard;
+use crate::egress as http_guard;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
 use crate::model::templates;
@@ -80,7 +80,7 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         Err(e) => return Outcome::Retry { error: format!("request to {url} failed: {e}") },
     };
     let status = response.status();
-    let (bytes, more) = read_capped(response, MAX_BODY_READ).await;
+    let (bytes, more) = http_guard::read_capped(response, MAX_BODY_READ).await;
     // PostgreSQL can't store NUL in jsonb: a body holding one must not fail the step's commit.
     let text = String::from_utf8_lossy(&bytes).replace('\0', "\u{FFFD}");
     let kept: String = text.chars().take(MAX_BODY_KEPT).collect();
@@ -109,23 +109,4 @@ fn call_span(method: &str, url: &url::Url) -> tracing::Span {
         http.request.method = method,
         url.full = url.as_str(),
     )
-}
-
-/// Up to `cap` bytes of the body, and whether there was more. A body that fails mid-way counts
-/// as what arrived before the failure.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> (Vec<u8>, bool) {
-    let mut bytes = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = cap - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return (bytes, true);
-        }
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() == cap {
-            // Exactly full: there is more only if another chunk comes.
-            return (bytes, matches!(response.chunk().await, Ok(Some(c)) if !c.is_empty()));
-        }
-    }
-    (bytes, false)
 }

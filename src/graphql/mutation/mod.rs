@@ -9,6 +9,7 @@ mod leads;
 mod members;
 mod recovery;
 mod sessions;
+mod webhooks;
 mod workflows;
 mod workspaces;
 
@@ -25,4 +26,5 @@ pub struct Mutation(
     intake::IntakeMutation,
     leads::LeadMutation,
     workflows::WorkflowMutation,
+    webhooks::WebhookMutation,
 );

@@ -4,6 +4,7 @@ mod intake;
 mod invitations;
 mod node;
 mod viewer;
+mod webhooks;
 mod workflows;
 mod workspaces;
 
@@ -15,4 +16,5 @@ pub struct Query(
     intake::IntakeQuery,
     invitations::InvitationQuery,
     workflows::WorkflowQuery,
+    webhooks::WebhookQuery,
 );

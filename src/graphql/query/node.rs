@@ -6,7 +6,9 @@ use crate::domain;
 use crate::error::AppError;
 use crate::graphql::relay::{Kind, parse_global_id};
 use crate::graphql::session;
-use crate::graphql::types::{ApiKey, FormField, Invitation, Node, User, WorkspaceMember};
+use crate::graphql::types::{
+    ApiKey, FormField, Invitation, Node, User, WebhookDelivery, WebhookEndpoint, WorkspaceMember,
+};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -38,6 +40,12 @@ impl NodeQuery {
                 Node::WorkflowExecution(domain::executions::get(conn, caller, uuid).await?.into())
             }
             Kind::Invitation => Node::Invitation(Invitation(domain::invitations::get(conn, caller, uuid).await?)),
+            Kind::WebhookEndpoint => {
+                Node::WebhookEndpoint(WebhookEndpoint(domain::webhooks::get(conn, caller, uuid).await?))
+            }
+            Kind::WebhookDelivery => {
+                Node::WebhookDelivery(WebhookDelivery(domain::webhooks::get_delivery(conn, caller, uuid).await?))
+            }
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
             }

@@ -24,6 +24,7 @@ mod security_event;
 mod session;
 mod submission;
 mod user;
+mod webhook;
 mod workflow;
 mod workspace;
 
@@ -39,5 +40,9 @@ pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals
 pub use session::Session;
 pub use submission::{FormSubmission, SubmitFormPayload};
 pub use user::User;
+pub use webhook::{
+    CreateWebhookEndpointPayload, ReplayWebhooksPayload, RotateWebhookSecretPayload, WebhookDelivery, WebhookEndpoint,
+    WebhookEventType,
+};
 pub use workflow::{WebhookToken, Workflow, WorkflowEdge, WorkflowNode, WorkflowStats, WorkflowVersion};
 pub use workspace::Workspace;

@@ -14,7 +14,7 @@ use crate::graphql::relay::expect_id;
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{
     ApiKey, Form, Invitation, Lead, PipelineStatusCount, SecurityEvent, SecurityEventFilter, SecurityEventTotals,
-    WorkspaceMember,
+    WebhookEndpoint, WorkspaceMember,
 };
 use crate::model::enums::FormStatus;
 use crate::model::enums::Role;
@@ -243,6 +243,15 @@ impl Workspace {
                 .map(|row| async_graphql::connection::Edge::new(row.cursor().encode(), SecurityEvent(row))),
         );
         Ok(connection)
+    }
+
+    /// Where this workspace's events are delivered, oldest first. Needs ADMIN.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn webhook_endpoints(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookEndpoint>> {
+        access::ensure(self.role, Role::Admin)?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::webhooks::list(&mut conn, caller, self.row.id).await?;
+        Ok(rows.into_iter().map(WebhookEndpoint).collect())
     }
 
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.

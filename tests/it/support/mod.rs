@@ -12,6 +12,7 @@ pub mod node;
 pub mod otlp;
 pub mod serve;
 pub mod snapshot;
+pub mod webhook_receiver;
 pub mod workflow_factories;
 pub mod ws;
 
@@ -61,7 +62,10 @@ impl TestApp {
         let database_url = database.url().to_owned();
         let pool = intakeflow::db::connect(&database_url, 8).await.expect("pool");
         let db = Db::new(pool);
-        let config = AppConfig { sql_statement_header: true, keyring: test_keyring(), ..config };
+        // Tests' receivers listen on loopback.
+        let http_allow =
+            if config.http_allow.is_empty() { vec!["127.0.0.1".into(), "localhost".into()] } else { config.http_allow };
+        let config = AppConfig { sql_statement_header: true, keyring: test_keyring(), http_allow, ..config };
         // Each app listens for notifications like a real process does (one LISTEN connection).
         let pubsub = intakeflow::pubsub::PubSub::start(database_url.clone(), &[]);
         let state = intakeflow::server::app_state(db.clone(), config, pubsub);

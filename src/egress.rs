@@ -1,4 +1,4 @@
-//! Outbound HTTP must not reach loopback, private or link-local addresses (SSRF) unless config
+//! Egress: outbound HTTP (HTTP_REQUEST steps, webhook deliveries, integration checks) must not reach loopback, private or link-local addresses (SSRF) unless config
 //! allows the host. The address checked is the address connected to: the client is pinned to it,
 //! so DNS can't change between the check and the request.
 
@@ -49,6 +49,25 @@ pub async fn resolve(url: &url::Url, allow: &[String]) -> Result<(String, Socket
         ));
     }
     Ok((bare, first))
+}
+
+/// Up to `cap` bytes of the body, and whether there was more. A body that fails mid-way counts
+/// as what arrived before the failure.
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> (Vec<u8>, bool) {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = cap - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return (bytes, true);
+        }
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() == cap {
+            // Exactly full: there is more only if another chunk comes.
+            return (bytes, matches!(response.chunk().await, Ok(Some(c)) if !c.is_empty()));
+        }
+    }
+    (bytes, false)
 }
 
 #[cfg(test)]
