@@ -2,71 +2,17 @@
 //! execution; a second worker finishes it once the dead one's lease lapses, reusing completed
 //! steps and never repeating a side effect it already completed.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 use crate::support::ids::uuid_of;
+use crate::support::worker_process::WorkerProcess;
 use crate::support::workflow_factories::{Graph, HookServer, step, step_keys};
 use crate::support::{TestApp, TestUser, TestWorkspace};
 
 /// How long the slow endpoint takes to answer: longer than it takes to kill the worker.
 const SLOW: Duration = Duration::from_secs(2);
-
-/// A `intakeflow worker` child process, killed when dropped.
-struct WorkerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl WorkerProcess {
-    fn start(app: &TestApp, name: &str) -> WorkerProcess {
-        let log = std::env::temp_dir().join(format!("intakeflow-{}-{name}.log", app.database_name()));
-        let out = std::fs::File::create(&log).expect("worker log");
-        let child = Command::new(env!("CARGO_BIN_EXE_intakeflow"))
-            .arg("worker")
-            .env("DATABASE_URL", &app.database_url)
-            .env("INTAKEFLOW_WORKERS", "1")
-            .env("INTAKEFLOW_LEASE_SECS", "2")
-            .env("INTAKEFLOW_POLL_MS", "50")
-            .env("INTAKEFLOW_RETRY_BASE_MS", "100")
-            .env("INTAKEFLOW_HTTP_ALLOW", "127.0.0.1")
-            .env("INTAKEFLOW_SCHEDULER", "false")
-            .env("INTAKEFLOW_DB_POOL_SIZE", "4")
-            .env("RUST_LOG", "info")
-            .env("INTAKEFLOW_SECRET_KEY", crate::support::TEST_SECRET_KEY)
-            .env_remove("SMTP_URL")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("start `intakeflow worker`");
-        WorkerProcess { child, log }
-    }
-
-    /// SIGKILL: no shutdown, no cleanup, the lease stays behind.
-    fn crash(&mut self) {
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL).expect("SIGKILL");
-        let status = self.child.wait().expect("wait");
-        assert!(!status.success(), "the worker died by the signal");
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
 
 async fn owner_and_workspace(app: &TestApp) -> (TestUser, TestWorkspace) {
     let owner = app.user("Crash Owner").await;

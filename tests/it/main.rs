@@ -47,6 +47,8 @@ mod subscriptions_resilience;
 mod tenancy;
 mod traces;
 mod typescript_kit;
+mod webhook_access;
+mod webhook_crash;
 mod webhooks;
 mod workflow_access;
 mod workflows;

@@ -13,6 +13,7 @@ pub mod otlp;
 pub mod serve;
 pub mod snapshot;
 pub mod webhook_receiver;
+pub mod worker_process;
 pub mod workflow_factories;
 pub mod ws;
 
