@@ -227,22 +227,34 @@ fn outcome_of(delivery: &Claimed, sent: &Sent) -> AttemptOutcome {
 
 /// The keys that sign this delivery: the current secret, and the previous one while it lives.
 fn signing_keys(config: &EngineConfig, delivery: &Claimed) -> Result<Vec<Vec<u8>>, String> {
+    let previous = match (&delivery.previous_secret_key_id, &delivery.previous_secret_sealed) {
+        (Some(key_id), Some(bytes)) => {
+            delivery.previous_secret_expires_at.map(|until| (key_id.as_str(), bytes.as_slice(), until))
+        }
+        _ => None,
+    };
+    endpoint_keys(&config.keyring, delivery.endpoint_id, (&delivery.secret_key_id, &delivery.secret_sealed), previous)
+}
+
+/// Opens an endpoint's signing keys: its secret, and after a rotation the previous one until it
+/// expires. Also what an HTTP_REQUEST step signs with.
+pub fn endpoint_keys(
+    keyring: &crate::secrets::Keyring,
+    endpoint_id: uuid::Uuid,
+    current: (&str, &[u8]),
+    previous: Option<(&str, &[u8], chrono::DateTime<Utc>)>,
+) -> Result<Vec<Vec<u8>>, String> {
     let open = |key_id: &str, bytes: &[u8], context: String| -> Result<Vec<u8>, String> {
         let sealed = Sealed { key_id: key_id.to_owned(), bytes: bytes.to_vec() };
-        let secret = config.keyring.open_text(&sealed, &context).map_err(|e| format!("the endpoint's secret: {e}"))?;
+        let secret = keyring.open_text(&sealed, &context).map_err(|e| format!("the endpoint's secret: {e}"))?;
         webhook_signature::secret_bytes(&secret)
             .ok_or_else(|| "the endpoint's secret is not a whsec_ secret".to_owned())
     };
-    let mut keys = vec![open(
-        &delivery.secret_key_id,
-        &delivery.secret_sealed,
-        db::webhook_endpoints::secret_context(delivery.endpoint_id),
-    )?];
-    if let (Some(key_id), Some(bytes), Some(until)) =
-        (&delivery.previous_secret_key_id, &delivery.previous_secret_sealed, delivery.previous_secret_expires_at)
+    let mut keys = vec![open(current.0, current.1, db::webhook_endpoints::secret_context(endpoint_id))?];
+    if let Some((key_id, bytes, until)) = previous
         && until > Utc::now()
     {
-        keys.push(open(key_id, bytes, db::webhook_endpoints::previous_secret_context(delivery.endpoint_id))?);
+        keys.push(open(key_id, bytes, db::webhook_endpoints::previous_secret_context(endpoint_id))?);
     }
     Ok(keys)
 }

@@ -69,6 +69,9 @@ pub struct HttpRequestConfig {
     pub body: Option<Value>,
     pub timeout_seconds: Option<u64>,
     pub max_attempts: Option<i32>,
+    /// Sign the request like a webhook delivery (Standard Webhooks headers) with the secret of
+    /// this workspace's webhook endpoint (its id, as the API's global id or a raw uuid).
+    pub sign_with_endpoint_id: Option<String>,
 }
 
 fn default_method() -> String {

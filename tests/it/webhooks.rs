@@ -318,3 +318,40 @@ async fn the_outbox_is_written_with_the_change_and_only_for_subscribers() {
     let log = deliveries(&app, &owner, &endpoint_id).await;
     assert_eq!(log["deliveries"]["nodes"][0]["status"], "PENDING");
 }
+
+#[tokio::test]
+async fn executions_tell_partners_and_http_request_steps_sign_like_deliveries() {
+    use crate::support::workflow_factories::{Graph, status_is};
+    let app = EngineApp::spawn().await;
+    let (owner, ws, receiver) = setup(&app).await;
+    let types = ["execution.completed", "execution.failed"];
+    let (endpoint_id, secret) = endpoint(&app, &owner, &ws, &receiver.url("/exec"), &types).await;
+    receiver.trust(&secret);
+    let call = json!({ "url": receiver.url("/step"), "body": { "hello": "{{ workspace.name }}" }, "signWithEndpointId": endpoint_id });
+    let graph = Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call");
+    let workflow = app.active_workflow(&owner, &ws, graph).await;
+    let execution = app.start_run(&owner.token, &workflow, json!({})).await;
+    app.wait_for_execution(&owner.token, &execution, LONG, status_is("COMPLETED")).await;
+
+    let got = receiver.wait_for(2, LONG).await;
+    let step = got.iter().find(|r| r.body.get("hello").is_some()).expect("the step's request");
+    assert_eq!(step.verified_by, [0], "the step's request verifies with the endpoint's secret");
+    let done = got.iter().find(|r| r.body["type"] == "execution.completed").expect("execution.completed");
+    assert_eq!(done.verified_by, [0]);
+    assert_eq!(done.body["data"]["execution"]["id"], execution.as_str());
+    assert_eq!(done.body["data"]["execution"]["workflowId"], workflow.as_str());
+
+    // Another workspace's endpoint can't sign: the step fails saying so.
+    let stranger = app.user("Other Signer").await;
+    let other_ws = app.workspace(&stranger).await;
+    let (theirs, _) = endpoint(&app, &stranger, &other_ws, &receiver.url("/theirs"), &["lead.created"]).await;
+    let call = json!({ "url": receiver.url("/step"), "signWithEndpointId": theirs, "maxAttempts": 1 });
+    let graph = Graph::new().manual("start").node("call", "HTTP_REQUEST", call).edge("start", "call");
+    let workflow = app.active_workflow(&owner, &ws, graph).await;
+    let execution = app.start_run(&owner.token, &workflow, json!({})).await;
+    let failed = app.wait_for_execution(&owner.token, &execution, LONG, status_is("FAILED")).await;
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("signWithEndpointId")), "{failed}");
+    let got = receiver.wait_for(3, LONG).await;
+    let failure = got.iter().find(|r| r.body["type"] == "execution.failed").expect("execution.failed");
+    assert!(failure.body["data"]["execution"]["error"].is_string());
+}

@@ -7,10 +7,12 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::{Effect, NodeRun, Outcome};
+use crate::db;
 use crate::egress as http_guard;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
 use crate::model::templates;
+use crate::model::webhook_signature;
 
 /// Characters of the response body kept in the step's output.
 const MAX_BODY_KEPT: usize = 4096;
@@ -42,6 +44,13 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     if run.execution.simulate {
         return Outcome::done(json!({ "simulated": true, "method": method, "url": url.as_str(), "body": body }));
     }
+    let signing_keys = match &c.sign_with_endpoint_id {
+        Some(endpoint) => match signing_keys(run, endpoint).await {
+            Ok(keys) => Some(keys),
+            Err(outcome) => return outcome,
+        },
+        None => None,
+    };
     let config = &run.deps.config;
     let (host, addr) = match http_guard::resolve(&url, &config.http_allow).await {
         Ok(r) => r,
@@ -72,7 +81,20 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     for (name, value) in headers {
         req = req.header(name, value);
     }
-    if let Some(b) = &body {
+    if let Some(keys) = &signing_keys {
+        // The signature covers the exact bytes sent, so the body is serialised here once.
+        let bytes = body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let timestamp = chrono::Utc::now().timestamp();
+        let id = run.effect_key();
+        req = req
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", webhook_signature::signature_header(keys, &id, timestamp, &bytes));
+        if body.is_some() {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+        }
+        req = req.body(bytes);
+    } else if let Some(b) = &body {
         req = req.json(b);
     }
     let response = match req.send().instrument(span).await {
@@ -95,6 +117,38 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     } else {
         Outcome::Fail { error: format!("{url} answered {status}: {}", output["body"]) }
     }
+}
+
+/// The keys of the workspace's endpoint `endpoint` (a global id or a raw uuid), or the outcome
+/// that ends the step.
+async fn signing_keys(run: &NodeRun<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>, Outcome> {
+    let not_found =
+        || Outcome::Fail { error: format!("signWithEndpointId: no webhook endpoint {endpoint} in this workspace") };
+    let id = match endpoint.parse::<uuid::Uuid>() {
+        Ok(id) => id,
+        Err(_) => match crate::model::global_id::parse_global_id(endpoint) {
+            Some((crate::model::global_id::Kind::WebhookEndpoint, id)) => id,
+            _ => return Err(not_found()),
+        },
+    };
+    let found = async {
+        let mut conn = run.deps.db.conn().await.map_err(|e| e.to_string())?;
+        db::webhook_endpoints::find(&mut conn, id).await.map_err(|e| e.to_string())
+    };
+    let endpoint_row = match found.await {
+        Ok(Some(row)) if row.workspace_id == run.execution.workspace_id => row,
+        Ok(_) => return Err(not_found()),
+        Err(error) => return Err(Outcome::Retry { error: format!("loading the signing endpoint: {error}") }),
+    };
+    let previous = match (&endpoint_row.previous_secret_key_id, &endpoint_row.previous_secret_sealed) {
+        (Some(key_id), Some(bytes)) => {
+            endpoint_row.previous_secret_expires_at.map(|until| (key_id.as_str(), bytes.as_slice(), until))
+        }
+        _ => None,
+    };
+    let current = (endpoint_row.secret_key_id.as_str(), endpoint_row.secret_sealed.as_slice());
+    crate::engine::webhooks::endpoint_keys(&run.deps.config.keyring, endpoint_row.id, current, previous)
+        .map_err(|error| Outcome::Fail { error })
 }
 
 /// The outgoing call's span, when traces are exported (none otherwise: no cost).
