@@ -6,6 +6,8 @@ pub mod conditions;
 pub mod enums;
 pub mod field_rules;
 pub mod graph;
+pub mod inbound_signatures;
+pub mod integrations;
 pub mod node_config;
 pub mod templates;
 pub mod text;
