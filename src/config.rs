@@ -18,6 +18,7 @@ const DEFAULT_RATE_LIMIT_WINDOW_SECS: u64 = 60;
 const DEFAULT_WS_MAX_OPERATIONS: usize = 100;
 const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
 const DEFAULT_SLOW_OPERATION_MS: u64 = 1000;
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -122,6 +123,11 @@ pub struct ServerConfig {
     /// Largest WebSocket message a client may send, in bytes; a larger one closes the connection (1009).
     #[arg(long, env = "INTAKEFLOW_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES)]
     pub ws_max_message_bytes: usize,
+
+    /// Stripe's API, which `testIntegration` calls for STRIPE integrations (a test points it at
+    /// a local server that answers like Stripe).
+    #[arg(long, env = "INTAKEFLOW_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE)]
+    pub stripe_api_base: String,
     #[command(flatten)]
     pub operations: OperationsConfig,
 }
@@ -266,6 +272,11 @@ pub struct AppConfig {
     pub persisted_queries: PersistedQueries,
     /// Seals and opens secrets at rest (webhook secrets, integration credentials).
     pub keyring: Arc<Keyring>,
+    /// Hosts or IPs outbound calls made for a request (`testIntegration`) may reach although
+    /// they are loopback/private; the engine's INTAKEFLOW_HTTP_ALLOW (copied at startup).
+    pub http_allow: Vec<String>,
+    /// Base URL of Stripe's API (no trailing slash).
+    pub stripe_api_base: String,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -311,6 +322,9 @@ impl From<&ServerConfig> for AppConfig {
             },
             // Read with the database settings at startup (`server::serve`).
             keyring: Keyring::ephemeral(),
+            // The engine's setting, copied at startup (`server::serve`).
+            http_allow: Vec::new(),
+            stripe_api_base: server.stripe_api_base.trim_end_matches('/').to_owned(),
         }
     }
 }
@@ -342,6 +356,8 @@ impl Default for AppConfig {
                 cache_bytes: DEFAULT_PERSISTED_CACHE_BYTES,
             },
             keyring: Keyring::ephemeral(),
+            http_allow: Vec::new(),
+            stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
         }
     }
 }

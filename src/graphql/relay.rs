@@ -31,9 +31,11 @@ pub enum Kind {
     Invitation,
     Session,
     SecurityEvent,
+    Integration,
+    WebhookEvent,
 }
 
-const KINDS: [Kind; 14] = [
+const KINDS: [Kind; 16] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -48,6 +50,8 @@ const KINDS: [Kind; 14] = [
     Kind::Invitation,
     Kind::Session,
     Kind::SecurityEvent,
+    Kind::Integration,
+    Kind::WebhookEvent,
 ];
 
 impl Kind {
@@ -67,6 +71,8 @@ impl Kind {
             Kind::Invitation => "Invitation",
             Kind::Session => "Session",
             Kind::SecurityEvent => "SecurityEvent",
+            Kind::Integration => "Integration",
+            Kind::WebhookEvent => "WebhookEvent",
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::{Effect, NodeRun, Outcome};
-use crate::engine::http_guard;
+use crate::engine::{http_guard, integration_calls};
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
 use crate::model::templates;
@@ -43,6 +43,16 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         return Outcome::done(json!({ "simulated": true, "method": method, "url": url.as_str(), "body": body }));
     }
     let config = &run.deps.config;
+    // The integration's header replaces one of the same name the author set.
+    if let Some(id) = &c.integration_id {
+        match integration_header(run, id).await {
+            Ok((name, value)) => {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                headers.push((name, value));
+            }
+            Err(outcome) => return outcome,
+        }
+    }
     let (host, addr) = match http_guard::resolve(&url, &config.http_allow).await {
         Ok(r) => r,
         Err(e) => return Outcome::Fail { error: e },
@@ -95,6 +105,22 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
     } else {
         Outcome::Fail { error: format!("{url} answered {status}: {}", output["body"]) }
     }
+}
+
+/// The auth header of the node's integration, opened for this attempt only (never stored in the
+/// step). A missing, foreign or disabled integration fails the step; a database hiccup retries.
+async fn integration_header(run: &NodeRun<'_>, id: &str) -> Result<(String, String), Outcome> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Err(Outcome::Fail { error: format!("integrationId: {id:?} is not the id of an integration") });
+    };
+    let mut conn = match run.deps.db.conn().await {
+        Ok(conn) => conn,
+        Err(e) => return Err(Outcome::Retry { error: format!("loading the integration: {e}") }),
+    };
+    let keyring = &run.deps.config.keyring;
+    integration_calls::auth_header(&mut conn, keyring, run.execution.workspace_id, id)
+        .await
+        .map_err(|error| Outcome::Fail { error })
 }
 
 /// The outgoing call's span, when traces are exported (none otherwise: no cost).

@@ -4,6 +4,7 @@ mod accounts;
 mod api_keys;
 mod forms;
 mod intake;
+mod integrations;
 mod invitations;
 mod leads;
 mod members;
@@ -25,4 +26,5 @@ pub struct Mutation(
     intake::IntakeMutation,
     leads::LeadMutation,
     workflows::WorkflowMutation,
+    integrations::IntegrationMutation,
 );

@@ -1,6 +1,7 @@
 //! Root query fields, grouped by area.
 
 mod intake;
+mod integrations;
 mod invitations;
 mod node;
 mod viewer;
@@ -15,4 +16,5 @@ pub struct Query(
     intake::IntakeQuery,
     invitations::InvitationQuery,
     workflows::WorkflowQuery,
+    integrations::IntegrationQuery,
 );

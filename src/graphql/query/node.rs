@@ -38,6 +38,12 @@ impl NodeQuery {
                 Node::WorkflowExecution(domain::executions::get(conn, caller, uuid).await?.into())
             }
             Kind::Invitation => Node::Invitation(Invitation(domain::invitations::get(conn, caller, uuid).await?)),
+            Kind::Integration => Node::Integration(domain::integrations::get(conn, caller, uuid).await?.into()),
+            Kind::WebhookEvent => {
+                return Err(
+                    AppError::bad_input("id", "inbound events are read through their integration's `events`").into()
+                );
+            }
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
             }

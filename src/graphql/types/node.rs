@@ -3,8 +3,8 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Invitation, Lead, User, Workflow, WorkflowExecution, Workspace,
-    WorkspaceMember,
+    ApiKey, Form, FormField, FormSubmission, Integration, Invitation, Lead, User, Workflow, WorkflowExecution,
+    Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -21,4 +21,5 @@ pub enum Node {
     Workflow(Workflow),
     WorkflowExecution(WorkflowExecution),
     Invitation(Invitation),
+    Integration(Integration),
 }

@@ -43,7 +43,11 @@ impl EngineApp {
 
     pub async fn spawn_with(config: EngineConfig) -> EngineApp {
         let app = TestApp::spawn().await;
-        let channels = [intakeflow::db::executions::JOBS_CHANNEL, intakeflow::db::account_mail::MAIL_CHANNEL];
+        let channels = [
+            intakeflow::db::executions::JOBS_CHANNEL,
+            intakeflow::db::account_mail::MAIL_CHANNEL,
+            intakeflow::db::webhook_events::INBOUND_CHANNEL,
+        ];
         let pubsub = PubSub::start(app.database_url.clone(), &channels);
         let engine = Engine::start(app.db.clone(), pubsub, config).expect("engine");
         EngineApp { app, _engine: engine }
