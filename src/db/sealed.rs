@@ -1,4 +1,4 @@
-//! Every column that holds a sealed secret (see `crate::secrets`), in one registry, so that key
+//! Every column that holds a sealed secret (see the `secrets` module), in one registry, so that key
 //! rotation (`intakeflow secrets rotate`, `domain::secret_rotation`) re-seals all of them. A new
 //! sealed column is one more entry in [`COLUMNS`]; its writers should seal with
 //! [`SealedColumn::context`] so that what is written and what rotation re-seals agree.
