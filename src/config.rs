@@ -18,6 +18,7 @@ const DEFAULT_RATE_LIMIT_WINDOW_SECS: u64 = 60;
 const DEFAULT_WS_MAX_OPERATIONS: usize = 100;
 const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
 const DEFAULT_SLOW_OPERATION_MS: u64 = 1000;
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 /// Where the database lives and how to reach it; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -122,6 +123,11 @@ pub struct ServerConfig {
     /// Largest WebSocket message a client may send, in bytes; a larger one closes the connection (1009).
     #[arg(long, env = "INTAKEFLOW_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES)]
     pub ws_max_message_bytes: usize,
+
+    /// Stripe's API, which `testIntegration` calls for STRIPE integrations (a test points it at
+    /// a local server that answers like Stripe).
+    #[arg(long, env = "INTAKEFLOW_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE)]
+    pub stripe_api_base: String,
     #[command(flatten)]
     pub operations: OperationsConfig,
 }
@@ -269,6 +275,8 @@ pub struct AppConfig {
     /// Hosts outbound HTTP may reach though private or loopback (INTAKEFLOW_HTTP_ALLOW, read with
     /// the engine's settings): checked when a webhook endpoint is saved.
     pub http_allow: Vec<String>,
+    /// Base URL of Stripe's API (no trailing slash).
+    pub stripe_api_base: String,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -314,7 +322,9 @@ impl From<&ServerConfig> for AppConfig {
             },
             // Read with the database settings at startup (`server::serve`).
             keyring: Keyring::ephemeral(),
+            // The engine's setting, copied at startup (`server::serve`).
             http_allow: Vec::new(),
+            stripe_api_base: server.stripe_api_base.trim_end_matches('/').to_owned(),
         }
     }
 }
@@ -347,6 +357,7 @@ impl Default for AppConfig {
             },
             keyring: Keyring::ephemeral(),
             http_allow: Vec::new(),
+            stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
         }
     }
 }

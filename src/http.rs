@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/hooks/{token}", axum::routing::post(webhook))
+        .route("/hooks/integrations/{integration_id}", axum::routing::post(integration_event))
         .layer(CatchPanicLayer::custom(panic_response));
     crate::http_layers::wrap(routes, &state.config).with_state(state)
 }
@@ -75,6 +76,28 @@ async fn webhook(
     let execution = crate::domain::executions::webhook(&mut conn, &token, payload, idempotency_key).await?;
     let id = crate::graphql::relay::to_global_id(crate::graphql::relay::Kind::WorkflowExecution, execution.id);
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "executionId": id.0, "status": execution.status }))).into_response())
+}
+
+/// Inbound events of an integration (Standard Webhooks or Stripe), verified by the domain
+/// service. Answers 200 `{"received": true, "duplicate": bool}` once the event is durable; its
+/// workflows start in the engine.
+async fn integration_event(
+    State(state): State<AppState>,
+    id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        let mut response = AppError::bad_input("body", "the body is too large").into_response();
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return Ok(body_left_unread(response));
+    };
+    // Not a UUID: nobody's integration, the same answer as an unknown one.
+    let id = id.ok().and_then(|p| uuid::Uuid::parse_str(&p.0).ok()).ok_or(AppError::NotFound("integration"))?;
+    let mut conn = state.db.conn().await?;
+    let received =
+        crate::domain::inbound_events::receive(&mut conn, &state.config.keyring, id, &parts.headers, &body).await?;
+    Ok((StatusCode::OK, axum::Json(json!({ "received": true, "duplicate": received.duplicate }))).into_response())
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -21,8 +21,16 @@ use crate::state::AppState;
 use crate::telemetry::request_id::{self, RequestId};
 
 /// Routes by their pattern, as metric labels (a fixed set, so no label is built per request).
-const ROUTES: &[&str] =
-    &["/", crate::console::ASSETS_ROUTE, "/graphql", "/healthz", "/readyz", "/hooks/{token}", "/metrics"];
+const ROUTES: &[&str] = &[
+    "/",
+    crate::console::ASSETS_ROUTE,
+    "/graphql",
+    "/healthz",
+    "/readyz",
+    "/hooks/{token}",
+    "/hooks/integrations/{integration_id}",
+    "/metrics",
+];
 
 /// Adds `/metrics` (when a token is configured) and the layers every route gets.
 pub fn wrap(routes: Router<AppState>, config: &AppConfig) -> Router<AppState> {

@@ -61,6 +61,24 @@ enum Command {
         #[command(flatten)]
         db: DatabaseConfig,
     },
+    /// Manage the keys that seal stored secrets (integration credentials, signing secrets).
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-seal every stored secret with the current key (the first of INTAKEFLOW_SECRET_KEY;
+    /// the old keys must follow it until this has run). Idempotent.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        /// Rows re-sealed per statement batch.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
 }
 
 #[tokio::main]
@@ -119,5 +137,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             database.release().await;
             Ok(())
         }
+        Command::Secrets { command: SecretsCommand::Rotate { db, batch } } => server::rotate_secrets(&db, batch).await,
     }
 }

@@ -168,6 +168,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    integrations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        provider -> Text,
+        name -> Text,
+        status -> Text,
+        config -> Jsonb,
+        credentials_key_id -> Nullable<Text>,
+        credentials_sealed -> Nullable<Bytea>,
+        signing_secret_key_id -> Nullable<Text>,
+        signing_secret_sealed -> Nullable<Bytea>,
+        last_sync_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_by_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -360,6 +380,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_events (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        integration_id -> Uuid,
+        provider -> Text,
+        external_id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        payload -> Jsonb,
+        verified -> Bool,
+        processed_at -> Nullable<Timestamptz>,
+        error -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     workflow_edges (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -483,6 +522,8 @@ diesel::joinable!(emails -> workspaces (workspace_id));
 diesel::joinable!(execution_log_seqs -> workflow_executions (execution_id));
 diesel::joinable!(forms -> users (created_by_id));
 diesel::joinable!(forms -> workspaces (workspace_id));
+diesel::joinable!(integrations -> users (created_by_id));
+diesel::joinable!(integrations -> workspaces (workspace_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
 diesel::joinable!(lead_events -> users (actor_user_id));
@@ -498,6 +539,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> outbound_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> workspaces (workspace_id));
+diesel::joinable!(webhook_events -> integrations (integration_id));
+diesel::joinable!(webhook_events -> workspaces (workspace_id));
 diesel::joinable!(workflow_executions -> form_submissions (submission_id));
 diesel::joinable!(workflow_executions -> leads (lead_id));
 diesel::joinable!(workflow_executions -> users (created_by_id));
@@ -520,6 +563,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_fields,
     form_submissions,
     forms,
+    integrations,
     invitations,
     lead_events,
     lead_field_values,
@@ -533,6 +577,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,
+    webhook_events,
     workflow_edges,
     workflow_executions,
     workflow_nodes,

@@ -129,6 +129,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
             crate::db::executions::JOBS_CHANNEL,
             crate::db::account_mail::MAIL_CHANNEL,
             crate::db::outbox::WEBHOOKS_CHANNEL,
+            crate::db::webhook_events::INBOUND_CHANNEL,
         ],
     );
     let engine = Engine::start(db.clone(), pubsub.clone(), engine.clone())?;
@@ -188,6 +189,7 @@ pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow
             crate::db::executions::JOBS_CHANNEL,
             crate::db::account_mail::MAIL_CHANNEL,
             crate::db::outbox::WEBHOOKS_CHANNEL,
+            crate::db::webhook_events::INBOUND_CHANNEL,
         ],
     );
     let engine = Engine::start(db, pubsub, engine.clone())?;
@@ -195,6 +197,36 @@ pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow
     engine.shutdown().await;
     database.release().await;
     tracing::info!("worker stopped cleanly");
+    Ok(())
+}
+
+/// `intakeflow secrets rotate`: re-seals every stored secret not sealed with the current key
+/// (the first of INTAKEFLOW_SECRET_KEY), `batch` rows at a time. Safe to run again, and while
+/// servers run (each value is replaced only if unchanged since it was read); once it reports
+/// nothing unreadable, the old key can be dropped from INTAKEFLOW_SECRET_KEY.
+pub async fn rotate_secrets(db_config: &DatabaseConfig, batch: i64) -> anyhow::Result<()> {
+    let keyring = keyring(db_config)?;
+    let database = resolve_database(db_config).await?;
+    let db = open(&database, 2, db_config.statement_timeout()).await?;
+    let rotation = {
+        let mut conn = db.conn().await?;
+        crate::domain::secret_rotation::rotate(&mut conn, &keyring, batch).await
+    };
+    drop(db);
+    database.release().await;
+    let rotation = rotation.map_err(|e| anyhow::anyhow!("rotating secrets failed: {}", e.public_message()))?;
+    tracing::info!(
+        rotated_count = rotation.rotated,
+        unreadable_count = rotation.unreadable,
+        key = keyring.current_id(),
+        "secrets re-sealed with the current key"
+    );
+    if rotation.unreadable > 0 {
+        anyhow::bail!(
+            "{} stored secrets could not be opened with any configured key (see the log); keep their keys in INTAKEFLOW_SECRET_KEY",
+            rotation.unreadable
+        );
+    }
     Ok(())
 }
 

@@ -31,12 +31,12 @@ pub struct EndpointRow {
 
 /// Where a sealed endpoint secret is bound (the associated data of its seal, src/secrets.rs).
 pub fn secret_context(endpoint_id: Uuid) -> String {
-    format!("webhook_endpoints.secret:{endpoint_id}")
+    crate::db::sealed::WEBHOOK_ENDPOINT_SECRET.context(endpoint_id)
 }
 
 /// Where the previous secret is bound after a rotation.
 pub fn previous_secret_context(endpoint_id: Uuid) -> String {
-    format!("webhook_endpoints.previous_secret:{endpoint_id}")
+    crate::db::sealed::WEBHOOK_ENDPOINT_PREVIOUS_SECRET.context(endpoint_id)
 }
 
 #[derive(Insertable)]

@@ -180,7 +180,8 @@ pub async fn activate(
     .await
 }
 
-/// Checks references to other objects: a FORM_SUBMITTED trigger's form must be in the workspace.
+/// Checks references to other objects: a FORM_SUBMITTED trigger's form, and integrations, must
+/// be in the workspace.
 async fn check_references(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
@@ -196,6 +197,22 @@ async fn check_references(
         if found.is_none() {
             problems
                 .push(FieldError::new(format!("nodes.{}.config.formId", node.key), "no such form in this workspace"));
+        }
+    }
+    // An HTTP_REQUEST's or WEBHOOK trigger's integration must be in the workspace; a trigger's
+    // must be one that receives events.
+    for node in graph.nodes.iter().filter(|n| matches!(n.node_type, NodeType::HttpRequest | NodeType::Webhook)) {
+        let Some(id) = node.config.get("integrationId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            continue;
+        };
+        let field = format!("nodes.{}.config.integrationId", node.key);
+        match db::integrations::find(conn, id).await?.filter(|i| i.workspace_id == workspace_id) {
+            None => problems.push(FieldError::new(field, "no such integration in this workspace")),
+            Some(i) if node.node_type == NodeType::Webhook && !i.provider.receives_events() => {
+                problems.push(FieldError::new(field, format!("a {} integration receives no events", i.provider)))
+            }
+            Some(_) => {}
         }
     }
     Ok(problems)

@@ -4,6 +4,8 @@
 
 pub mod account_mail;
 pub mod config;
+pub mod inbound_events;
+pub mod integration_calls;
 pub mod lease;
 pub mod mail;
 pub mod maintenance;
@@ -44,6 +46,8 @@ impl Engine {
             let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
             let notices = pubsub.subscribe(crate::db::account_mail::MAIL_CHANNEL);
             tasks.push(tokio::spawn(account_mail::run(db.clone(), mailer, notices, watch.clone())));
+            let inbound = pubsub.subscribe(crate::db::webhook_events::INBOUND_CHANNEL);
+            tasks.push(tokio::spawn(inbound_events::run(db.clone(), inbound, watch.clone())));
         }
         if config.webhook_concurrency > 0 {
             let notices = pubsub.subscribe(crate::db::outbox::WEBHOOKS_CHANNEL);

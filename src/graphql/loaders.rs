@@ -99,6 +99,10 @@ pub const EVENTS_BY_LEAD: u8 = 5;
 pub const WORKFLOWS: u8 = 6;
 pub const EXECUTIONS: u8 = 7;
 pub const INVITATIONS: u8 = 8;
+// Numbered apart from the others: the numbers only need to differ, and a gap keeps lists added
+// on other branches from taking the same one.
+pub const INTEGRATIONS: u8 = 20;
+pub const EVENTS_BY_INTEGRATION: u8 = 21;
 
 type PageGroup<'a> = (&'a Page, Option<&'static str>);
 
@@ -166,6 +170,12 @@ impl Unwrap for db::workflows::WorkflowRow {
 impl Unwrap for db::executions::ExecutionRow {
     type Inner = Self;
 }
+impl Unwrap for db::integrations::IntegrationRow {
+    type Inner = Self;
+}
+impl Unwrap for db::webhook_events::WebhookEventRow {
+    type Inner = Self;
+}
 impl Unwrap for db::submissions::ByForm {
     type Inner = db::submissions::SubmissionRow;
 }
@@ -180,6 +190,8 @@ child_page_loader!(FORMS, db::forms::FormRow, db::forms::BY_WORKSPACE);
 child_page_loader!(WORKFLOWS, db::workflows::WorkflowRow, db::workflows::BY_WORKSPACE);
 child_page_loader!(EXECUTIONS, db::executions::ExecutionRow, db::executions::BY_WORKFLOW);
 child_page_loader!(EVENTS_BY_LEAD, db::lead_events::LeadEventRow, db::lead_events::BY_LEAD);
+child_page_loader!(INTEGRATIONS, db::integrations::IntegrationRow, db::integrations::BY_WORKSPACE);
+child_page_loader!(EVENTS_BY_INTEGRATION, db::webhook_events::WebhookEventRow, db::webhook_events::BY_INTEGRATION);
 child_page_loader!(
     SUBMISSIONS_BY_FORM,
     db::submissions::ByForm,
@@ -321,6 +333,8 @@ pub enum CountKey {
     EventsOfLead(Uuid),
     WorkflowsOf(Uuid, Option<crate::model::enums::WorkflowStatus>),
     ExecutionsOf(Uuid, Option<crate::model::enums::ExecutionStatus>),
+    IntegrationsOf(Uuid),
+    EventsOfIntegration(Uuid),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -395,6 +409,18 @@ impl Loader<CountKey> for Loaders {
         for (status, ids) in ex_groups {
             for (id, n) in db::executions::count_by_workflow(&mut conn, &ids, status).await.map_err(internal)? {
                 out.insert(CountKey::ExecutionsOf(id, status), n);
+            }
+        }
+        let integrations = pick(|k| if let CountKey::IntegrationsOf(id) = k { Some(*id) } else { None });
+        if !integrations.is_empty() {
+            for (id, n) in db::integrations::count_by_workspace(&mut conn, &integrations).await.map_err(internal)? {
+                out.insert(CountKey::IntegrationsOf(id), n);
+            }
+        }
+        let inbound = pick(|k| if let CountKey::EventsOfIntegration(id) = k { Some(*id) } else { None });
+        if !inbound.is_empty() {
+            for (id, n) in db::webhook_events::count_by_integration(&mut conn, &inbound).await.map_err(internal)? {
+                out.insert(CountKey::EventsOfIntegration(id), n);
             }
         }
         for user in pick(|k| if let CountKey::WorkspacesOfUser(id) = k { Some(*id) } else { None }) {

@@ -25,9 +25,11 @@ pub enum Kind {
     SecurityEvent,
     WebhookEndpoint,
     WebhookDelivery,
+    Integration,
+    WebhookEvent,
 }
 
-const KINDS: [Kind; 16] = [
+const KINDS: [Kind; 18] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -44,6 +46,8 @@ const KINDS: [Kind; 16] = [
     Kind::SecurityEvent,
     Kind::WebhookEndpoint,
     Kind::WebhookDelivery,
+    Kind::Integration,
+    Kind::WebhookEvent,
 ];
 
 impl Kind {
@@ -65,6 +69,8 @@ impl Kind {
             Kind::SecurityEvent => "SecurityEvent",
             Kind::WebhookEndpoint => "WebhookEndpoint",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::Integration => "Integration",
+            Kind::WebhookEvent => "WebhookEvent",
         }
     }
 

@@ -8,6 +8,8 @@ pub mod event_catalogue;
 pub mod field_rules;
 pub mod global_id;
 pub mod graph;
+pub mod inbound_signatures;
+pub mod integrations;
 pub mod node_config;
 pub mod templates;
 pub mod text;

@@ -72,6 +72,9 @@ pub struct HttpRequestConfig {
     /// Sign the request like a webhook delivery (Standard Webhooks headers) with the secret of
     /// this workspace's webhook endpoint (its id, as the API's global id or a raw uuid).
     pub sign_with_endpoint_id: Option<String>,
+    /// An integration of the workflow's workspace (its UUID) whose credentials authenticate the
+    /// request: the engine adds its auth header at run time, so the graph never holds a secret.
+    pub integration_id: Option<String>,
 }
 
 fn default_method() -> String {
@@ -138,13 +141,30 @@ pub struct ApprovalConfig {
     pub simulate_approved: Option<bool>,
 }
 
+/// A WEBHOOK trigger: started through its own URL (`/hooks/{token}`), or by the inbound events
+/// of an integration, optionally only those of some event types. Unknown keys are ignored, as
+/// they were when this trigger had no settings, so graphs saved then stay valid.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookConfig {
+    pub integration_id: Option<String>,
+    pub event_types: Option<Vec<String>>,
+}
+
+impl WebhookConfig {
+    /// Whether an event of `event_type` starts this trigger (no filter: every type does).
+    pub fn accepts(&self, event_type: &str) -> bool {
+        self.event_types.as_ref().is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+}
+
 /// A node's parsed configuration.
 #[derive(Debug, Clone)]
 pub enum NodeConfig {
     FormSubmitted(FormSubmittedConfig),
     LeadStatusChanged(StatusChangedConfig),
     Manual,
-    Webhook,
+    Webhook(WebhookConfig),
     Schedule(ScheduleConfig),
     SendEmail(SendEmailConfig),
     HttpRequest(HttpRequestConfig),
@@ -171,7 +191,7 @@ impl NodeConfig {
             NodeType::FormSubmitted => NodeConfig::FormSubmitted(parse(config)?),
             NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
             NodeType::Manual => NodeConfig::Manual,
-            NodeType::Webhook => NodeConfig::Webhook,
+            NodeType::Webhook => NodeConfig::Webhook(parse(config)?),
             NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
             NodeType::SendEmail => NodeConfig::SendEmail(parse(config)?),
             NodeType::HttpRequest => NodeConfig::HttpRequest(parse(config)?),
@@ -211,6 +231,17 @@ impl NodeConfig {
             NodeConfig::FormSubmitted(c) if uuid::Uuid::parse_str(&c.form_id).is_err() => {
                 problems.push(FieldError::new("formId", "is not the id of a form"));
             }
+            NodeConfig::Webhook(c) => {
+                if c.integration_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+                    problems.push(FieldError::new("integrationId", "is not the id of an integration"));
+                }
+                if c.event_types.as_ref().is_some_and(|t| t.is_empty() || t.iter().any(|t| t.trim().is_empty())) {
+                    problems.push(FieldError::new("eventTypes", "list at least one event type, none blank"));
+                }
+                if c.event_types.is_some() && c.integration_id.is_none() {
+                    problems.push(FieldError::new("eventTypes", "filters an integration's events: set integrationId"));
+                }
+            }
             NodeConfig::Schedule(c) => {
                 if let Err(e) = c.schedule() {
                     problems.push(FieldError::new("cron", e));
@@ -244,6 +275,9 @@ impl NodeConfig {
                 }
                 if c.timeout_seconds.is_some_and(|t| t == 0 || t > 120) {
                     problems.push(FieldError::new("timeoutSeconds", "must be 1 to 120"));
+                }
+                if c.integration_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+                    problems.push(FieldError::new("integrationId", "is not the id of an integration"));
                 }
             }
             NodeConfig::UpdateLead(c)

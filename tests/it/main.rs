@@ -24,6 +24,8 @@ mod http_spec;
 mod input_hygiene;
 mod intake;
 mod intake_access;
+mod integrations;
+mod integrations_inbound;
 mod invitations;
 mod layers;
 mod leads;

@@ -9,6 +9,7 @@ use tracing::Instrument;
 use super::{Effect, NodeRun, Outcome};
 use crate::db;
 use crate::egress as http_guard;
+use crate::engine::integration_calls;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::HttpRequestConfig;
 use crate::model::templates;
@@ -52,6 +53,16 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         None => None,
     };
     let config = &run.deps.config;
+    // The integration's header replaces one of the same name the author set.
+    if let Some(id) = &c.integration_id {
+        match integration_header(run, id).await {
+            Ok((name, value)) => {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                headers.push((name, value));
+            }
+            Err(outcome) => return outcome,
+        }
+    }
     let (host, addr) = match http_guard::resolve(&url, &config.http_allow).await {
         Ok(r) => r,
         Err(e) => return Outcome::Fail { error: e },
@@ -148,6 +159,22 @@ async fn signing_keys(run: &NodeRun<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>,
     };
     let current = (endpoint_row.secret_key_id.as_str(), endpoint_row.secret_sealed.as_slice());
     crate::engine::webhooks::endpoint_keys(&run.deps.config.keyring, endpoint_row.id, current, previous)
+        .map_err(|error| Outcome::Fail { error })
+}
+
+/// The auth header of the node's integration, opened for this attempt only (never stored in the
+/// step). A missing, foreign or disabled integration fails the step; a database hiccup retries.
+async fn integration_header(run: &NodeRun<'_>, id: &str) -> Result<(String, String), Outcome> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Err(Outcome::Fail { error: format!("integrationId: {id:?} is not the id of an integration") });
+    };
+    let mut conn = match run.deps.db.conn().await {
+        Ok(conn) => conn,
+        Err(e) => return Err(Outcome::Retry { error: format!("loading the integration: {e}") }),
+    };
+    let keyring = &run.deps.config.keyring;
+    integration_calls::auth_header(&mut conn, keyring, run.execution.workspace_id, id)
+        .await
         .map_err(|error| Outcome::Fail { error })
 }
 

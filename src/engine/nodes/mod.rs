@@ -92,7 +92,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         NodeConfig::FormSubmitted(_)
         | NodeConfig::LeadStatusChanged(_)
         | NodeConfig::Manual
-        | NodeConfig::Webhook
+        | NodeConfig::Webhook(_)
         | NodeConfig::Schedule(_) => Outcome::done(run.execution.trigger_data.clone()),
         NodeConfig::SendEmail(c) => email::send(&run, &c).await,
         NodeConfig::HttpRequest(c) => http::request(&run, &c).await,

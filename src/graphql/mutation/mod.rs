@@ -4,6 +4,7 @@ mod accounts;
 mod api_keys;
 mod forms;
 mod intake;
+mod integrations;
 mod invitations;
 mod leads;
 mod members;
@@ -27,4 +28,5 @@ pub struct Mutation(
     leads::LeadMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
+    integrations::IntegrationMutation,
 );

@@ -53,14 +53,20 @@ pub struct WorkflowEdgeInput {
     pub enabled: bool,
 }
 
-/// A FORM_SUBMITTED trigger's form may be given by its global id; the domain stores the UUID,
-/// so triggers can be matched in SQL.
+/// A FORM_SUBMITTED trigger's form, and an HTTP_REQUEST's or WEBHOOK trigger's integration, may
+/// be given by global id; the domain stores the UUID, so triggers can be matched in SQL.
 fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serde_json::Value {
     if node_type == NodeType::FormSubmitted
         && let Some(id) = config.get("formId").and_then(|v| v.as_str())
         && let Some((Kind::Form, uuid)) = parse_global_id(id)
     {
         config["formId"] = serde_json::json!(uuid.to_string());
+    }
+    if matches!(node_type, NodeType::HttpRequest | NodeType::Webhook)
+        && let Some(id) = config.get("integrationId").and_then(|v| v.as_str())
+        && let Some((Kind::Integration, uuid)) = parse_global_id(id)
+    {
+        config["integrationId"] = serde_json::json!(uuid.to_string());
     }
     config
 }

@@ -1,6 +1,7 @@
 //! Root query fields, grouped by area.
 
 mod intake;
+mod integrations;
 mod invitations;
 mod node;
 mod viewer;
@@ -17,4 +18,5 @@ pub struct Query(
     invitations::InvitationQuery,
     workflows::WorkflowQuery,
     webhooks::WebhookQuery,
+    integrations::IntegrationQuery,
 );

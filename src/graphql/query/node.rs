@@ -46,6 +46,12 @@ impl NodeQuery {
             Kind::WebhookDelivery => {
                 Node::WebhookDelivery(WebhookDelivery(domain::webhooks::get_delivery(conn, caller, uuid).await?))
             }
+            Kind::Integration => Node::Integration(domain::integrations::get(conn, caller, uuid).await?.into()),
+            Kind::WebhookEvent => {
+                return Err(
+                    AppError::bad_input("id", "inbound events are read through their integration's `events`").into()
+                );
+            }
             Kind::LeadEvent => {
                 return Err(AppError::bad_input("id", "lead events are read through their lead's `events`").into());
             }

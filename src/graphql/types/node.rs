@@ -3,8 +3,8 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Invitation, Lead, User, WebhookDelivery, WebhookEndpoint, Workflow,
-    WorkflowExecution, Workspace, WorkspaceMember,
+    ApiKey, Form, FormField, FormSubmission, Integration, Invitation, Lead, User, WebhookDelivery, WebhookEndpoint,
+    Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -23,4 +23,5 @@ pub enum Node {
     Invitation(Invitation),
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
+    Integration(Integration),
 }

@@ -254,6 +254,30 @@ impl Workspace {
         Ok(rows.into_iter().map(WebhookEndpoint).collect())
     }
 
+    /// Integrations, oldest first (never their credentials).
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn integrations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Conn<crate::graphql::types::Integration>> {
+        let page = relay::page(first, after, last, before)?;
+        let totals = CountKey::IntegrationsOf(self.row.id);
+        let role = self.role;
+        relay::children::<{ crate::graphql::loaders::INTEGRATIONS }, _, _>(
+            ctx,
+            (self.row.id, None),
+            page,
+            totals,
+            ChildRow::cursor,
+            |row| crate::graphql::types::Integration { row, role },
+        )
+        .await
+    }
+
     /// Per pipeline column: how many leads, and how many were created in the last 7 days.
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn pipeline_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PipelineStatusCount>> {

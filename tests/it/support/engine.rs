@@ -47,6 +47,7 @@ impl EngineApp {
             intakeflow::db::executions::JOBS_CHANNEL,
             intakeflow::db::account_mail::MAIL_CHANNEL,
             intakeflow::db::outbox::WEBHOOKS_CHANNEL,
+            intakeflow::db::webhook_events::INBOUND_CHANNEL,
         ];
         let pubsub = PubSub::start(app.database_url.clone(), &channels);
         let engine = Engine::start(app.db.clone(), pubsub, config).expect("engine");
