@@ -117,11 +117,12 @@ fn app_config(server: &ServerConfig) -> anyhow::Result<AppConfig> {
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and steps.
 pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &EngineConfig) -> anyhow::Result<()> {
-    let keyring = keyring(db_config)?;
-    let app_config =
-        AppConfig { keyring: keyring.clone(), http_allow: engine.http_allow.clone(), ..app_config(server)? };
-    let engine = &EngineConfig { keyring, ..engine.clone() };
+    let app_config = app_config(server)?;
     let database = resolve_database(db_config).await?;
+    // After the database: a start that fails there leaves no key file behind.
+    let keyring = keyring(db_config)?;
+    let app_config = AppConfig { keyring: keyring.clone(), http_allow: engine.http_allow.clone(), ..app_config };
+    let engine = &EngineConfig { keyring, ..engine.clone() };
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
         database.url.clone(),
@@ -180,8 +181,9 @@ async fn serve_metrics(addr: SocketAddr, state: AppState, token: Option<String>)
 
 /// Runs only the workflow engine (no HTTP) until SIGINT/SIGTERM.
 pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow::Result<()> {
-    let engine = &EngineConfig { keyring: keyring(db_config)?, ..engine.clone() };
     let database = resolve_database(db_config).await?;
+    // After the database: a start that fails there leaves no key file behind.
+    let engine = &EngineConfig { keyring: keyring(db_config)?, ..engine.clone() };
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
         database.url.clone(),
@@ -205,8 +207,8 @@ pub async fn worker(db_config: &DatabaseConfig, engine: &EngineConfig) -> anyhow
 /// servers run (each value is replaced only if unchanged since it was read); once it reports
 /// nothing unreadable, the old key can be dropped from INTAKEFLOW_SECRET_KEY.
 pub async fn rotate_secrets(db_config: &DatabaseConfig, batch: i64) -> anyhow::Result<()> {
-    let keyring = keyring(db_config)?;
     let database = resolve_database(db_config).await?;
+    let keyring = keyring(db_config)?;
     let db = open(&database, 2, db_config.statement_timeout()).await?;
     let rotation = {
         let mut conn = db.conn().await?;

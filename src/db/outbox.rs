@@ -19,6 +19,9 @@ use crate::model::event_catalogue::EventType;
 use crate::model::global_id::{Kind, to_global_id};
 use crate::schema::{form_submissions, forms, leads, outbound_events, webhook_deliveries, webhook_endpoints};
 
+/// Days events are kept (to replay) after they happened.
+pub const RETENTION_DAYS: i32 = 30;
+
 /// NOTIFY channel the delivery worker listens on: deliveries are waiting.
 pub const WEBHOOKS_CHANNEL: &str = "intakeflow_webhooks";
 
@@ -244,4 +247,17 @@ pub async fn executions_failed(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Qu
         execution_finished(conn, row).await?;
     }
     Ok(())
+}
+
+/// Drops events older than [`RETENTION_DAYS`] (their deliveries and attempts go with them),
+/// except any still being delivered; how many.
+pub async fn prune(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM outbound_events ev
+          WHERE ev.created_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = ev.id AND d.status = 'PENDING')",
+    )
+    .bind::<diesel::sql_types::Integer, _>(RETENTION_DAYS)
+    .execute(conn)
+    .await
 }

@@ -323,7 +323,7 @@ pub async fn redeliver(
 /// Most events one replay queues; a longer outage replays in steps (`since` the last one sent).
 pub const MAX_REPLAY: i64 = 10_000;
 /// How far back events are kept to replay.
-pub const REPLAY_WINDOW: Duration = Duration::days(30);
+pub const REPLAY_WINDOW: Duration = Duration::days(db::outbox::RETENTION_DAYS as i64);
 
 /// Queues every event since `since` the endpoint subscribes to; how many.
 pub async fn replay(

@@ -1,5 +1,6 @@
 //! Periodic upkeep in every engine process: return executions whose lease lapsed (their worker
-//! died) to the queue, create log partitions ahead of time, and enforce log retention.
+//! died) to the queue, create log partitions ahead of time, and enforce log and outbound-event
+//! retention.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,9 @@ pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receive
             _ = partitions.tick() => {
                 if let Err(e) = partitions_once(&db, &config).await {
                     tracing::warn!(error = %e, "log partition upkeep failed");
+                }
+                if let Err(e) = prune_events_once(&db).await {
+                    tracing::warn!(error = %e, "pruning old webhook events failed");
                 }
             }
             _ = shutdown.changed() => break,
@@ -81,6 +85,16 @@ pub async fn reap_once(db: &Db, max_losses: u32) -> anyhow::Result<usize> {
         .await?;
     metrics::counter!("intakeflow_engine_reaped_leases_total").increment(reaped.len() as u64);
     Ok(reaped.len())
+}
+
+/// Drops webhook events past their replay window.
+pub async fn prune_events_once(db: &Db) -> anyhow::Result<usize> {
+    let mut conn = db.conn().await?;
+    let pruned = db::outbox::prune(&mut conn).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "dropped webhook events past their replay window");
+    }
+    Ok(pruned)
 }
 
 pub async fn partitions_once(db: &Db, config: &EngineConfig) -> anyhow::Result<()> {

@@ -355,3 +355,42 @@ async fn executions_tell_partners_and_http_request_steps_sign_like_deliveries() 
     let failure = got.iter().find(|r| r.body["type"] == "execution.failed").expect("execution.failed");
     assert!(failure.body["data"]["execution"]["error"].is_string());
 }
+
+#[tokio::test]
+async fn events_past_the_replay_window_are_dropped_unless_still_being_delivered() {
+    let app = TestApp::spawn().await;
+    let (owner, ws, receiver) = setup(&app).await;
+    endpoint(&app, &owner, &ws, &receiver.url("/old"), &["lead.created"]).await;
+    create_lead(&app, &owner, &ws, "old@example.com").await;
+    create_lead(&app, &owner, &ws, "pending@example.com").await;
+    app.sql("UPDATE outbound_events SET created_at = now() - interval '31 days'").await;
+    // One was delivered long ago; the other is still being retried.
+    app.sql(
+        "UPDATE webhook_deliveries SET status = 'SUCCEEDED' WHERE event_id =
+           (SELECT id FROM outbound_events ORDER BY payload::text LIKE '%old@example.com%' DESC LIMIT 1)",
+    )
+    .await;
+    let db = intakeflow::db::Db::new(intakeflow::db::connect(&app.database_url, 1).await.expect("pool"));
+    assert_eq!(intakeflow::engine::maintenance::prune_events_once(&db).await.expect("prune"), 1);
+    assert_eq!(app.count("SELECT count(*) FROM outbound_events").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING'").await, 1);
+}
+
+#[tokio::test]
+async fn a_receiver_that_hangs_is_cut_off_at_the_timeout_and_retried() {
+    use crate::support::engine::test_engine_config;
+    let config = intakeflow::engine::EngineConfig { webhook_timeout_secs: 1, ..test_engine_config() };
+    let app = EngineApp::spawn_with(config).await;
+    let (owner, ws, receiver) = setup(&app).await;
+    let (endpoint_id, secret) = endpoint(&app, &owner, &ws, &receiver.url("/slow"), &["lead.created"]).await;
+    receiver.trust(&secret);
+    receiver.script([Reply { delay: Duration::from_secs(30), ..Reply::status(200) }]);
+    create_lead(&app, &owner, &ws, "slow@example.com").await;
+    let log = wait_log(&app, &owner, &endpoint_id, |l| l["deliveries"]["nodes"][0]["error"].is_string()).await;
+    let d = &log["deliveries"]["nodes"][0];
+    assert_eq!((d["status"].as_str(), &d["httpStatus"]), (Some("PENDING"), &Value::Null));
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("no answer within 1 s")), "{d}");
+    assert!(d["durationMs"].as_i64().is_some_and(|ms| (900..5_000).contains(&ms)), "{d}");
+    make_due(&app).await;
+    wait_log(&app, &owner, &endpoint_id, |l| l["deliveries"]["nodes"][0]["status"] == "SUCCEEDED").await;
+}
