@@ -15,34 +15,9 @@ const BATCH: i64 = 20;
 /// Longest wait between looks at the outbox without a notice.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
-pub async fn run(
-    db: Db,
-    mailer: Mailer,
-    mut notices: Option<broadcast::Receiver<Event>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let wait = match send_due(&db, &mailer).await {
-            Ok(wait) => wait,
-            Err(e) => {
-                tracing::warn!(error = %e, "sending account mail failed");
-                IDLE_POLL
-            }
-        };
-        let notice = async {
-            match notices.as_mut() {
-                Some(rx) => {
-                    let _ = rx.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = notice => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => break,
-        }
-    }
+pub async fn run(db: Db, mailer: Mailer, notices: Option<broadcast::Receiver<Event>>, shutdown: watch::Receiver<bool>) {
+    crate::engine::outbox_loop::run("sending account mail", IDLE_POLL, notices, shutdown, || send_due(&db, &mailer))
+        .await
 }
 
 /// Sends what is due now; how long until the next email falls due (at most [`IDLE_POLL`]).

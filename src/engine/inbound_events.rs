@@ -22,29 +22,9 @@ const BATCH: i64 = 20;
 /// Longest wait between looks at the queue without a notice.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
-pub async fn run(db: Db, mut notices: Option<broadcast::Receiver<Event>>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        let wait = match process_due(&db).await {
-            Ok(wait) => wait,
-            Err(e) => {
-                tracing::warn!(error = %e, "processing inbound events failed");
-                IDLE_POLL
-            }
-        };
-        let notice = async {
-            match notices.as_mut() {
-                Some(rx) => {
-                    let _ = rx.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = notice => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => break,
-        }
-    }
+pub async fn run(db: Db, notices: Option<broadcast::Receiver<Event>>, shutdown: watch::Receiver<bool>) {
+    crate::engine::outbox_loop::run("processing inbound events", IDLE_POLL, notices, shutdown, || process_due(&db))
+        .await
 }
 
 /// Processes what is due now; how long until the next event falls due (at most [`IDLE_POLL`]).

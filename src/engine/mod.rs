@@ -10,6 +10,7 @@ pub mod lease;
 pub mod mail;
 pub mod maintenance;
 pub mod nodes;
+pub mod outbox_loop;
 pub mod runner;
 pub mod scheduler;
 pub mod webhooks;

@@ -70,35 +70,12 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 pub async fn run(
     db: Db,
     config: std::sync::Arc<EngineConfig>,
-    mut notices: Option<broadcast::Receiver<Event>>,
-    mut shutdown: watch::Receiver<bool>,
+    notices: Option<broadcast::Receiver<Event>>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let owner = format!("webhooks:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    loop {
-        if *shutdown.borrow() || shutdown.has_changed().is_err() {
-            break;
-        }
-        let wait = match deliver_due(&db, &config, &owner).await {
-            Ok(wait) => wait,
-            Err(e) => {
-                tracing::warn!(error = %e, "delivering webhooks failed");
-                IDLE_POLL
-            }
-        };
-        let notice = async {
-            match notices.as_mut() {
-                Some(rx) => {
-                    let _ = rx.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = notice => {}
-            _ = tokio::time::sleep(wait) => {}
-            changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
-        }
-    }
+    let pass = || deliver_due(&db, &config, &owner);
+    crate::engine::outbox_loop::run("delivering webhooks", IDLE_POLL, notices, shutdown, pass).await
 }
 
 /// Sends what is due now, `webhook_concurrency` at a time; how long until more falls due.
