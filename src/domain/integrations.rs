@@ -3,10 +3,7 @@
 //! returned, logged or put in an error. A STANDARD_WEBHOOKS integration's inbound signing
 //! secret is generated here unless given, and returned once, at creation.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use futures_util::future::BoxFuture;
-use rand::RngCore;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,7 +17,7 @@ use crate::domain::access::{self, Tenant, Visible};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::model::enums::Role;
 use crate::model::integrations::{
-    Credentials, IntegrationProvider, IntegrationStatus, WHSEC_PREFIX, check_config, check_credentials,
+    Credentials, IntegrationProvider, IntegrationStatus, check_config, check_credentials,
 };
 use crate::model::validate;
 use crate::secrets::{Keyring, Sealed};
@@ -34,9 +31,6 @@ impl Tenant for IntegrationRow {
         db::integrations::find(conn, id).await
     }
 }
-
-/// Bytes of randomness in a generated Standard Webhooks secret (the spec asks for 24 to 64).
-const GENERATED_SECRET_BYTES: usize = 24;
 
 pub struct CreateInput {
     pub provider: IntegrationProvider,
@@ -69,9 +63,7 @@ fn seal(keyring: &Keyring, column: &SealedColumn, id: Uuid, plaintext: &[u8]) ->
 }
 
 fn generate_signing_secret() -> String {
-    let mut bytes = [0u8; GENERATED_SECRET_BYTES];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{WHSEC_PREFIX}{}", STANDARD.encode(bytes))
+    crate::model::webhook_signature::generate_secret()
 }
 
 /// Checks what a create or update sets; every problem at once, with `input.`-prefixed fields.

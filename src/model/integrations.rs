@@ -30,9 +30,9 @@ impl IntegrationProvider {
 
 /// Longest secret value accepted (tokens, keys, passwords): generous, but bounded.
 const MAX_SECRET_CHARS: usize = 4096;
-/// The Standard Webhooks spec: secrets are 24 to 64 random bytes.
-const STANDARD_SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
-pub const WHSEC_PREFIX: &str = "whsec_";
+// One reading of `whsec_` secrets for inbound checks and outbound signing.
+use crate::model::webhook_signature::SECRET_PREFIX as WHSEC_PREFIX;
+pub use crate::model::webhook_signature::secret_bytes as standard_secret_bytes;
 
 /// How an HTTP integration authenticates its requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -295,12 +295,6 @@ fn is_header_token(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 256
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// The key bytes of a Standard Webhooks secret (`whsec_` + base64 of 24 to 64 bytes).
-pub fn standard_secret_bytes(secret: &str) -> Option<Vec<u8>> {
-    let bytes = STANDARD.decode(secret.strip_prefix(WHSEC_PREFIX)?).ok()?;
-    STANDARD_SECRET_BYTES.contains(&bytes.len()).then_some(bytes)
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@ use rand::RngCore;
 use sha2::Sha256;
 
 pub const SECRET_PREFIX: &str = "whsec_";
-/// Random bytes in a new secret (the spec asks for 24 to 64).
+/// Random bytes in a new secret.
 const SECRET_BYTES: usize = 32;
+/// What the spec allows a secret's key to be.
+const KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 /// A new `whsec_…` secret.
 pub fn generate_secret() -> String {
@@ -19,9 +21,9 @@ pub fn generate_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes))
 }
 
-/// The key bytes of a `whsec_…` secret, or `None` if it isn't one.
+/// The key bytes of a `whsec_…` secret (base64 of 24 to 64 bytes), or `None` if it isn't one.
 pub fn secret_bytes(secret: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok().filter(|b| !b.is_empty())
+    STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok().filter(|b| KEY_BYTES.contains(&b.len()))
 }
 
 /// `v1,<base64>` for one secret's key bytes.
