@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
 use crate::model::enums::LeadEventType;
-use crate::schema::lead_events;
+use crate::model::event_catalogue::EventType;
+use crate::schema::{lead_events, webhook_endpoints};
+use diesel::dsl::exists;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = lead_events, check_for_backend(diesel::pg::Pg))]
@@ -122,7 +124,15 @@ pub async fn append(
     data: &serde_json::Value,
     actor: Actor,
 ) -> QueryResult<LeadEventRow> {
-    let row = diesel::insert_into(lead_events::table)
+    let types: Vec<&str> = EventType::for_lead_event(event_type, data).iter().map(|t| t.as_str()).collect();
+    // Whether an endpoint listens for what this event tells partners, asked in the same
+    // statement: a workspace without webhooks pays nothing for the outbox.
+    let subscribed = exists(
+        webhook_endpoints::table
+            .filter(webhook_endpoints::workspace_id.eq(workspace_id))
+            .filter(webhook_endpoints::event_types.overlaps_with(types)),
+    );
+    let (row, subscribed): (LeadEventRow, bool) = diesel::insert_into(lead_events::table)
         .values(NewEvent {
             workspace_id,
             lead_id,
@@ -132,11 +142,13 @@ pub async fn append(
             actor_api_key_id: actor.api_key_id,
             actor_execution_id: actor.execution_id,
         })
-        .returning(LeadEventRow::as_returning())
+        .returning((LeadEventRow::as_returning(), subscribed))
         .get_result(conn)
         .await?;
-    // Partners hear of it in the same transaction (the outbox), never after commit.
-    crate::db::outbox::lead_event(conn, workspace_id, lead_id, event_type, data).await?;
+    if subscribed {
+        // Partners hear of it in the same transaction (the outbox), never after commit.
+        crate::db::outbox::lead_event(conn, workspace_id, lead_id, event_type, data).await?;
+    }
     Ok(row)
 }
 
