@@ -410,6 +410,7 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamptz,
         ordinal -> Int4,
+        is_default -> Bool,
     }
 }
 

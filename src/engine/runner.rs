@@ -19,7 +19,7 @@ use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
-use crate::model::graph::{Graph, GraphNode, HANDLE_DEFAULT};
+use crate::model::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT};
 use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
 
 /// Parked "until someone acts" (approvals): later than any real timer, and a whole second so
@@ -543,22 +543,31 @@ fn handle_of(node: &GraphNode, output: Option<&Value>) -> Option<&'static str> {
     Some(if yes { crate::model::graph::HANDLE_TRUE } else { crate::model::graph::HANDLE_FALSE })
 }
 
-/// Where to go after `node`: a branching node follows its chosen handle, falling back to
-/// `default` edges; edges with a condition are taken only when it holds.
+/// Where to go after `node`. Edges not marked default keep the rule they always had: a
+/// branching node follows its chosen handle, falling back to `default`-handle edges when that
+/// handle leads nowhere; edges with a condition are taken only when it holds. The node's default
+/// edge (at most one) is then taken only if none of the edges taken is conditional, i.e. no
+/// branch and no condition out of this node matched.
 fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Value) -> Vec<String> {
-    let passes = |e: &&crate::model::graph::GraphEdge| {
-        e.condition
-            .as_ref()
-            .is_none_or(|c| crate::model::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false))
+    let passes = |e: &&GraphEdge| {
+        !e.is_default
+            && e.condition.as_ref().is_none_or(|c| {
+                crate::model::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false)
+            })
     };
-    let mut chosen: Vec<String> = match handle {
-        Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).map(|e| e.target.clone()).collect(),
+    let mut taken: Vec<&GraphEdge> = match handle {
+        Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).collect(),
         None => Vec::new(),
     };
-    if chosen.is_empty() {
-        chosen = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).map(|e| e.target.clone()).collect();
+    if taken.is_empty() {
+        taken = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).collect();
     }
-    chosen
+    if !taken.iter().any(|e| e.is_conditional()) {
+        taken.extend(graph.edges_from(&node.key, None).filter(|e| e.is_default));
+        // Branches start in the order their edges were saved, the default's included.
+        taken.sort_by_key(|e| graph.edges.iter().position(|x| std::ptr::eq(x, *e)));
+    }
+    taken.into_iter().map(|e| e.target.clone()).collect()
 }
 
 /// Nodes whose effects all commit in the transaction that records their result (or that have

@@ -12,6 +12,7 @@ mod console_browser;
 mod docs_examples;
 mod engine_concurrency;
 mod engine_crash;
+mod engine_defaults;
 mod engine_flow;
 mod engine_nodes;
 mod engine_panics;
