@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod nodes;
 pub mod runner;
 pub mod scheduler;
+pub mod transitions;
 pub mod webhooks;
 pub mod worker;
 

@@ -18,8 +18,9 @@ use crate::engine::config::EngineConfig;
 use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
+use crate::engine::transitions::{handle_of, next_nodes};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
-use crate::model::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT};
+use crate::model::graph::{Graph, GraphNode};
 use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
 
 /// Parked "until someone acts" (approvals): later than any real timer, and a whole second so
@@ -528,46 +529,6 @@ impl Progress {
             }
         }
     }
-}
-
-/// The branch a completed CONDITION/APPROVAL took, from its output.
-fn handle_of(node: &GraphNode, output: Option<&Value>) -> Option<&'static str> {
-    if !node.node_type.branches() {
-        return None;
-    }
-    let output = output?;
-    let yes = output
-        .get("result")
-        .and_then(Value::as_bool)
-        .or_else(|| output.get("decision").and_then(|d| d.get("approved")).and_then(Value::as_bool))?;
-    Some(if yes { crate::model::graph::HANDLE_TRUE } else { crate::model::graph::HANDLE_FALSE })
-}
-
-/// Where to go after `node`. Edges not marked default keep the rule they always had: a
-/// branching node follows its chosen handle, falling back to `default`-handle edges when that
-/// handle leads nowhere; edges with a condition are taken only when it holds. The node's default
-/// edge (at most one) is then taken only if none of the edges taken is conditional, i.e. no
-/// branch and no condition out of this node matched.
-fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Value) -> Vec<String> {
-    let passes = |e: &&GraphEdge| {
-        !e.is_default
-            && e.condition.as_ref().is_none_or(|c| {
-                crate::model::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false)
-            })
-    };
-    let mut taken: Vec<&GraphEdge> = match handle {
-        Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).collect(),
-        None => Vec::new(),
-    };
-    if taken.is_empty() {
-        taken = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).collect();
-    }
-    if !taken.iter().any(|e| e.is_conditional()) {
-        taken.extend(graph.edges_from(&node.key, None).filter(|e| e.is_default));
-        // Branches start in the order their edges were saved, the default's included.
-        taken.sort_by_key(|e| graph.edges.iter().position(|x| std::ptr::eq(x, *e)));
-    }
-    taken.into_iter().map(|e| e.target.clone()).collect()
 }
 
 /// Nodes whose effects all commit in the transaction that records their result (or that have
