@@ -3,6 +3,7 @@
 //! memory: delays and approvals park the execution in the database with a `run_at`.
 
 pub mod account_mail;
+pub mod chain;
 pub mod config;
 pub mod inbound_events;
 pub mod integration_calls;

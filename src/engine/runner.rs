@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
 use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self, Db};
+use crate::engine::chain;
 use crate::engine::config::EngineConfig;
 use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
@@ -280,8 +281,13 @@ impl Runner {
                             let mut output = output;
                             if let (Some(effect), Some(lead_id)) = (&effect, row.lead_id) {
                                 match nodes::lead::apply(conn, row.workspace_id, lead_id, row.id, effect).await {
-                                    Ok(Some(applied)) => output = applied,
-                                    Ok(None) => {}
+                                    Ok(applied) => {
+                                        output = applied.output.unwrap_or(output);
+                                        if let Some(change) = applied.status_changed {
+                                            let max = self.deps.config.max_chain_depth;
+                                            chain::status_changed(conn, &row, step.id, lead_id, change, max).await?;
+                                        }
+                                    }
                                     Err(ApplyError::Invalid(m)) => return Ok(Err(m)),
                                     Err(ApplyError::Db(e)) => return Err(e.into()),
                                 }

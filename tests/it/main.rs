@@ -10,6 +10,7 @@ mod api_keys;
 mod console;
 mod console_browser;
 mod docs_examples;
+mod engine_chains;
 mod engine_concurrency;
 mod engine_crash;
 mod engine_defaults;
