@@ -410,6 +410,7 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamptz,
         ordinal -> Int4,
+        is_default -> Bool,
     }
 }
 
@@ -439,6 +440,8 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         completed_at -> Nullable<Timestamptz>,
         lease_losses -> Int4,
+        chain_depth -> Int4,
+        chain_workflow_ids -> Array<Uuid>,
     }
 }
 

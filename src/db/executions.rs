@@ -95,6 +95,10 @@ pub struct NewExecution {
     pub simulate: bool,
     pub idempotency_key: Option<String>,
     pub created_by_id: Option<Uuid>,
+    /// The execution's place in a chain of automations (see the `triggers` module): 1 and no
+    /// workflows unless another workflow's change started it.
+    pub chain_depth: i32,
+    pub chain_workflow_ids: Vec<Uuid>,
 }
 
 /// Enqueues an execution and wakes workers when the transaction commits. With an idempotency

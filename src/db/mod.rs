@@ -37,6 +37,7 @@ pub mod sealed;
 pub mod security_events;
 pub mod sessions;
 pub mod submissions;
+pub mod triggers;
 pub mod users;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;

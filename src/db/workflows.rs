@@ -71,6 +71,7 @@ pub struct EdgeRow {
     pub enabled: bool,
     /// Index in the list as saved.
     pub ordinal: i32,
+    pub is_default: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

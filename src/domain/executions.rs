@@ -72,6 +72,8 @@ pub async fn run(
         simulate: req.simulate,
         idempotency_key: req.idempotency_key.filter(|k| !k.trim().is_empty()),
         created_by_id: caller.principal.user_id(),
+        chain_depth: 1,
+        chain_workflow_ids: Vec::new(),
     };
     let (row, _) =
         conn.transaction::<_, AppError, _>(async |conn| Ok(db::executions::enqueue(conn, new).await?)).await?;
@@ -106,6 +108,8 @@ pub async fn webhook(
         simulate: false,
         idempotency_key: idempotency_key.filter(|k| !k.trim().is_empty() && k.len() <= 255),
         created_by_id: None,
+        chain_depth: 1,
+        chain_workflow_ids: Vec::new(),
     };
     let (row, _) =
         conn.transaction::<_, AppError, _>(async |conn| Ok(db::executions::enqueue(conn, new).await?)).await?;

@@ -167,8 +167,7 @@ pub async fn submit(
             )
             .await?;
             // Workflows start in the same transaction: accepted means durable.
-            crate::domain::triggers::form_submitted(conn, form.workspace_id, form.id, lead.id, submission.id, &data)
-                .await?;
+            db::triggers::form_submitted(conn, form.workspace_id, form.id, lead.id, submission.id, &data).await?;
             Ok(Ok(submission))
         })
         .await?;

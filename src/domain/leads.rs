@@ -178,13 +178,14 @@ async fn apply(
             let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
             let appended = db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
             if event == LeadEventType::StatusChanged {
-                crate::domain::triggers::lead_status_changed(
+                // A change made through the API starts a chain of its own (no parent execution).
+                db::triggers::lead_status_changed(
                     conn,
                     lead.workspace_id,
                     lead.id,
-                    lead.status,
-                    updated.status,
+                    (lead.status, updated.status),
                     appended.id,
+                    None,
                 )
                 .await?;
             }

@@ -24,7 +24,6 @@ pub mod recovery;
 pub mod secret_rotation;
 pub mod security_events;
 pub mod sessions;
-pub mod triggers;
 pub mod webhooks;
 pub mod workflows;
 pub mod workspaces;

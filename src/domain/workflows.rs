@@ -107,6 +107,7 @@ pub async fn save_graph(
             condition: e.condition.clone(),
             enabled: e.enabled,
             ordinal: i as i32,
+            is_default: e.is_default,
         })
         .collect();
     let row = conn
@@ -140,6 +141,7 @@ pub fn graph_of(nodes: &[NodeRow], edges: &[EdgeRow]) -> Graph {
                 handle: e.source_handle.clone(),
                 condition: e.condition.clone(),
                 enabled: e.enabled,
+                is_default: e.is_default,
             })
             .collect(),
     }

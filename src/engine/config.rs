@@ -18,6 +18,7 @@ const DEFAULT_SCHEDULER: bool = true;
 const DEFAULT_MAX_LEASE_LOSSES: u32 = 3;
 const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 15;
 const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
+const DEFAULT_MAX_CHAIN_DEPTH: u32 = 5;
 
 #[derive(Debug, Clone, Args)]
 pub struct EngineConfig {
@@ -76,6 +77,13 @@ pub struct EngineConfig {
     #[arg(long, env = "INTAKEFLOW_WEBHOOK_CONCURRENCY", default_value_t = DEFAULT_WEBHOOK_CONCURRENCY)]
     pub webhook_concurrency: usize,
 
+    /// The most executions one chain of automations may hold: a workflow's own lead status change
+    /// starts LEAD_STATUS_CHANGED workflows, which may change the status again, and so on. A start
+    /// past this depth (or of a workflow already in the chain) is refused and logged (WARN) on
+    /// the execution that made the change.
+    #[arg(long, env = "INTAKEFLOW_MAX_CHAIN_DEPTH", default_value_t = DEFAULT_MAX_CHAIN_DEPTH)]
+    pub max_chain_depth: u32,
+
     /// Tests only (no flag or variable sets it): a node with this key panics when it runs, to
     /// prove a panic costs one execution and not the worker.
     #[doc(hidden)]
@@ -104,6 +112,7 @@ impl Default for EngineConfig {
             max_lease_losses: DEFAULT_MAX_LEASE_LOSSES,
             webhook_timeout_secs: DEFAULT_WEBHOOK_TIMEOUT_SECS,
             webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
+            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             panic_at_node: None,
             keyring: Keyring::ephemeral(),
         }

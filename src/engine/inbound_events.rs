@@ -77,6 +77,8 @@ async fn start_workflows(conn: &mut AsyncPgConnection, event: &WebhookEventRow) 
                 simulate: false,
                 idempotency_key: Some(format!("inbound:{}", event.id)),
                 created_by_id: None,
+                chain_depth: 1,
+                chain_workflow_ids: Vec::new(),
             };
             started += db::executions::enqueue(conn, new).await?.1 as usize;
         }

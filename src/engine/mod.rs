@@ -3,6 +3,7 @@
 //! memory: delays and approvals park the execution in the database with a `run_at`.
 
 pub mod account_mail;
+pub mod chain;
 pub mod config;
 pub mod inbound_events;
 pub mod integration_calls;
@@ -13,6 +14,7 @@ pub mod nodes;
 pub mod outbox_loop;
 pub mod runner;
 pub mod scheduler;
+pub mod transitions;
 pub mod webhooks;
 pub mod worker;
 

@@ -14,12 +14,14 @@ use uuid::Uuid;
 use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
 use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self, Db};
+use crate::engine::chain;
 use crate::engine::config::EngineConfig;
 use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
 use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
+use crate::engine::transitions::{handle_of, next_nodes};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
-use crate::model::graph::{Graph, GraphNode, HANDLE_DEFAULT};
+use crate::model::graph::{Graph, GraphNode};
 use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
 
 /// Parked "until someone acts" (approvals): later than any real timer, and a whole second so
@@ -279,8 +281,13 @@ impl Runner {
                             let mut output = output;
                             if let (Some(effect), Some(lead_id)) = (&effect, row.lead_id) {
                                 match nodes::lead::apply(conn, row.workspace_id, lead_id, row.id, effect).await {
-                                    Ok(Some(applied)) => output = applied,
-                                    Ok(None) => {}
+                                    Ok(applied) => {
+                                        output = applied.output.unwrap_or(output);
+                                        if let Some(change) = applied.status_changed {
+                                            let max = self.deps.config.max_chain_depth;
+                                            chain::status_changed(conn, &row, step.id, lead_id, change, max).await?;
+                                        }
+                                    }
                                     Err(ApplyError::Invalid(m)) => return Ok(Err(m)),
                                     Err(ApplyError::Db(e)) => return Err(e.into()),
                                 }
@@ -528,37 +535,6 @@ impl Progress {
             }
         }
     }
-}
-
-/// The branch a completed CONDITION/APPROVAL took, from its output.
-fn handle_of(node: &GraphNode, output: Option<&Value>) -> Option<&'static str> {
-    if !node.node_type.branches() {
-        return None;
-    }
-    let output = output?;
-    let yes = output
-        .get("result")
-        .and_then(Value::as_bool)
-        .or_else(|| output.get("decision").and_then(|d| d.get("approved")).and_then(Value::as_bool))?;
-    Some(if yes { crate::model::graph::HANDLE_TRUE } else { crate::model::graph::HANDLE_FALSE })
-}
-
-/// Where to go after `node`: a branching node follows its chosen handle, falling back to
-/// `default` edges; edges with a condition are taken only when it holds.
-fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &Value) -> Vec<String> {
-    let passes = |e: &&crate::model::graph::GraphEdge| {
-        e.condition
-            .as_ref()
-            .is_none_or(|c| crate::model::conditions::Condition::parse(c).map(|c| c.evaluate(data)).unwrap_or(false))
-    };
-    let mut chosen: Vec<String> = match handle {
-        Some(h) => graph.edges_from(&node.key, Some(h)).filter(passes).map(|e| e.target.clone()).collect(),
-        None => Vec::new(),
-    };
-    if chosen.is_empty() {
-        chosen = graph.edges_from(&node.key, Some(HANDLE_DEFAULT)).filter(passes).map(|e| e.target.clone()).collect();
-    }
-    chosen
 }
 
 /// Nodes whose effects all commit in the transaction that records their result (or that have

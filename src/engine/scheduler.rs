@@ -65,6 +65,8 @@ pub async fn fire_due(db: &Db) -> anyhow::Result<usize> {
             simulate: false,
             idempotency_key: Some(key),
             created_by_id: None,
+            chain_depth: 1,
+            chain_workflow_ids: Vec::new(),
         };
         let (_, created) = conn
             .transaction::<_, diesel::result::Error, _>(async move |conn| db::executions::enqueue(conn, new).await)

@@ -37,6 +37,18 @@ pub struct GraphEdge {
     pub handle: String,
     pub condition: Option<Value>,
     pub enabled: bool,
+    /// Taken only when no conditional edge out of the same node matched (see [`GraphEdge::is_conditional`]).
+    /// Versions frozen before the flag existed have no `isDefault` key: they read as `false`.
+    #[serde(default, rename = "isDefault")]
+    pub is_default: bool,
+}
+
+impl GraphEdge {
+    /// A conditional edge is one that can fail to match: it leaves through a branch handle
+    /// (`true`/`false`) or carries a condition. A default edge is never conditional.
+    pub fn is_conditional(&self) -> bool {
+        !self.is_default && (self.handle != HANDLE_DEFAULT || self.condition.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -74,6 +86,7 @@ impl Graph {
             }
         }
         let mut seen = HashSet::new();
+        let mut defaults = HashSet::new();
         for (i, edge) in self.edges.iter().enumerate() {
             let field = format!("edges.{i}");
             if edge.source == edge.target {
@@ -89,7 +102,23 @@ impl Graph {
                 problems.push(FieldError::new(field.clone(), "handle must be `default`, `true` or `false`"));
             }
             if !seen.insert((&edge.source, &edge.target, &edge.handle)) {
-                problems.push(FieldError::new(field, "duplicates another edge"));
+                problems.push(FieldError::new(field.clone(), "duplicates another edge"));
+            }
+            if edge.is_default {
+                // A default edge is the fallback itself: a branch handle or a condition of its own
+                // would make "no conditional edge matched" ambiguous.
+                if edge.handle != HANDLE_DEFAULT || edge.condition.is_some() {
+                    problems.push(FieldError::new(
+                        format!("{field}.isDefault"),
+                        "a default edge leaves through the `default` handle and has no condition",
+                    ));
+                }
+                if !defaults.insert(edge.source.as_str()) {
+                    problems.push(FieldError::new(
+                        format!("{field}.isDefault"),
+                        format!("`{}` already has a default edge; a node has at most one", edge.source),
+                    ));
+                }
             }
         }
         problems
@@ -219,7 +248,14 @@ mod tests {
     }
 
     fn edge(s: &str, t: &str, h: &str) -> GraphEdge {
-        GraphEdge { source: s.into(), target: t.into(), handle: h.into(), condition: None, enabled: true }
+        GraphEdge {
+            source: s.into(),
+            target: t.into(),
+            handle: h.into(),
+            condition: None,
+            enabled: true,
+            is_default: false,
+        }
     }
 
     #[test]
@@ -266,5 +302,39 @@ mod tests {
         assert!(
             fields.iter().any(|f| f.starts_with("nodes.") && g.validate().iter().any(|e| e.message.contains("cycle")))
         );
+    }
+
+    #[test]
+    fn a_node_has_at_most_one_plain_default_edge() {
+        let nodes = vec![
+            node("t", NodeType::Manual, json!({})),
+            node("a", NodeType::AddNote, json!({"body": "x"})),
+            node("b", NodeType::AddNote, json!({"body": "x"})),
+        ];
+        let default = |s: &str, t: &str| GraphEdge { is_default: true, ..edge(s, t, "default") };
+        let one = Graph { nodes: nodes.clone(), edges: vec![default("t", "a"), edge("a", "b", "default")] };
+        assert_eq!(one.validate(), vec![]);
+        let two = Graph { nodes: nodes.clone(), edges: vec![default("t", "a"), default("t", "b")] };
+        let fields: Vec<String> = two.check_shape().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["edges.1.isDefault"]);
+        let branched = Graph {
+            nodes,
+            edges: vec![
+                GraphEdge { condition: Some(json!({"rules": []})), ..default("t", "a") },
+                edge("a", "b", "default"),
+            ],
+        };
+        let fields: Vec<String> = branched.check_shape().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["edges.0.isDefault"]);
+    }
+
+    #[test]
+    fn graphs_saved_before_the_flag_read_as_not_default() {
+        let g: Graph = serde_json::from_value(json!({
+            "nodes": [],
+            "edges": [{"source": "a", "target": "b", "handle": "default", "condition": null, "enabled": true}],
+        }))
+        .expect("an old graph parses");
+        assert!(!g.edges[0].is_default);
     }
 }

@@ -14,7 +14,14 @@ fn node(key: &str, node_type: NodeType, name: &str, config: serde_json::Value, x
 }
 
 fn edge(source: &str, target: &str, handle: &str) -> GraphEdge {
-    GraphEdge { source: source.into(), target: target.into(), handle: handle.into(), condition: None, enabled: true }
+    GraphEdge {
+        source: source.into(),
+        target: target.into(),
+        handle: handle.into(),
+        condition: None,
+        enabled: true,
+        is_default: false,
+    }
 }
 
 pub fn demo_graph(form_id: Uuid) -> Graph {

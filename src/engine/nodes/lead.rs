@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{NodeRun, Outcome};
 use crate::db::{self, lead_events::Actor, leads::LeadChanges};
-use crate::model::enums::LeadEventType;
+use crate::model::enums::{LeadEventType, LeadStatus};
 use crate::model::field_rules::{self, FieldSpec, Rules};
 use crate::model::node_config::{AddNoteConfig, UpdateLeadConfig};
 
@@ -19,6 +19,15 @@ pub enum Effect {
     AddNote(String),
     /// An event recording a side effect the step already caused (EMAIL_SENT, WEBHOOK_SENT).
     Record(LeadEventType, Value),
+}
+
+/// What applying an effect did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Replaces the step's output when set.
+    pub output: Option<Value>,
+    /// The lead's status moved (from, to, the STATUS_CHANGED event's id): it may start workflows.
+    pub status_changed: Option<(LeadStatus, LeadStatus, Uuid)>,
 }
 
 #[derive(Debug)]
@@ -62,26 +71,26 @@ fn describe(c: &UpdateLeadConfig) -> Value {
     json!({ "status": c.status, "priority": c.priority, "assigneeEmail": c.assignee_email, "fields": c.fields })
 }
 
-/// Applies the effect; returns what it did when that replaces the step's output.
+/// Applies the effect; returns what it did.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     lead_id: Uuid,
     execution_id: Uuid,
     effect: &Effect,
-) -> Result<Option<Value>, ApplyError> {
+) -> Result<Applied, ApplyError> {
     let actor = Actor { execution_id: Some(execution_id), ..Actor::default() };
     let lead = db::leads::find_for_update(conn, lead_id).await?.filter(|l| l.workspace_id == workspace_id);
     let lead = match (lead, effect) {
         (Some(lead), _) => lead,
         // The email went out, the request was made: only the record of it has nowhere to go.
-        (None, Effect::Record(..)) => return Ok(None),
+        (None, Effect::Record(..)) => return Ok(Applied::default()),
         (None, _) => return Err(ApplyError::Invalid("the lead no longer exists".into())),
     };
     match effect {
         Effect::Record(event_type, data) => {
             db::lead_events::append(conn, workspace_id, lead_id, *event_type, data, actor).await?;
-            Ok(None)
+            Ok(Applied::default())
         }
         Effect::AddNote(body) => {
             let event = db::lead_events::append(
@@ -93,7 +102,7 @@ pub async fn apply(
                 actor,
             )
             .await?;
-            Ok(Some(json!({ "eventId": event.id, "note": body })))
+            Ok(Applied { output: Some(json!({ "eventId": event.id, "note": body })), status_changed: None })
         }
         Effect::UpdateLead(c) => {
             let mut changed = serde_json::Map::new();
@@ -125,13 +134,18 @@ pub async fn apply(
             }
             let has_column_changes =
                 changes.status.is_some() || changes.priority.is_some() || changes.assignee_id.is_some();
+            let new_status = changes.status;
             if has_column_changes {
                 db::leads::update(conn, lead_id, changes).await?;
             }
+            let mut status_changed = None;
             for (event_type, data) in events {
-                db::lead_events::append(conn, workspace_id, lead_id, event_type, &data, actor).await?;
+                let event = db::lead_events::append(conn, workspace_id, lead_id, event_type, &data, actor).await?;
+                if let (LeadEventType::StatusChanged, Some(to)) = (event_type, new_status) {
+                    status_changed = Some((lead.status, to, event.id));
+                }
             }
-            Ok(Some(json!({ "changed": changed })))
+            Ok(Applied { output: Some(json!({ "changed": changed })), status_changed })
         }
     }
 }

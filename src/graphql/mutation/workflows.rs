@@ -51,6 +51,12 @@ pub struct WorkflowEdgeInput {
     pub condition: Option<serde_json::Value>,
     #[graphql(default = true)]
     pub enabled: bool,
+    /// The node's fallback: taken only when no conditional edge out of the same node matched
+    /// (conditional: a `true`/`false` handle, or a `condition`). Plain edges (`default` handle,
+    /// no condition, not default) are taken as before, whatever the others do. At most one per
+    /// node; a default edge uses the `default` handle and has no condition. Absent: false.
+    #[graphql(default = false)]
+    pub is_default: bool,
 }
 
 /// A FORM_SUBMITTED trigger's form, and an HTTP_REQUEST's or WEBHOOK trigger's integration, may
@@ -130,6 +136,7 @@ impl WorkflowMutation {
                     handle: e.source_handle.unwrap_or_else(|| HANDLE_DEFAULT.to_owned()),
                     condition: e.condition,
                     enabled: e.enabled,
+                    is_default: e.is_default,
                 })
                 .collect(),
         };

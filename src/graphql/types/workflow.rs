@@ -196,6 +196,11 @@ impl WorkflowEdge {
     async fn enabled(&self) -> bool {
         self.0.enabled
     }
+    /// Taken only when no conditional edge (a `true`/`false` handle, or a `condition`) out of the
+    /// same node matched; plain edges are taken regardless. At most one per node.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
+    }
 }
 
 /// An immutable snapshot of the graph, made by `activateWorkflow`.
