@@ -76,9 +76,19 @@ fn check_description(field: &str, text: Option<String>) -> AppResult<String> {
     Ok(text)
 }
 
-/// What the security log keeps of an endpoint: never its secret.
-fn audit_data(endpoint: &EndpointRow) -> serde_json::Value {
-    json!({ "endpointId": endpoint.id, "url": endpoint.url, "eventTypes": endpoint.event_types })
+/// Writes what happened to an endpoint to its workspace's security log: never its secret.
+async fn audit(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    event_type: SecurityEventType,
+    endpoint: &EndpointRow,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let mut data = json!({ "endpointId": endpoint.id, "url": endpoint.url, "eventTypes": endpoint.event_types });
+    if let Some(reason) = reason {
+        data["reason"] = json!(reason);
+    }
+    security_events::record(conn, caller, Audit::workspace(event_type, endpoint.workspace_id, None, data)).await
 }
 
 pub async fn create(
@@ -107,9 +117,7 @@ pub async fn create(
                 created_by_id: caller.principal.user_id(),
             };
             let endpoint = db::webhook_endpoints::insert(conn, new).await?;
-            let audit =
-                Audit::workspace(SecurityEventType::WebhookEndpointCreated, workspace_id, None, audit_data(&endpoint));
-            security_events::record(conn, caller, audit).await?;
+            audit(conn, caller, SecurityEventType::WebhookEndpointCreated, &endpoint, None).await?;
             Ok(endpoint)
         })
         .await?;
@@ -173,13 +181,7 @@ pub async fn rotate_secret(conn: &mut AsyncPgConnection, caller: &Caller, id: Uu
                 ..Default::default()
             };
             let endpoint = db::webhook_endpoints::update(conn, id, changes).await?;
-            let audit = Audit::workspace(
-                SecurityEventType::WebhookSecretRotated,
-                endpoint.workspace_id,
-                None,
-                audit_data(&endpoint),
-            );
-            security_events::record(conn, caller, audit).await?;
+            audit(conn, caller, SecurityEventType::WebhookSecretRotated, &endpoint, None).await?;
             Ok(endpoint)
         })
         .await?;
@@ -203,10 +205,7 @@ pub async fn disable(
             // Someone else disabled it meanwhile.
             return Ok(endpoint);
         };
-        let mut data = audit_data(&endpoint);
-        data["reason"] = json!(reason);
-        let audit = Audit::workspace(SecurityEventType::WebhookEndpointDisabled, endpoint.workspace_id, None, data);
-        security_events::record(conn, caller, audit).await?;
+        audit(conn, caller, SecurityEventType::WebhookEndpointDisabled, &endpoint, Some(&reason)).await?;
         Ok(endpoint)
     })
     .await
@@ -225,13 +224,7 @@ pub async fn enable(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> 
             ..Default::default()
         };
         let endpoint = db::webhook_endpoints::update(conn, id, changes).await?;
-        let audit = Audit::workspace(
-            SecurityEventType::WebhookEndpointEnabled,
-            endpoint.workspace_id,
-            None,
-            audit_data(&endpoint),
-        );
-        security_events::record(conn, caller, audit).await?;
+        audit(conn, caller, SecurityEventType::WebhookEndpointEnabled, &endpoint, None).await?;
         Ok(endpoint)
     })
     .await
@@ -241,13 +234,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> 
     let endpoint = get(conn, caller, id).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         db::webhook_endpoints::delete(conn, endpoint.id).await?;
-        let audit = Audit::workspace(
-            SecurityEventType::WebhookEndpointDeleted,
-            endpoint.workspace_id,
-            None,
-            audit_data(&endpoint),
-        );
-        security_events::record(conn, caller, audit).await?;
+        audit(conn, caller, SecurityEventType::WebhookEndpointDeleted, &endpoint, None).await?;
         Ok(endpoint)
     })
     .await
