@@ -198,19 +198,27 @@ impl TestApp {
     }
 
     /// The workflow's executions, newest first (ids only).
+    /// The page and `totalCount` are two statements: an execution starting between them makes
+    /// them disagree for a moment, so a disagreement is read again before it fails the test.
     pub async fn execution_ids(&self, token: &str, workflow_id: &str) -> Vec<String> {
-        let r = self
-            .as_token(token)
-            .run(
-                "query($id: ID!) { workflow(id: $id) { executions(first: 100) { totalCount nodes { id } } } }",
-                json!({ "id": workflow_id }),
-            )
-            .await;
-        let conn = &r.ok()["workflow"]["executions"];
-        let ids: Vec<String> =
-            conn["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(conn["totalCount"], ids.len(), "{conn:#}");
-        ids
+        let mut reads = 0;
+        loop {
+            let r = self
+                .as_token(token)
+                .run(
+                    "query($id: ID!) { workflow(id: $id) { executions(first: 100) { totalCount nodes { id } } } }",
+                    json!({ "id": workflow_id }),
+                )
+                .await;
+            let conn = &r.ok()["workflow"]["executions"];
+            let ids: Vec<String> =
+                conn["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+            reads += 1;
+            if conn["totalCount"] == ids.len() || reads == 5 {
+                assert_eq!(conn["totalCount"], ids.len(), "{conn:#}");
+                return ids;
+            }
+        }
     }
 
     /// One execution, as `EXECUTION_SELECTION` reads it.
