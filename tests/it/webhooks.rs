@@ -159,7 +159,9 @@ async fn failures_are_retried_honouring_retry_after_and_every_attempt_is_logged(
     let statuses: Vec<i64> =
         d["attempts"].as_array().expect("attempts").iter().map(|a| a["httpStatus"].as_i64().expect("status")).collect();
     assert_eq!(statuses, [500, 429, 200]);
-    assert!(log["failingSince"].is_null(), "a success ends the failing streak");
+    // (Read again: the endpoint above was read a moment before its deliveries.)
+    let endpoint_now = deliveries(&app, &owner, &endpoint_id).await;
+    assert!(endpoint_now["failingSince"].is_null(), "a success ends the failing streak");
     let got = receiver.received();
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|r| r.webhook_id == got[0].webhook_id), "webhook-id is stable across retries");
