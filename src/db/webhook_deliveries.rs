@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bytea, Integer, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::paging::{Page, Slice};
+use crate::db::paging::{ChildList, ChildRow, Cursor};
 use crate::schema::{outbound_events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -66,51 +66,110 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// An endpoint's deliveries, newest first, optionally of one status.
-pub async fn page_for_endpoint(
-    conn: &mut AsyncPgConnection,
-    endpoint_id: Uuid,
-    status: Option<&str>,
-    page: &Page,
-) -> QueryResult<Slice<Delivery>> {
-    let mut query = webhook_deliveries::table
-        .inner_join(outbound_events::table)
-        .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
-        .into_boxed();
-    if let Some(status) = status {
-        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
-    }
-    for (bound, older) in [(&page.after, true), (&page.before, false)] {
-        let Some(cursor) = bound else { continue };
-        let Some(time) = cursor.time() else { continue };
-        let id = cursor.id;
-        let (at, key) = (webhook_deliveries::created_at, webhook_deliveries::id);
-        query = if older {
-            query.filter(at.lt(time).or(at.eq(time).and(key.lt(id))))
-        } else {
-            query.filter(at.gt(time).or(at.eq(time).and(key.gt(id))))
-        };
-    }
-    query = if page.backward {
-        query.order((webhook_deliveries::created_at.asc(), webhook_deliveries::id.asc()))
-    } else {
-        query.order((webhook_deliveries::created_at.desc(), webhook_deliveries::id.desc()))
-    };
-    let rows =
-        query.limit(page.limit as i64 + 1).select((DeliveryRow::as_select(), EventRow::as_select())).load(conn).await?;
-    Ok(Slice::from_probe(rows, page))
+/// A delivery as an endpoint's page reads it: its columns and its event's, in one row.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PagedDelivery {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub workspace_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub endpoint_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub last_http_status: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub last_duration_ms: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_response: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    pub trigger: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    pub event_type: String,
+    #[diesel(sql_type = Json)]
+    pub payload: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    pub event_created_at: DateTime<Utc>,
 }
 
-pub async fn count_for_endpoint(
-    conn: &mut AsyncPgConnection,
-    endpoint_id: Uuid,
-    status: Option<&str>,
-) -> QueryResult<i64> {
-    let mut query = webhook_deliveries::table.filter(webhook_deliveries::endpoint_id.eq(endpoint_id)).into_boxed();
-    if let Some(status) = status {
-        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
+impl PagedDelivery {
+    pub fn into_delivery(self) -> Delivery {
+        let event = EventRow {
+            id: self.event_id,
+            workspace_id: self.workspace_id,
+            event_type: self.event_type,
+            payload: self.payload,
+            created_at: self.event_created_at,
+        };
+        let delivery = DeliveryRow {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            endpoint_id: self.endpoint_id,
+            event_id: self.event_id,
+            status: self.status,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            last_http_status: self.last_http_status,
+            last_duration_ms: self.last_duration_ms,
+            last_response: self.last_response,
+            last_error: self.last_error,
+            last_attempt_at: self.last_attempt_at,
+            trigger: self.trigger,
+            created_at: self.created_at,
+            completed_at: self.completed_at,
+        };
+        (delivery, event)
     }
-    query.count().get_result(conn).await
+}
+
+impl ChildRow for PagedDelivery {
+    fn parent_id(&self) -> Uuid {
+        self.endpoint_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::at_time(self.created_at, self.id)
+    }
+}
+
+/// An endpoint's deliveries with their events, newest first (a `status` filter applies).
+pub const BY_ENDPOINT: ChildList = ChildList {
+    table: "(SELECT d.*, ev.type AS event_type, ev.payload, ev.created_at AS event_created_at \
+             FROM webhook_deliveries d JOIN outbound_events ev ON ev.id = d.event_id)",
+    parent_column: "endpoint_id",
+    time_column: "created_at",
+    descending: true,
+    filter: "TRUE",
+};
+
+/// How many deliveries each endpoint has, optionally of one status.
+pub async fn count_by_endpoint(
+    conn: &mut AsyncPgConnection,
+    endpoints: &[Uuid],
+    status: Option<&str>,
+) -> QueryResult<Vec<(Uuid, i64)>> {
+    let statuses: Vec<&str> = status.map_or(vec!["PENDING", "SUCCEEDED", "FAILED"], |s| vec![s]);
+    webhook_deliveries::table
+        .filter(webhook_deliveries::endpoint_id.eq_any(endpoints))
+        .filter(webhook_deliveries::status.eq_any(statuses))
+        .group_by(webhook_deliveries::endpoint_id)
+        .select((webhook_deliveries::endpoint_id, diesel::dsl::count_star()))
+        .load(conn)
+        .await
 }
 
 /// Every attempt of these deliveries, in order.

@@ -264,17 +264,6 @@ pub async fn send_test(
     .await
 }
 
-pub async fn deliveries(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    endpoint_id: Uuid,
-    status: Option<&str>,
-    page: &db::paging::Page,
-) -> AppResult<db::paging::Slice<db::webhook_deliveries::Delivery>> {
-    get(conn, caller, endpoint_id).await?;
-    Ok(db::webhook_deliveries::page_for_endpoint(conn, endpoint_id, status, page).await?)
-}
-
 /// A delivery, visible to its endpoint's admins.
 pub async fn get_delivery(
     conn: &mut AsyncPgConnection,

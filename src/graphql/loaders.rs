@@ -21,7 +21,7 @@ impl Loaders {
         DataLoader::new(Loaders { db }, tokio::spawn)
     }
 
-    pub(crate) async fn conn(&self) -> Result<db::Conn, async_graphql::Error> {
+    async fn conn(&self) -> Result<db::Conn, async_graphql::Error> {
         self.db.conn().await.map_err(|e| AppError::from(e).into_graphql())
     }
 }
@@ -103,6 +103,7 @@ pub const INVITATIONS: u8 = 8;
 // on other branches from taking the same one.
 pub const INTEGRATIONS: u8 = 20;
 pub const EVENTS_BY_INTEGRATION: u8 = 21;
+pub const DELIVERIES_BY_ENDPOINT: u8 = 22;
 
 type PageGroup<'a> = (&'a Page, Option<&'static str>);
 
@@ -176,6 +177,9 @@ impl Unwrap for db::integrations::IntegrationRow {
 impl Unwrap for db::webhook_events::WebhookEventRow {
     type Inner = Self;
 }
+impl Unwrap for db::webhook_deliveries::PagedDelivery {
+    type Inner = db::webhook_deliveries::Delivery;
+}
 impl Unwrap for db::submissions::ByForm {
     type Inner = db::submissions::SubmissionRow;
 }
@@ -192,6 +196,12 @@ child_page_loader!(EXECUTIONS, db::executions::ExecutionRow, db::executions::BY_
 child_page_loader!(EVENTS_BY_LEAD, db::lead_events::LeadEventRow, db::lead_events::BY_LEAD);
 child_page_loader!(INTEGRATIONS, db::integrations::IntegrationRow, db::integrations::BY_WORKSPACE);
 child_page_loader!(EVENTS_BY_INTEGRATION, db::webhook_events::WebhookEventRow, db::webhook_events::BY_INTEGRATION);
+child_page_loader!(
+    DELIVERIES_BY_ENDPOINT,
+    db::webhook_deliveries::PagedDelivery,
+    db::webhook_deliveries::BY_ENDPOINT,
+    db::webhook_deliveries::PagedDelivery::into_delivery
+);
 child_page_loader!(
     SUBMISSIONS_BY_FORM,
     db::submissions::ByForm,
@@ -253,6 +263,12 @@ many_by_parent_loader!(NodesOfWorkflow, db::workflows::NodeRow, db::workflows::n
 many_by_parent_loader!(EdgesOfWorkflow, db::workflows::EdgeRow, db::workflows::edges_of, workflow_id);
 many_by_parent_loader!(VersionsOfWorkflow, db::workflows::VersionRow, db::workflows::versions_of, workflow_id);
 many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
+many_by_parent_loader!(
+    AttemptsOfDelivery,
+    db::webhook_deliveries::AttemptRow,
+    db::webhook_deliveries::attempts_of,
+    delivery_id
+);
 
 /// A page of an execution's log lines after a cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -335,6 +351,8 @@ pub enum CountKey {
     ExecutionsOf(Uuid, Option<crate::model::enums::ExecutionStatus>),
     IntegrationsOf(Uuid),
     EventsOfIntegration(Uuid),
+    /// An endpoint's deliveries, optionally of one status.
+    DeliveriesOf(Uuid, Option<&'static str>),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -394,10 +412,12 @@ impl Loader<CountKey> for Loaders {
         }
         let mut wf_groups: HashMap<Option<crate::model::enums::WorkflowStatus>, Vec<Uuid>> = HashMap::new();
         let mut ex_groups: HashMap<Option<crate::model::enums::ExecutionStatus>, Vec<Uuid>> = HashMap::new();
+        let mut delivery_groups: HashMap<Option<&'static str>, Vec<Uuid>> = HashMap::new();
         for k in keys {
             match k {
                 CountKey::WorkflowsOf(ws, s) => wf_groups.entry(*s).or_default().push(*ws),
                 CountKey::ExecutionsOf(wf, s) => ex_groups.entry(*s).or_default().push(*wf),
+                CountKey::DeliveriesOf(endpoint, s) => delivery_groups.entry(*s).or_default().push(*endpoint),
                 _ => {}
             }
         }
@@ -409,6 +429,11 @@ impl Loader<CountKey> for Loaders {
         for (status, ids) in ex_groups {
             for (id, n) in db::executions::count_by_workflow(&mut conn, &ids, status).await.map_err(internal)? {
                 out.insert(CountKey::ExecutionsOf(id, status), n);
+            }
+        }
+        for (status, ids) in delivery_groups {
+            for (id, n) in db::webhook_deliveries::count_by_endpoint(&mut conn, &ids, status).await.map_err(internal)? {
+                out.insert(CountKey::DeliveriesOf(id, status), n);
             }
         }
         let integrations = pick(|k| if let CountKey::IntegrationsOf(id) = k { Some(*id) } else { None });

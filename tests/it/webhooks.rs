@@ -396,3 +396,24 @@ async fn a_receiver_that_hangs_is_cut_off_at_the_timeout_and_retried() {
     make_due(&app).await;
     wait_log(&app, &owner, &endpoint_id, |l| l["deliveries"]["nodes"][0]["status"] == "SUCCEEDED").await;
 }
+
+#[tokio::test]
+async fn endpoints_their_deliveries_and_attempts_cost_one_statement_per_level() {
+    let app = TestApp::spawn().await;
+    let (owner, ws, receiver) = setup(&app).await;
+    let query = "query($slug: String!) { workspace(slug: $slug) { webhookEndpoints { url
+        deliveries(first: 5) { totalCount nodes { eventType payload attempts { attempt } } } } } }";
+    let statements = |r: &crate::support::GqlResponse| -> usize {
+        r.header("x-intakeflow-sql-statements").expect("the statement header").parse().expect("a number")
+    };
+    let mut counts = Vec::new();
+    for n in 0..4 {
+        endpoint(&app, &owner, &ws, &receiver.url(&format!("/e{n}")), &["lead.created"]).await;
+        create_lead(&app, &owner, &ws, &format!("cost{n}@example.com")).await;
+        let r = app.as_token(&owner.token).run(query, json!({ "slug": ws.slug })).await;
+        let endpoints = r.ok()["workspace"]["webhookEndpoints"].as_array().expect("list").len();
+        assert_eq!(endpoints, n + 1);
+        counts.push(statements(&r));
+    }
+    assert!(counts.windows(2).all(|w| w[0] == w[1]), "statements grew with the endpoints: {counts:?}");
+}

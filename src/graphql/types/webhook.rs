@@ -1,20 +1,14 @@
 //! Outbound webhooks: `WebhookEndpoint` (never its secret, except once in the payloads of
 //! creation and rotation), `WebhookDelivery` with its attempts, and the event catalogue.
 
-use std::collections::HashMap;
-
-use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::db::paging::Cursor;
 use crate::db::webhook_deliveries::{AttemptRow, Delivery};
 use crate::db::webhook_endpoints::EndpointRow;
-use crate::error::AppError;
-use crate::graphql::loaders::{Loaders, load_or_internal};
-use crate::graphql::relay::{self, Kind};
+use crate::graphql::loaders::{AttemptsOfDelivery, CountKey, DELIVERIES_BY_ENDPOINT, load_or_internal};
+use crate::graphql::relay::{self, Conn, Kind};
 use crate::model::event_catalogue::EventType;
 
 /// Where a workspace's events are delivered, signed per the Standard Webhooks spec.
@@ -70,34 +64,19 @@ impl WebhookEndpoint {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, WebhookDelivery, DeliveryTotals, EmptyFields>> {
+    ) -> async_graphql::Result<Conn<WebhookDelivery>> {
+        // Every way to an endpoint object checked ADMIN already: its deliveries inherit that.
         let page = relay::page(first, after, last, before)?;
-        let status = status.map(WebhookDeliveryStatus::as_str);
-        let (caller, mut conn) = crate::graphql::session(ctx).await?;
-        let slice = crate::domain::webhooks::deliveries(&mut conn, caller, self.0.id, status, &page).await?;
-        drop(conn);
-        let totals = DeliveryTotals { endpoint_id: self.0.id, status };
-        let mut connection = Connection::with_additional_fields(slice.has_previous_page, slice.has_next_page, totals);
-        connection.edges.extend(slice.rows.into_iter().map(|delivery| {
-            let cursor = Cursor::at_time(delivery.0.created_at, delivery.0.id).encode();
-            Edge::new(cursor, WebhookDelivery(delivery))
-        }));
-        Ok(connection)
-    }
-}
-
-pub struct DeliveryTotals {
-    endpoint_id: Uuid,
-    status: Option<&'static str>,
-}
-
-#[Object]
-impl DeliveryTotals {
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let (_, mut conn) = crate::graphql::session(ctx).await?;
-        Ok(crate::db::webhook_deliveries::count_for_endpoint(&mut conn, self.endpoint_id, self.status)
-            .await
-            .map_err(AppError::from)?)
+        let only = status.map(WebhookDeliveryStatus::as_str);
+        relay::children::<DELIVERIES_BY_ENDPOINT, _, _>(
+            ctx,
+            (self.0.id, only),
+            page,
+            CountKey::DeliveriesOf(self.0.id, only),
+            |d: &Delivery| Cursor::at_time(d.0.created_at, d.0.id),
+            WebhookDelivery,
+        )
+        .await
     }
 }
 
@@ -201,7 +180,7 @@ impl WebhookDelivery {
     /// Every attempt, oldest first.
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn attempts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookAttempt>> {
-        let rows = load_or_internal(ctx, AttemptsOf(self.0.0.id)).await?.unwrap_or_default();
+        let rows = load_or_internal(ctx, AttemptsOfDelivery(self.0.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(WebhookAttempt).collect())
     }
 }
@@ -228,27 +207,6 @@ impl WebhookAttempt {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// The attempts of one delivery, loaded for every delivery of a page at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AttemptsOf(pub Uuid);
-
-impl Loader<AttemptsOf> for Loaders {
-    type Value = Vec<AttemptRow>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[AttemptsOf]) -> Result<HashMap<AttemptsOf, Self::Value>, Self::Error> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = crate::db::webhook_deliveries::attempts_of(&mut *self.conn().await?, &ids)
-            .await
-            .map_err(|e| AppError::from(e).into_graphql())?;
-        let mut by_delivery: HashMap<AttemptsOf, Vec<AttemptRow>> = HashMap::new();
-        for row in rows {
-            by_delivery.entry(AttemptsOf(row.delivery_id)).or_default().push(row);
-        }
-        Ok(by_delivery)
     }
 }
 
