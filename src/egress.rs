@@ -28,6 +28,13 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether `url` may be called over plain http: only hosts named in the allow-list (a partner's
+/// own network), never the public internet, where it would carry signed payloads in clear.
+pub fn plain_http_allowed(url: &url::Url, allow: &[String]) -> bool {
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    allow.iter().any(|a| !a.trim().is_empty() && a.trim().eq_ignore_ascii_case(host))
+}
+
 /// Resolves `url`'s host and returns the address to pin, or why the request is refused.
 pub async fn resolve(url: &url::Url, allow: &[String]) -> Result<(String, SocketAddr), String> {
     let host = url.host_str().ok_or("the URL has no host")?.to_owned();

@@ -51,11 +51,9 @@ async fn check_url(field: &str, raw: &str, allow: &[String]) -> AppResult<String
     if !url.username().is_empty() || url.password().is_some() {
         return Err(AppError::bad_input(field, "must not carry credentials; the signature authenticates us"));
     }
-    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
-    let allowed = allow.iter().any(|a| a.trim().eq_ignore_ascii_case(&host));
     match url.scheme() {
         "https" => {}
-        "http" if allowed => {}
+        "http" if crate::egress::plain_http_allowed(&url, allow) => {}
         _ => return Err(AppError::bad_input(field, "must be an https URL")),
     }
     crate::egress::resolve(&url, allow).await.map_err(|e| AppError::bad_input(field, e))?;

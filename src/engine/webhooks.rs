@@ -263,7 +263,7 @@ async fn send(config: &EngineConfig, delivery: &Claimed) -> Sent {
         Ok(pinned) => pinned,
         Err(e) => return failed(e),
     };
-    if url.scheme() != "https" && !config.http_allow.iter().any(|a| a.trim().eq_ignore_ascii_case(&host)) {
+    if url.scheme() != "https" && !crate::egress::plain_http_allowed(&url, &config.http_allow) {
         return failed("plain http is allowed only to hosts in INTAKEFLOW_HTTP_ALLOW".into());
     }
     let client = match reqwest::Client::builder()

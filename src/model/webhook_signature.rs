@@ -26,16 +26,30 @@ pub fn secret_bytes(secret: &str) -> Option<Vec<u8>> {
     STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok().filter(|b| KEY_BYTES.contains(&b.len()))
 }
 
-/// `v1,<base64>` for one secret's key bytes.
-pub fn sign(key: &[u8], message_id: &str, timestamp: i64, body: &[u8]) -> String {
+fn mac(key: &[u8], message_id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length; new_from_slice cannot fail for it.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(message_id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    for part in [message_id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
+        mac.update(part);
+    }
+    mac
+}
+
+/// `v1,<base64>` for one secret's key bytes.
+pub fn sign(key: &[u8], message_id: &str, timestamp: i64, body: &[u8]) -> String {
+    let digest = mac(key, message_id, &timestamp.to_string(), body).finalize().into_bytes();
+    format!("v1,{}", STANDARD.encode(digest))
+}
+
+/// Whether any `v1,` entry of a `webhook-signature` header signs this message with `key`
+/// (compared in constant time). The timestamp is checked for freshness by the caller.
+pub fn verify(key: &[u8], message_id: &str, timestamp: &str, body: &[u8], header: &str) -> bool {
+    let expected = mac(key, message_id, timestamp, body);
+    header
+        .split_whitespace()
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter_map(|sig| STANDARD.decode(sig).ok())
+        .any(|sig| expected.clone().verify_slice(&sig).is_ok())
 }
 
 /// The `webhook-signature` header value: one signature per key, space-separated.
@@ -56,6 +70,9 @@ mod tests {
             sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+        let header = "v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert!(verify(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, header));
+        assert!(!verify(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265331", body, header));
     }
 
     #[test]
