@@ -17,7 +17,7 @@ use crate::db::leads::LeadRow;
 use crate::model::enums::{ExecutionStatus, LeadEventType};
 use crate::model::event_catalogue::EventType;
 use crate::model::global_id::{Kind, to_global_id};
-use crate::schema::{form_submissions, forms, leads, outbound_events, webhook_deliveries, webhook_endpoints};
+use crate::schema::{form_submissions, leads, outbound_events, webhook_deliveries, webhook_endpoints};
 
 /// Days events are kept (to replay) after they happened.
 pub const RETENTION_DAYS: i32 = 30;
@@ -130,13 +130,10 @@ async fn submission_json(conn: &mut AsyncPgConnection, lead: &LeadRow, data: &Va
             .unwrap_or(Value::Null),
         None => Value::Null,
     };
-    let form_name = match form_id {
-        Some(id) => forms::table.find(id).select(forms::name).first::<String>(conn).await.optional()?,
-        None => None,
-    };
     Ok(json!({
         "lead": lead_json(lead),
-        "form": { "id": opt_gid(Kind::Form, form_id), "name": form_name },
+        // The FORM_SUBMITTED event names its form already.
+        "form": { "id": opt_gid(Kind::Form, form_id), "name": data["formName"] },
         "submission": { "id": opt_gid(Kind::FormSubmission, submission_id), "values": values },
     }))
 }

@@ -268,12 +268,21 @@ pub async fn get_delivery(
     caller: &Caller,
     delivery_id: Uuid,
 ) -> AppResult<db::webhook_deliveries::Delivery> {
+    Ok(delivery_and_endpoint(conn, caller, delivery_id).await?.0)
+}
+
+/// A delivery and its endpoint, read once each; NOT_FOUND names the delivery either way.
+async fn delivery_and_endpoint(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    delivery_id: Uuid,
+) -> AppResult<(db::webhook_deliveries::Delivery, EndpointRow)> {
     let delivery =
         db::webhook_deliveries::find(conn, delivery_id).await?.ok_or(AppError::NotFound("webhook delivery"))?;
     match access::load::<EndpointRow>(conn, &caller.principal, delivery.0.endpoint_id, Role::Admin).await {
         Err(AppError::NotFound(_)) => Err(AppError::NotFound("webhook delivery")),
         Err(other) => Err(other),
-        Ok(_) => Ok(delivery),
+        Ok(endpoint) => Ok((delivery, endpoint.row)),
     }
 }
 
@@ -283,8 +292,7 @@ pub async fn redeliver(
     caller: &Caller,
     delivery_id: Uuid,
 ) -> AppResult<db::webhook_deliveries::Delivery> {
-    let (delivery, _) = get_delivery(conn, caller, delivery_id).await?;
-    let endpoint = get(conn, caller, delivery.endpoint_id).await?;
+    let ((delivery, _), endpoint) = delivery_and_endpoint(conn, caller, delivery_id).await?;
     refuse_disabled(&endpoint)?;
     let trigger = "REDELIVERY";
     conn.transaction::<_, AppError, _>(async move |conn| {

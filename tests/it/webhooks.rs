@@ -417,3 +417,29 @@ async fn endpoints_their_deliveries_and_attempts_cost_one_statement_per_level() 
     }
     assert!(counts.windows(2).all(|w| w[0] == w[1]), "statements grew with the endpoints: {counts:?}");
 }
+
+#[tokio::test]
+async fn a_first_submission_tells_partners_of_the_lead_and_the_submission() {
+    use crate::support::intake_factories::contact_fields;
+    let app = EngineApp::spawn().await;
+    let (owner, ws, receiver) = setup(&app).await;
+    let (_, secret) = endpoint(&app, &owner, &ws, &receiver.url("/intake"), &["lead.created", "form.submitted"]).await;
+    receiver.trust(&secret);
+    let form = app.published_form(&ws, &owner, "consult", contact_fields()).await;
+    let submitted = app.submit(&form, json!({ "email": "grace@example.com", "name": "Grace" })).await;
+    let submission_id = submitted.ok()["submitForm"]["submissionId"].clone();
+    let got = receiver.wait_for(2, LONG).await;
+    let created = got.iter().find(|r| r.body["type"] == "lead.created").expect("lead.created");
+    assert_eq!(created.body["data"]["lead"]["email"], "grace@example.com");
+    let form_event = got.iter().find(|r| r.body["type"] == "form.submitted").expect("form.submitted");
+    let data = &form_event.body["data"];
+    assert_eq!(data["form"]["id"], form.id.as_str());
+    assert!(data["form"]["name"].is_string(), "{data}");
+    assert_eq!(data["submission"]["id"], submission_id);
+    assert_eq!(data["submission"]["values"]["name"], "Grace");
+    assert_eq!(data["lead"]["id"], created.body["data"]["lead"]["id"]);
+    // A second submission by the same person is not a new lead.
+    app.submit(&form, json!({ "email": "grace@example.com", "name": "Grace" })).await.ok();
+    let got = receiver.wait_for(3, LONG).await;
+    assert_eq!(got[2].body["type"], "form.submitted");
+}
