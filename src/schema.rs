@@ -147,6 +147,7 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         request_digest -> Nullable<Text>,
         submitted_at -> Timestamptz,
+        source -> Text,
     }
 }
 
@@ -223,6 +224,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    lead_placements (lead_id, pipeline_id) {
+        lead_id -> Uuid,
+        pipeline_id -> Uuid,
+        stage_id -> Uuid,
+        workspace_id -> Uuid,
+        since -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lead_field_values (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -278,6 +289,56 @@ diesel::table! {
         email -> Text,
         ip -> Nullable<Text>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pipeline_stages (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        pipeline_id -> Uuid,
+        key -> Text,
+        name -> Text,
+        color -> Text,
+        category -> Text,
+        implies_status -> Nullable<Text>,
+        position -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pipelines (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        is_default -> Bool,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    routing_rules (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        form_id -> Nullable<Uuid>,
+        source -> Nullable<Text>,
+        conditions -> Nullable<Jsonb>,
+        stage_id -> Nullable<Uuid>,
+        assign_strategy -> Nullable<Text>,
+        assign_user_ids -> Array<Uuid>,
+        assigned_count -> Int8,
+        priority -> Nullable<Text>,
+        reopen_closed -> Bool,
+        enabled -> Bool,
+        position -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -531,12 +592,21 @@ diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(lead_events -> api_keys (actor_api_key_id));
 diesel::joinable!(lead_events -> users (actor_user_id));
 diesel::joinable!(lead_events -> workflow_executions (actor_execution_id));
+diesel::joinable!(lead_placements -> leads (lead_id));
+diesel::joinable!(lead_placements -> pipelines (pipeline_id));
+diesel::joinable!(lead_placements -> workspaces (workspace_id));
 diesel::joinable!(lead_field_values -> form_fields (form_field_id));
 diesel::joinable!(leads -> forms (source_form_id));
 diesel::joinable!(leads -> users (assignee_id));
 diesel::joinable!(leads -> workspaces (workspace_id));
 diesel::joinable!(outbound_events -> workspaces (workspace_id));
 diesel::joinable!(password_history -> users (user_id));
+diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
+diesel::joinable!(pipeline_stages -> workspaces (workspace_id));
+diesel::joinable!(pipelines -> workspaces (workspace_id));
+diesel::joinable!(routing_rules -> forms (form_id));
+diesel::joinable!(routing_rules -> pipeline_stages (stage_id));
+diesel::joinable!(routing_rules -> workspaces (workspace_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> outbound_events (event_id));
@@ -570,10 +640,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     lead_events,
     lead_field_values,
+    lead_placements,
     leads,
     outbound_events,
     password_history,
     password_reset_requests,
+    pipeline_stages,
+    pipelines,
+    routing_rules,
     security_events,
     sessions,
     users,

@@ -96,22 +96,22 @@ type Boxed<'a> = BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>;
 
 /// A boxed SQL query that numbers its own placeholders: diesel's boxed `sql_query` appends bind
 /// values but leaves writing `$n` into the text to the caller.
-struct Query<'a> {
-    q: Boxed<'a>,
+pub(super) struct Query<'a> {
+    pub(super) q: Boxed<'a>,
     binds: usize,
 }
 
 impl<'a> Query<'a> {
-    fn new(sql: &str) -> Self {
+    pub(super) fn new(sql: &str) -> Self {
         Query { q: diesel::sql_query(sql).into_boxed::<Pg>(), binds: 0 }
     }
 
-    fn sql(mut self, text: &str) -> Self {
+    pub(super) fn sql(mut self, text: &str) -> Self {
         self.q = self.q.sql(text);
         self
     }
 
-    fn bind<T, V>(mut self, value: V) -> Self
+    pub(super) fn bind<T, V>(mut self, value: V) -> Self
     where
         Pg: diesel::sql_types::HasSqlType<T>,
         T: Send + 'a,
@@ -123,7 +123,7 @@ impl<'a> Query<'a> {
     }
 }
 
-fn apply_filter<'a>(mut q: Query<'a>, f: &LeadFilter) -> Query<'a> {
+pub(super) fn apply_filter<'a>(mut q: Query<'a>, f: &LeadFilter) -> Query<'a> {
     if !f.include_deleted {
         q = q.sql(" AND l.deleted_at IS NULL");
     }
@@ -162,7 +162,7 @@ fn apply_filter<'a>(mut q: Query<'a>, f: &LeadFilter) -> Query<'a> {
     q
 }
 
-fn bind_cursor<'a>(q: Query<'a>, expr: &'static str, op: &'static str, cursor: &Cursor) -> Query<'a> {
+pub(super) fn bind_cursor<'a>(q: Query<'a>, expr: &'static str, op: &'static str, cursor: &Cursor) -> Query<'a> {
     let q = q.sql(&format!(" AND ({expr}, l.id) {op} ("));
     let q = match &cursor.key {
         SortKey::Time(t) => q.bind::<Timestamptz, _>(*t),

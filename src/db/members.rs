@@ -134,3 +134,32 @@ pub async fn share_a_workspace(conn: &mut AsyncPgConnection, a: Uuid, b: Uuid) -
 pub async fn is_member(conn: &mut AsyncPgConnection, workspace_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
     Ok(role_of(conn, workspace_id, user_id).await?.is_some())
 }
+
+/// Which of `user_ids` are members of the workspace, in the order given.
+pub async fn members_among(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    let found: Vec<Uuid> = workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace_id))
+        .filter(workspace_members::user_id.eq_any(user_ids))
+        .select(workspace_members::user_id)
+        .load(conn)
+        .await?;
+    Ok(user_ids.iter().copied().filter(|u| found.contains(u)).collect())
+}
+
+pub async fn find_by_user(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<MemberRow>> {
+    workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace_id))
+        .filter(workspace_members::user_id.eq(user_id))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -33,6 +33,9 @@ pub mod members;
 pub mod outbox;
 pub mod paging;
 pub mod password_history;
+pub mod pipelines;
+pub mod placements;
+pub mod routing_rules;
 pub mod sealed;
 pub mod security_events;
 pub mod sessions;
@@ -56,6 +59,26 @@ pub type PoolError = diesel_async::pooled_connection::bb8::RunError;
 /// Whether an update failed only because it had nothing to set (diesel refuses to build an
 /// `UPDATE` without a `SET`). The update functions answer it with the row unchanged: an empty
 /// update is a no-op, not an error.
+/// Numbers the rows of `table` under one parent (0, 1, …) in the order of `ordered`. The table and
+/// column names are our constants; every value is bound.
+pub(crate) async fn set_positions(
+    conn: &mut diesel_async::AsyncPgConnection,
+    (table, parent_column): (&'static str, &'static str),
+    parent: uuid::Uuid,
+    ordered: &[uuid::Uuid],
+) -> diesel::QueryResult<usize> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(format!(
+        "UPDATE {table} t SET position = o.ord - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS o(id, ord) \
+         WHERE t.id = o.id AND t.{parent_column} = $1"
+    ))
+    .bind::<SqlUuid, _>(parent)
+    .bind::<Array<SqlUuid>, _>(ordered)
+    .execute(conn)
+    .await
+}
+
 pub fn is_empty_changeset(err: &diesel::result::Error) -> bool {
     matches!(err, diesel::result::Error::QueryBuilderError(e) if e.is::<diesel::result::EmptyChangeset>())
 }

@@ -81,11 +81,20 @@ fn lead_json(lead: &LeadRow) -> Value {
 
 /// A lead event's change, with member ids made global like the rest of the payload.
 fn change_json(event: LeadEventType, data: &Value) -> Value {
-    if event != LeadEventType::Assigned {
-        return data.clone();
+    let id_of = |kind: Kind, v: &Value| v.as_str().and_then(|s| s.parse().ok()).map_or(Value::Null, |id| gid(kind, id));
+    match event {
+        LeadEventType::Assigned => {
+            json!({ "from": id_of(Kind::User, &data["from"]), "to": id_of(Kind::User, &data["to"]) })
+        }
+        LeadEventType::StageChanged => {
+            let mut change = data.clone();
+            change["pipelineId"] = id_of(Kind::Pipeline, &data["pipelineId"]);
+            change["from"] = id_of(Kind::PipelineStage, &data["from"]);
+            change["to"] = id_of(Kind::PipelineStage, &data["to"]);
+            change
+        }
+        _ => data.clone(),
     }
-    let user = |v: &Value| v.as_str().and_then(|s| s.parse().ok()).map_or(Value::Null, |id| gid(Kind::User, id));
-    json!({ "from": user(&data["from"]), "to": user(&data["to"]) })
 }
 
 /// Records what a lead event tells partners (nothing for most workspaces: see the module doc).

@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
+use crate::model::enums::SubmissionSource;
 use crate::schema::form_submissions;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
@@ -21,6 +22,7 @@ pub struct SubmissionRow {
     pub idempotency_key: Option<String>,
     pub request_digest: Option<String>,
     pub submitted_at: DateTime<Utc>,
+    pub source: SubmissionSource,
 }
 
 /// Parent-agnostic cursor: the list is ordered by submission time either way.
@@ -74,6 +76,7 @@ pub struct NewSubmission<'a> {
     pub user_agent: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub request_digest: Option<&'a str>,
+    pub source: SubmissionSource,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewSubmission<'_>) -> QueryResult<SubmissionRow> {

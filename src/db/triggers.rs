@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::db::placements::StageMove;
 use crate::db::workflows::WorkflowRow;
 use crate::db::{self, executions::NewExecution};
 use crate::model::enums::{LeadStatus, NodeType};
@@ -128,19 +129,94 @@ pub async fn lead_status_changed(
     event_id: Uuid,
     chain: Option<&Chain>,
 ) -> QueryResult<Started> {
-    let pattern = json!({ "type": NodeType::LeadStatusChanged });
-    let matches = db::workflows::active_with_trigger(conn, Some(workspace_id), &pattern).await?;
+    let event = LeadChange {
+        node_type: NodeType::LeadStatusChanged,
+        pattern: json!({ "type": NodeType::LeadStatusChanged }),
+        trigger_data: json!({ "from": from, "to": to, "eventId": event_id }),
+        idempotency_key: format!("status:{event_id}"),
+    };
+    start_matching(conn, workspace_id, lead_id, event, chain, |config| match config {
+        NodeConfig::LeadStatusChanged(c) => c.from.is_none_or(|f| f == from) && c.to.is_none_or(|t| t == to),
+        _ => false,
+    })
+    .await
+}
+
+/// One execution per ACTIVE workflow whose PIPELINE_STAGE_CHANGED trigger names the move's
+/// pipeline and matches its from/to stages.
+pub async fn stage_changed(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    lead_id: Uuid,
+    moved: &StageMove,
+    chain: Option<&Chain>,
+) -> QueryResult<Started> {
+    let pipeline = moved.pipeline_id.to_string();
+    let (from, to) = (moved.from.map(|s| s.to_string()), moved.to.to_string());
+    let event = LeadChange {
+        node_type: NodeType::PipelineStageChanged,
+        pattern: json!({ "type": NodeType::PipelineStageChanged, "config": { "pipelineId": pipeline } }),
+        trigger_data: json!({
+            "pipelineId": moved.pipeline_id, "fromStageId": moved.from, "toStageId": moved.to,
+            "eventId": moved.event_id,
+        }),
+        idempotency_key: format!("stage:{}", moved.event_id),
+    };
+    start_matching(conn, workspace_id, lead_id, event, chain, |config| match config {
+        NodeConfig::PipelineStageChanged(c) => {
+            c.from_stage_id.as_ref().is_none_or(|f| Some(f) == from.as_ref())
+                && c.to_stage_id.as_ref().is_none_or(|t| *t == to)
+        }
+        _ => false,
+    })
+    .await
+}
+
+/// Starts what a lead's move triggers: the stage change, and the status change it implied.
+pub async fn lead_moved(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    lead_id: Uuid,
+    moved: &StageMove,
+    chain: Option<&Chain>,
+) -> QueryResult<Started> {
+    let mut started = stage_changed(conn, workspace_id, lead_id, moved, chain).await?;
+    if let Some((from, to, event_id)) = moved.status_changed {
+        let more = lead_status_changed(conn, workspace_id, lead_id, (from, to), event_id, chain).await?;
+        started.started += more.started;
+        started.refused.extend(more.refused);
+    }
+    Ok(started)
+}
+
+/// A change to a lead that LEAD_STATUS_CHANGED-like triggers react to.
+struct LeadChange {
+    node_type: NodeType,
+    /// Narrows the candidates in SQL (a containment match on the trigger node).
+    pattern: Value,
+    trigger_data: Value,
+    idempotency_key: String,
+}
+
+/// Starts each ACTIVE workflow whose trigger `matches` the change, extending `chain` (refusing
+/// loops and over-long chains) when a workflow made it.
+async fn start_matching(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    lead_id: Uuid,
+    change: LeadChange,
+    chain: Option<&Chain>,
+    matches: impl Fn(&NodeConfig) -> bool,
+) -> QueryResult<Started> {
+    let candidates = db::workflows::active_with_trigger(conn, Some(workspace_id), &change.pattern).await?;
     let mut out = Started::default();
-    for (workflow, version) in matches {
+    for (workflow, version) in candidates {
         let Ok(graph) = serde_json::from_value::<Graph>(version.graph.clone()) else { continue };
         let Some(trigger) = graph.trigger() else { continue };
-        let Ok(NodeConfig::LeadStatusChanged(c)) = NodeConfig::parse(trigger.node_type, &trigger.config) else {
-            continue;
-        };
-        if c.from.is_some_and(|f| f != from) || c.to.is_some_and(|t| t != to) {
+        if !NodeConfig::parse(trigger.node_type, &trigger.config).is_ok_and(|c| matches(&c)) {
             continue;
         }
-        let mut trigger_data = json!({ "from": from, "to": to, "eventId": event_id });
+        let mut trigger_data = change.trigger_data.clone();
         let (chain_depth, chain_workflow_ids) = match chain {
             None => (1, Vec::new()),
             Some(parent) => {
@@ -160,10 +236,10 @@ pub async fn lead_status_changed(
             version_id: version.id,
             lead_id: Some(lead_id),
             submission_id: None,
-            trigger_type: NodeType::LeadStatusChanged.as_str().into(),
+            trigger_type: change.node_type.as_str().into(),
             trigger_data,
             simulate: false,
-            idempotency_key: Some(format!("status:{event_id}")),
+            idempotency_key: Some(change.idempotency_key.clone()),
             created_by_id: None,
             chain_depth,
             chain_workflow_ids,

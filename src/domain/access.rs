@@ -60,6 +60,9 @@ tenant!(db::executions::ExecutionRow, "execution", db::executions::find);
 tenant!(db::api_keys::ApiKeyRow, "API key", db::api_keys::find);
 tenant!(db::webhook_endpoints::EndpointRow, "webhook endpoint", db::webhook_endpoints::find);
 tenant!(db::members::MemberRow, "member", db::members::find);
+tenant!(db::pipelines::PipelineRow, "pipeline", db::pipelines::find);
+tenant!(db::pipelines::StageRow, "pipeline stage", db::pipelines::find_stage);
+tenant!(db::routing_rules::RoutingRuleRow, "routing rule", db::routing_rules::find);
 
 /// The caller's role in a workspace, if any.
 async fn role_in(conn: &mut AsyncPgConnection, principal: &Principal, workspace_id: Uuid) -> AppResult<Option<Role>> {

@@ -12,9 +12,9 @@ use crate::db::forms::FieldRow;
 use crate::db::leads::Contact;
 use crate::db::submissions::SubmissionRow;
 use crate::db::{self, lead_events::Actor};
-use crate::domain::Caller;
+use crate::domain::{Caller, routing};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::model::enums::LeadEventType;
+use crate::model::enums::{LeadEventType, SubmissionSource};
 use crate::model::field_rules::{self, FieldSpec, Rules};
 
 pub struct Submitted {
@@ -123,6 +123,11 @@ pub async fn submit(
         accepted.iter().map(|(i, v)| (fields[*i].key.clone(), v.clone())).collect();
     let field_values: Vec<_> = accepted.iter().map(|(i, v)| (fields[*i].id, v.clone())).collect();
     let client = caller.client.clone();
+    // A partner system submitting with an API key is API intake; anyone else used the form.
+    let source = match caller.principal {
+        crate::auth::Principal::ApiKey { .. } => SubmissionSource::Api,
+        _ => SubmissionSource::Form,
+    };
 
     let outcome = conn
         .transaction::<_, AppError, _>(async move |conn| {
@@ -147,15 +152,19 @@ pub async fn submit(
                     user_agent: client.user_agent.as_deref(),
                     idempotency_key: key.as_deref(),
                     request_digest: Some(&request_digest),
+                    source,
                 },
             )
             .await?;
             db::field_values::upsert(conn, form.workspace_id, lead.id, &field_values).await?;
+            let routing = routing::route_submission(conn, &lead, upserted.inserted, form.id, source, &data).await?;
             let event = json!({
                 "formId": form.id,
                 "formName": form.name,
                 "submissionId": submission.id,
                 "newLead": upserted.inserted,
+                "source": source,
+                "routing": routing,
             });
             db::lead_events::append(
                 conn,

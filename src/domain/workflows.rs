@@ -217,7 +217,48 @@ async fn check_references(
             Some(_) => {}
         }
     }
+    check_stage_references(conn, workspace_id, graph, &mut problems).await?;
     Ok(problems)
+}
+
+/// A PIPELINE_STAGE_CHANGED trigger's pipeline must be the workspace's and its stages that
+/// pipeline's; an UPDATE_LEAD's stage must be the workspace's.
+async fn check_stage_references(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    graph: &Graph,
+    problems: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    let id_at = |node: &GraphNode, field: &str| {
+        node.config.get(field).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+    };
+    for node in &graph.nodes {
+        let pipeline = match node.node_type {
+            NodeType::PipelineStageChanged => {
+                let Some(id) = id_at(node, "pipelineId") else { continue };
+                let found = db::pipelines::find(conn, id).await?.filter(|p| p.workspace_id == workspace_id);
+                if found.is_none() {
+                    let field = format!("nodes.{}.config.pipelineId", node.key);
+                    problems.push(FieldError::new(field, "no such pipeline in this workspace"));
+                    continue;
+                }
+                Some(id)
+            }
+            NodeType::UpdateLead => None,
+            _ => continue,
+        };
+        for field in ["fromStageId", "toStageId", "stageId"] {
+            let Some(id) = id_at(node, field) else { continue };
+            let stage = db::pipelines::find_stage(conn, id).await?.filter(|s| s.workspace_id == workspace_id);
+            let problem = match (stage, pipeline) {
+                (None, _) => "no such stage in this workspace",
+                (Some(s), Some(p)) if s.pipeline_id != p => "is not a stage of the trigger's pipeline",
+                _ => continue,
+            };
+            problems.push(FieldError::new(format!("nodes.{}.config.{field}", node.key), problem));
+        }
+    }
+    Ok(())
 }
 
 /// PAUSED stops new executions; running ones finish on their version.

@@ -283,9 +283,12 @@ impl Runner {
                                 match nodes::lead::apply(conn, row.workspace_id, lead_id, row.id, effect).await {
                                     Ok(applied) => {
                                         output = applied.output.unwrap_or(output);
+                                        let max = self.deps.config.max_chain_depth;
                                         if let Some(change) = applied.status_changed {
-                                            let max = self.deps.config.max_chain_depth;
                                             chain::status_changed(conn, &row, step.id, lead_id, change, max).await?;
+                                        }
+                                        if let Some(moved) = &applied.stage_moved {
+                                            chain::lead_moved(conn, &row, step.id, lead_id, moved, max).await?;
                                         }
                                     }
                                     Err(ApplyError::Invalid(m)) => return Ok(Err(m)),
@@ -544,6 +547,7 @@ fn effects_commit_with_result(node_type: NodeType) -> bool {
         node_type,
         NodeType::FormSubmitted
             | NodeType::LeadStatusChanged
+            | NodeType::PipelineStageChanged
             | NodeType::Manual
             | NodeType::Webhook
             | NodeType::Schedule

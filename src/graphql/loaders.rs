@@ -236,6 +236,8 @@ macro_rules! by_id_loader {
 by_id_loader!(FormId, db::forms::FormRow, db::forms::find_many);
 by_id_loader!(LeadId, db::leads::LeadRow, db::leads::find_many);
 by_id_loader!(WorkflowId, db::workflows::WorkflowRow, db::workflows::find_many);
+by_id_loader!(PipelineId, db::pipelines::PipelineRow, db::pipelines::find_many);
+by_id_loader!(StageId, db::pipelines::StageRow, db::pipelines::find_stages);
 
 macro_rules! many_by_parent_loader {
     ($key:ident, $row:ty, $find:path, $parent:ident) => {
@@ -262,6 +264,8 @@ macro_rules! many_by_parent_loader {
 many_by_parent_loader!(NodesOfWorkflow, db::workflows::NodeRow, db::workflows::nodes_of, workflow_id);
 many_by_parent_loader!(EdgesOfWorkflow, db::workflows::EdgeRow, db::workflows::edges_of, workflow_id);
 many_by_parent_loader!(VersionsOfWorkflow, db::workflows::VersionRow, db::workflows::versions_of, workflow_id);
+many_by_parent_loader!(StagesOfPipeline, db::pipelines::StageRow, db::pipelines::stages_of, pipeline_id);
+many_by_parent_loader!(PlacementsOfLead, db::placements::PlacementRow, db::placements::of_leads, lead_id);
 many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
 many_by_parent_loader!(
     AttemptsOfDelivery,
@@ -269,6 +273,35 @@ many_by_parent_loader!(
     db::webhook_deliveries::attempts_of,
     delivery_id
 );
+
+/// One page of a board column: a stage's leads under a filter, most recently placed first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeadsInStage {
+    pub stage: Uuid,
+    pub page: Page,
+    pub filter: db::leads::LeadFilter,
+}
+
+impl Loader<LeadsInStage> for Loaders {
+    type Value = Slice<(db::leads::LeadRow, chrono::DateTime<chrono::Utc>)>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[LeadsInStage]) -> Result<HashMap<LeadsInStage, Self::Value>, Self::Error> {
+        let mut conn = self.conn().await?;
+        let mut groups: HashMap<(&Page, &db::leads::LeadFilter), Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            groups.entry((&k.page, &k.filter)).or_default().push(k.stage);
+        }
+        let mut out = HashMap::new();
+        for ((page, filter), stages) in groups {
+            let slices = db::placements::page_per_stage(&mut conn, &stages, filter, page).await.map_err(internal)?;
+            for (stage, slice) in slices {
+                out.insert(LeadsInStage { stage, page: page.clone(), filter: filter.clone() }, slice);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// A page of an execution's log lines after a cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -353,6 +386,8 @@ pub enum CountKey {
     EventsOfIntegration(Uuid),
     /// An endpoint's deliveries, optionally of one status.
     DeliveriesOf(Uuid, Option<&'static str>),
+    /// A stage's leads under a filter (a board column).
+    LeadsInStage(Uuid, db::leads::LeadFilter),
 }
 
 impl Loader<CountKey> for Loaders {
@@ -434,6 +469,19 @@ impl Loader<CountKey> for Loaders {
         for (status, ids) in delivery_groups {
             for (id, n) in db::webhook_deliveries::count_by_endpoint(&mut conn, &ids, status).await.map_err(internal)? {
                 out.insert(CountKey::DeliveriesOf(id, status), n);
+            }
+        }
+        let mut stage_groups: HashMap<&db::leads::LeadFilter, Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            if let CountKey::LeadsInStage(stage, filter) = k {
+                stage_groups.entry(filter).or_default().push(*stage);
+            }
+        }
+        for (filter, stages) in stage_groups {
+            let counts = db::placements::count_per_stage(&mut conn, &stages, filter).await.map_err(internal)?;
+            let counted: HashMap<Uuid, i64> = counts.into_iter().collect();
+            for stage in stages {
+                out.insert(CountKey::LeadsInStage(stage, filter.clone()), counted.get(&stage).copied().unwrap_or(0));
             }
         }
         let integrations = pick(|k| if let CountKey::IntegrationsOf(id) = k { Some(*id) } else { None });

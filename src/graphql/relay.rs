@@ -74,7 +74,7 @@ impl ConnectionTotals {
 #[Object]
 impl ConnectionTotals {
     /// Number of items in the whole list, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+    pub async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         let Some(key) = &self.key else { return Ok(0) };
         Ok(load_or_internal(ctx, key.clone()).await?.unwrap_or(0))
     }

@@ -81,6 +81,31 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a pipeline is for; a label for clients, it changes no behaviour.
+    PipelineKind {
+        Sales => "SALES", Support => "SUPPORT", Billing => "BILLING", Internal => "INTERNAL",
+        Generic => "GENERIC", Custom => "CUSTOM",
+    }
+}
+
+text_enum! {
+    /// Where a stage sits in a lead's life: OPEN is work in progress; WON and LOST are closed
+    /// (won or not), and a routing rule with `reopenClosed` takes a returning lead out of them.
+    StageCategory { Open => "OPEN", Won => "WON", Lost => "LOST" }
+}
+
+text_enum! {
+    /// Where a submission came from. FORM: the public form; API: an authenticated caller;
+    /// WEBHOOK and EMAIL are reserved for inbound webhooks and mail intake.
+    SubmissionSource { Form => "FORM", Api => "API", Webhook => "WEBHOOK", Email => "EMAIL" }
+}
+
+text_enum! {
+    /// How a routing rule picks an assignee: its one member, or its members in turn.
+    AssignStrategy { Specific => "SPECIFIC", RoundRobin => "ROUND_ROBIN" }
+}
+
+text_enum! {
     LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
 }
 
@@ -91,7 +116,7 @@ text_enum! {
         NoteAdded => "NOTE_ADDED", Assigned => "ASSIGNED", Updated => "UPDATED",
         Deleted => "DELETED", Restored => "RESTORED", EmailSent => "EMAIL_SENT",
         WebhookSent => "WEBHOOK_SENT", WorkflowStarted => "WORKFLOW_STARTED",
-        WorkflowFinished => "WORKFLOW_FINISHED",
+        WorkflowFinished => "WORKFLOW_FINISHED", StageChanged => "STAGE_CHANGED",
     }
 }
 
@@ -103,6 +128,7 @@ text_enum! {
     /// Triggers start a workflow; the rest are actions and logic.
     NodeType {
         FormSubmitted => "FORM_SUBMITTED", LeadStatusChanged => "LEAD_STATUS_CHANGED",
+        PipelineStageChanged => "PIPELINE_STAGE_CHANGED",
         Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
         SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
         AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
@@ -115,6 +141,7 @@ impl NodeType {
             self,
             NodeType::FormSubmitted
                 | NodeType::LeadStatusChanged
+                | NodeType::PipelineStageChanged
                 | NodeType::Manual
                 | NodeType::Webhook
                 | NodeType::Schedule

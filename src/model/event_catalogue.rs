@@ -18,17 +18,19 @@ pub enum EventType {
     LeadUpdated,
     LeadStatusChanged,
     LeadAssigned,
+    LeadStageChanged,
     FormSubmitted,
     ExecutionCompleted,
     ExecutionFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::LeadCreated,
         EventType::LeadUpdated,
         EventType::LeadStatusChanged,
         EventType::LeadAssigned,
+        EventType::LeadStageChanged,
         EventType::FormSubmitted,
         EventType::ExecutionCompleted,
         EventType::ExecutionFailed,
@@ -40,6 +42,7 @@ impl EventType {
             EventType::LeadUpdated => "lead.updated",
             EventType::LeadStatusChanged => "lead.status_changed",
             EventType::LeadAssigned => "lead.assigned",
+            EventType::LeadStageChanged => "lead.stage_changed",
             EventType::FormSubmitted => "form.submitted",
             EventType::ExecutionCompleted => "execution.completed",
             EventType::ExecutionFailed => "execution.failed",
@@ -52,6 +55,11 @@ impl EventType {
             EventType::LeadUpdated => "A lead's contact details, priority or other fields changed.",
             EventType::LeadStatusChanged => "A lead moved from one status to another (`data.change.from`/`to`).",
             EventType::LeadAssigned => "A lead was assigned to a member or unassigned (`data.change.from`/`to`).",
+            EventType::LeadStageChanged => {
+                "A lead moved into a pipeline stage (`data.change.pipelineId`, `from`, `to`: stage ids; \
+                 `toKey`, `category`, `reason`). Status-driven moves of the default pipeline are \
+                 lead.status_changed."
+            }
             EventType::FormSubmitted => "A form was submitted; `data.submission.values` holds the accepted values.",
             EventType::ExecutionCompleted => "A workflow execution finished successfully.",
             EventType::ExecutionFailed => "A workflow execution failed (`data.execution.error` says why).",
@@ -69,6 +77,7 @@ impl EventType {
             LeadEventType::Updated | LeadEventType::PriorityChanged => &[EventType::LeadUpdated],
             LeadEventType::StatusChanged => &[EventType::LeadStatusChanged],
             LeadEventType::Assigned => &[EventType::LeadAssigned],
+            LeadEventType::StageChanged => &[EventType::LeadStageChanged],
             // A first submission creates its lead: partners hear of both.
             LeadEventType::FormSubmitted if data["newLead"] == Value::Bool(true) => {
                 &[EventType::LeadCreated, EventType::FormSubmitted]

@@ -27,9 +27,12 @@ pub enum Kind {
     WebhookDelivery,
     Integration,
     WebhookEvent,
+    Pipeline,
+    PipelineStage,
+    RoutingRule,
 }
 
-const KINDS: [Kind; 18] = [
+const KINDS: [Kind; 21] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -48,6 +51,9 @@ const KINDS: [Kind; 18] = [
     Kind::WebhookDelivery,
     Kind::Integration,
     Kind::WebhookEvent,
+    Kind::Pipeline,
+    Kind::PipelineStage,
+    Kind::RoutingRule,
 ];
 
 impl Kind {
@@ -71,6 +77,9 @@ impl Kind {
             Kind::WebhookDelivery => "WebhookDelivery",
             Kind::Integration => "Integration",
             Kind::WebhookEvent => "WebhookEvent",
+            Kind::Pipeline => "Pipeline",
+            Kind::PipelineStage => "PipelineStage",
+            Kind::RoutingRule => "RoutingRule",
         }
     }
 

@@ -27,6 +27,16 @@ pub struct StatusChangedConfig {
     pub to: Option<LeadStatus>,
 }
 
+/// A PIPELINE_STAGE_CHANGED trigger: a lead moved within `pipelineId`, optionally only out of
+/// `fromStageId` and/or into `toStageId` (UUIDs: the API layer turns global ids into them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StageChangedConfig {
+    pub pipeline_id: String,
+    pub from_stage_id: Option<String>,
+    pub to_stage_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleConfig {
@@ -90,6 +100,8 @@ pub struct UpdateLeadConfig {
     pub assignee_email: Option<String>,
     #[serde(default)]
     pub fields: BTreeMap<String, Value>,
+    /// Moves the lead into this stage (a UUID) of its pipeline, as `moveLeadToStage` does.
+    pub stage_id: Option<String>,
     pub max_attempts: Option<i32>,
 }
 
@@ -163,6 +175,7 @@ impl WebhookConfig {
 pub enum NodeConfig {
     FormSubmitted(FormSubmittedConfig),
     LeadStatusChanged(StatusChangedConfig),
+    PipelineStageChanged(StageChangedConfig),
     Manual,
     Webhook(WebhookConfig),
     Schedule(ScheduleConfig),
@@ -190,6 +203,7 @@ impl NodeConfig {
         Ok(match node_type {
             NodeType::FormSubmitted => NodeConfig::FormSubmitted(parse(config)?),
             NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
+            NodeType::PipelineStageChanged => NodeConfig::PipelineStageChanged(parse(config)?),
             NodeType::Manual => NodeConfig::Manual,
             NodeType::Webhook => NodeConfig::Webhook(parse(config)?),
             NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
@@ -230,6 +244,17 @@ impl NodeConfig {
             // The API layer has already turned a form's global id into its UUID.
             NodeConfig::FormSubmitted(c) if uuid::Uuid::parse_str(&c.form_id).is_err() => {
                 problems.push(FieldError::new("formId", "is not the id of a form"));
+            }
+            NodeConfig::PipelineStageChanged(c) => {
+                for (field, id) in [
+                    ("pipelineId", Some(&c.pipeline_id)),
+                    ("fromStageId", c.from_stage_id.as_ref()),
+                    ("toStageId", c.to_stage_id.as_ref()),
+                ] {
+                    if id.is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+                        problems.push(FieldError::new(field, "is not the id of a pipeline or stage"));
+                    }
+                }
             }
             NodeConfig::Webhook(c) => {
                 if c.integration_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
@@ -281,10 +306,19 @@ impl NodeConfig {
                 }
             }
             NodeConfig::UpdateLead(c)
-                if c.status.is_none() && c.priority.is_none() && c.assignee_email.is_none() && c.fields.is_empty() =>
+                if c.status.is_none()
+                    && c.priority.is_none()
+                    && c.assignee_email.is_none()
+                    && c.fields.is_empty()
+                    && c.stage_id.is_none() =>
             {
-                problems
-                    .push(FieldError::new("status", "set at least one of status, priority, assigneeEmail or fields"));
+                problems.push(FieldError::new(
+                    "status",
+                    "set at least one of status, priority, assigneeEmail, fields or stageId",
+                ));
+            }
+            NodeConfig::UpdateLead(c) if c.stage_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) => {
+                problems.push(FieldError::new("stageId", "is not the id of a stage"));
             }
             NodeConfig::AddNote(c) => {
                 template("body", &c.body);
@@ -330,6 +364,7 @@ impl NodeConfig {
 fn required_fields(node_type: NodeType) -> &'static [&'static str] {
     match node_type {
         NodeType::FormSubmitted => &["formId"],
+        NodeType::PipelineStageChanged => &["pipelineId"],
         NodeType::Schedule => &["cron"],
         NodeType::SendEmail => &["to", "subject"],
         NodeType::HttpRequest => &["url"],

@@ -55,6 +55,15 @@ pub fn password(field: &str, raw: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Whether `given` lists exactly the ids of `current`, each once, in any order (a reorder's
+/// input).
+pub fn same_ids(current: &[uuid::Uuid], given: &[uuid::Uuid]) -> bool {
+    let (mut a, mut b) = (current.to_vec(), given.to_vec());
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
 /// Collects field errors so every problem in an input is reported at once.
 #[derive(Default)]
 pub struct Problems(pub Vec<FieldError>);

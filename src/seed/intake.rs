@@ -78,6 +78,7 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
     forms::set_status(conn, &owner, form.id, crate::model::enums::FormStatus::Published).await.map_err(internal)?;
     // Activated before the submissions arrive, so each one starts an execution.
     super::workflows::seed(conn, &owner, workspace_id, form.id).await.map_err(internal)?;
+    super::pipelines::seed(conn, &owner, workspace_id, form.id).await.map_err(internal)?;
 
     let public = Caller { principal: Principal::Anonymous, ..owner.clone() };
     for i in 0..40usize {
@@ -88,7 +89,11 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
             "name": name,
             "company": COMPANIES[i % COMPANIES.len()],
             "budget": BUDGET_OPTIONS[i % BUDGET_OPTIONS.len()],
-            "message": format!("We need help with project #{i}."),
+            "message": if i % 5 == 0 {
+                format!("We need support with the site you built (ticket #{i}).")
+            } else {
+                format!("We need help with project #{i}.")
+            },
         });
         let done = intake::submit(conn, &public, workspace_slug, DEMO_FORM_SLUG, values, Some(format!("seed-{i}")))
             .await

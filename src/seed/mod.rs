@@ -4,6 +4,7 @@
 use diesel_async::AsyncConnection;
 
 pub mod intake;
+pub mod pipelines;
 pub mod workflows;
 
 use crate::auth::password;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{NodeRun, Outcome};
+use crate::db::placements::{MoveReason, StageMove};
 use crate::db::{self, lead_events::Actor, leads::LeadChanges};
 use crate::model::enums::{LeadEventType, LeadStatus};
 use crate::model::field_rules::{self, FieldSpec, Rules};
@@ -28,6 +29,8 @@ pub struct Applied {
     pub output: Option<Value>,
     /// The lead's status moved (from, to, the STATUS_CHANGED event's id): it may start workflows.
     pub status_changed: Option<(LeadStatus, LeadStatus, Uuid)>,
+    /// The lead moved into another stage (and perhaps status): it may start workflows.
+    pub stage_moved: Option<StageMove>,
 }
 
 #[derive(Debug)]
@@ -68,7 +71,10 @@ pub fn note(run: &NodeRun<'_>, c: &AddNoteConfig) -> Outcome {
 }
 
 fn describe(c: &UpdateLeadConfig) -> Value {
-    json!({ "status": c.status, "priority": c.priority, "assigneeEmail": c.assignee_email, "fields": c.fields })
+    json!({
+        "status": c.status, "priority": c.priority, "assigneeEmail": c.assignee_email, "fields": c.fields,
+        "stageId": c.stage_id,
+    })
 }
 
 /// Applies the effect; returns what it did.
@@ -102,7 +108,7 @@ pub async fn apply(
                 actor,
             )
             .await?;
-            Ok(Applied { output: Some(json!({ "eventId": event.id, "note": body })), status_changed: None })
+            Ok(Applied { output: Some(json!({ "eventId": event.id, "note": body })), ..Applied::default() })
         }
         Effect::UpdateLead(c) => {
             let mut changed = serde_json::Map::new();
@@ -135,9 +141,13 @@ pub async fn apply(
             let has_column_changes =
                 changes.status.is_some() || changes.priority.is_some() || changes.assignee_id.is_some();
             let new_status = changes.status;
-            if has_column_changes {
-                db::leads::update(conn, lead_id, changes).await?;
-            }
+            // Read before anything changes, so a bad stage changes nothing.
+            let stage = match &c.stage_id {
+                Some(id) => Some(stage_of(conn, workspace_id, id).await?),
+                None => None,
+            };
+            let current =
+                if has_column_changes { db::leads::update(conn, lead_id, changes).await? } else { lead.clone() };
             let mut status_changed = None;
             for (event_type, data) in events {
                 let event = db::lead_events::append(conn, workspace_id, lead_id, event_type, &data, actor).await?;
@@ -145,9 +155,34 @@ pub async fn apply(
                     status_changed = Some((lead.status, to, event.id));
                 }
             }
-            Ok(Applied { output: Some(json!({ "changed": changed })), status_changed })
+            let mut stage_moved = None;
+            if let Some(stage) = stage {
+                stage_moved =
+                    db::placements::move_lead(conn, &current, &stage, None, MoveReason::Requested, actor).await?;
+                if let Some(moved) = &stage_moved {
+                    changed.insert("stageId".into(), json!(moved.to));
+                }
+            }
+            Ok(Applied { output: Some(json!({ "changed": changed })), status_changed, stage_moved })
         }
     }
+}
+
+/// The stage `id` names, if it is one of the workspace's, in a pipeline still in use.
+async fn stage_of(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: &str,
+) -> Result<db::pipelines::StageRow, ApplyError> {
+    let missing = || ApplyError::Invalid(format!("stageId: no stage {id} in this workspace"));
+    let id = Uuid::parse_str(id).map_err(|_| missing())?;
+    let stage =
+        db::pipelines::find_stage(conn, id).await?.filter(|s| s.workspace_id == workspace_id).ok_or_else(missing)?;
+    let pipeline = db::pipelines::find(conn, stage.pipeline_id).await?;
+    if pipeline.is_none_or(|p| p.archived_at.is_some()) {
+        return Err(ApplyError::Invalid("stageId: the stage's pipeline is archived".into()));
+    }
+    Ok(stage)
 }
 
 async fn assignee_id(

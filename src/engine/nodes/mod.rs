@@ -91,6 +91,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
     match config {
         NodeConfig::FormSubmitted(_)
         | NodeConfig::LeadStatusChanged(_)
+        | NodeConfig::PipelineStageChanged(_)
         | NodeConfig::Manual
         | NodeConfig::Webhook(_)
         | NodeConfig::Schedule(_) => Outcome::done(run.execution.trigger_data.clone()),

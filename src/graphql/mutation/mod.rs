@@ -8,7 +8,9 @@ mod integrations;
 mod invitations;
 mod leads;
 mod members;
+mod pipelines;
 mod recovery;
+mod routing;
 mod sessions;
 mod webhooks;
 mod workflows;
@@ -26,6 +28,8 @@ pub struct Mutation(
     forms::FormMutation,
     intake::IntakeMutation,
     leads::LeadMutation,
+    pipelines::PipelineMutation,
+    routing::RoutingMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -59,8 +59,9 @@ pub struct WorkflowEdgeInput {
     pub is_default: bool,
 }
 
-/// A FORM_SUBMITTED trigger's form, and an HTTP_REQUEST's or WEBHOOK trigger's integration, may
-/// be given by global id; the domain stores the UUID, so triggers can be matched in SQL.
+/// A FORM_SUBMITTED trigger's form, an HTTP_REQUEST's or WEBHOOK trigger's integration, and the
+/// pipeline and stages of a PIPELINE_STAGE_CHANGED trigger or UPDATE_LEAD node may be given by
+/// global id; the domain stores the UUID, so triggers can be matched in SQL.
 fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serde_json::Value {
     if node_type == NodeType::FormSubmitted
         && let Some(id) = config.get("formId").and_then(|v| v.as_str())
@@ -73,6 +74,21 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
         && let Some((Kind::Integration, uuid)) = parse_global_id(id)
     {
         config["integrationId"] = serde_json::json!(uuid.to_string());
+    }
+    let id_fields: &[(&str, Kind)] = match node_type {
+        NodeType::PipelineStageChanged => {
+            &[("pipelineId", Kind::Pipeline), ("fromStageId", Kind::PipelineStage), ("toStageId", Kind::PipelineStage)]
+        }
+        NodeType::UpdateLead => &[("stageId", Kind::PipelineStage)],
+        _ => &[],
+    };
+    for (field, kind) in id_fields {
+        if let Some(id) = config.get(*field).and_then(|v| v.as_str())
+            && let Some((found, uuid)) = parse_global_id(id)
+            && found == *kind
+        {
+            config[*field] = serde_json::json!(uuid.to_string());
+        }
     }
     config
 }

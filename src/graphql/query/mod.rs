@@ -4,6 +4,8 @@ mod intake;
 mod integrations;
 mod invitations;
 mod node;
+mod pipelines;
+mod routing;
 mod viewer;
 mod webhooks;
 mod workflows;
@@ -17,6 +19,8 @@ pub struct Query(
     intake::IntakeQuery,
     invitations::InvitationQuery,
     workflows::WorkflowQuery,
+    pipelines::PipelineQuery,
+    routing::RoutingQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
 );

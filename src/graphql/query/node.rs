@@ -47,6 +47,9 @@ impl NodeQuery {
                 Node::WebhookDelivery(WebhookDelivery(domain::webhooks::get_delivery(conn, caller, uuid).await?))
             }
             Kind::Integration => Node::Integration(domain::integrations::get(conn, caller, uuid).await?.into()),
+            Kind::Pipeline => Node::Pipeline(domain::pipelines::get(conn, caller, uuid).await?.into()),
+            Kind::RoutingRule => Node::RoutingRule(domain::routing::get(conn, caller, uuid).await?.into()),
+            Kind::PipelineStage => Node::PipelineStage(domain::pipelines::get_stage(conn, caller, uuid).await?.into()),
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

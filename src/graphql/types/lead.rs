@@ -11,7 +11,7 @@ use crate::db::lead_events::LeadEventRow;
 use crate::db::leads::LeadRow;
 use crate::db::users::UserRow;
 use crate::graphql::loaders::{
-    CountKey, EVENTS_BY_LEAD, FormId, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
+    CountKey, EVENTS_BY_LEAD, FormId, PlacementsOfLead, SUBMISSIONS_BY_LEAD, UserId, ValuesOfLead, load_or_internal,
 };
 use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{Form, FormField, FormSubmission, User};
@@ -60,6 +60,12 @@ impl Lead {
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.row.assignee_id else { return Ok(None) };
         Ok(load_or_internal(ctx, UserId(id)).await?.map(User))
+    }
+    /// Where the lead sits in each pipeline it is on (always the default one).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn placements(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::LeadPlacement>> {
+        let rows = load_or_internal(ctx, PlacementsOfLead(self.row.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|row| crate::graphql::types::LeadPlacement { row, role: self.role }).collect())
     }
     /// The form that first brought this lead in.
     async fn source_form(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Form>> {

@@ -3,8 +3,8 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Integration, Invitation, Lead, User, WebhookDelivery, WebhookEndpoint,
-    Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+    ApiKey, Form, FormField, FormSubmission, Integration, Invitation, Lead, Pipeline, PipelineStage, RoutingRule, User,
+    WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -24,4 +24,7 @@ pub enum Node {
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
     Integration(Integration),
+    Pipeline(Pipeline),
+    PipelineStage(PipelineStage),
+    RoutingRule(RoutingRule),
 }

@@ -30,6 +30,10 @@ impl FormSubmission {
     async fn submitted_at(&self) -> DateTime<Utc> {
         self.row.submitted_at
     }
+    /// FORM (the public form) or API (submitted with an API key).
+    async fn source(&self) -> crate::model::enums::SubmissionSource {
+        self.row.source
+    }
     async fn ip(&self) -> Option<&str> {
         self.row.ip.as_deref()
     }

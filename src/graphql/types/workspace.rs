@@ -192,7 +192,7 @@ impl Workspace {
         let mut connection = async_graphql::connection::Connection::with_additional_fields(
             slice.has_previous_page,
             slice.has_next_page,
-            LeadTotals { workspace_id: self.row.id, filter },
+            LeadTotals::Workspace { workspace_id: self.row.id, filter },
         );
         let role = self.role;
         connection.edges.extend(
@@ -243,6 +243,26 @@ impl Workspace {
                 .map(|row| async_graphql::connection::Edge::new(row.cursor().encode(), SecurityEvent(row))),
         );
         Ok(connection)
+    }
+
+    /// The workspace's pipelines: the default first, then by creation.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn pipelines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::Pipeline>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::pipelines::list(&mut conn, caller, self.row.id, include_archived).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Intake routing rules, in the order they are tried.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn routing_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::RoutingRule>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::routing::list(&mut conn, caller, self.row.id).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Where this workspace's events are delivered, oldest first. Needs ADMIN.
@@ -327,7 +347,7 @@ pub struct LeadOrderInput {
 }
 
 impl LeadFilterInput {
-    fn into_filter(self) -> Result<crate::db::leads::LeadFilter, AppError> {
+    pub(crate) fn into_filter(self) -> Result<crate::db::leads::LeadFilter, AppError> {
         let assignee_id = self.assignee_id.map(|id| expect_id("filter.assigneeId", &id, Kind::User)).transpose()?;
         let source_form_id =
             self.source_form_id.map(|id| expect_id("filter.sourceFormId", &id, Kind::Form)).transpose()?;
@@ -344,16 +364,23 @@ impl LeadFilterInput {
     }
 }
 
-/// `totalCount` of a filtered lead list, counted only when asked for.
-pub struct LeadTotals {
-    workspace_id: uuid::Uuid,
-    filter: crate::db::leads::LeadFilter,
+/// `totalCount` of a filtered lead list, counted only when asked for: a workspace's leads, or a
+/// board column's (one statement for all the columns of a response).
+pub enum LeadTotals {
+    Workspace { workspace_id: uuid::Uuid, filter: crate::db::leads::LeadFilter },
+    Stage(crate::graphql::relay::ConnectionTotals),
 }
 
 #[Object]
 impl LeadTotals {
+    /// Number of items in the whole list, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let (caller, mut conn) = crate::graphql::session(ctx).await?;
-        Ok(crate::domain::leads::count(&mut conn, caller, self.workspace_id, &self.filter).await?)
+        match self {
+            LeadTotals::Workspace { workspace_id, filter } => {
+                let (caller, mut conn) = crate::graphql::session(ctx).await?;
+                Ok(crate::domain::leads::count(&mut conn, caller, *workspace_id, filter).await?)
+            }
+            LeadTotals::Stage(totals) => totals.total_count(ctx).await,
+        }
     }
 }
