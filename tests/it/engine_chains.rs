@@ -1,4 +1,4 @@
-//! Chained automations: a status change made by a workflow's UPDATE_LEAD starts the
+//! Chained automations: a status or stage change made by a workflow's UPDATE_LEAD starts the
 //! LEAD_STATUS_CHANGED workflows it matches; a loop (A → B → A) and a chain longer than
 //! INTAKEFLOW_MAX_CHAIN_DEPTH are cut short, with a WARN line on the execution that tried.
 
@@ -178,4 +178,38 @@ async fn a_chain_deeper_than_the_configured_limit_is_stopped() {
     // The change itself stands: only the start was refused.
     let lead_status = app.sql_rows("SELECT status FROM leads WHERE email = 'deep@example.com'").await;
     assert_eq!(lead_status[0].get::<_, String>(0), "BOOKED");
+}
+
+#[tokio::test]
+async fn a_workflow_moving_a_lead_between_stages_starts_the_stage_workflows_and_a_loop_stops() {
+    let app = EngineApp::spawn().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let support = crate::pipelines::support_pipeline(&app, &owner, &ws).await;
+    let stage = |key: &str| crate::pipelines::stage(&support, key).to_owned();
+    let on_stage = |to: &str, then: &str| {
+        Graph::new()
+            .node("start", "PIPELINE_STAGE_CHANGED", json!({ "pipelineId": support["id"], "toStageId": stage(to) }))
+            .node("move", "UPDATE_LEAD", json!({ "stageId": stage(then) }))
+            .edge("start", "move")
+    };
+    // open → waiting → resolved (implies WON); resolved → open would loop back to the first.
+    let a = named(&app, &owner, &ws, "Open to waiting", on_stage("open", "waiting")).await;
+    let b = named(&app, &owner, &ws, "Waiting to resolved", on_stage("waiting", "resolved")).await;
+    let c = named(&app, &owner, &ws, "Resolved to open", on_stage("resolved", "open")).await;
+    let lead = app.create_lead(&ws, &owner, json!({ "email": "stages@example.com" })).await;
+    app.as_token(&owner.token).run(crate::pipelines::MOVE, json!({ "lead": lead, "stage": stage("open") })).await.ok();
+    let exec_a = only_execution(&app, &owner, &a).await;
+    let exec_b = only_execution(&app, &owner, &b).await;
+    let exec_c = only_execution(&app, &owner, &c).await;
+    assert_eq!(exec_b["triggerData"]["startedByExecutionId"], uuid_of(exec_a["id"].as_str().unwrap()).to_string());
+    assert_eq!(exec_c["triggerData"]["toStageId"], uuid_of(&stage("resolved")).to_string());
+    // C's move back to open matched A, which already ran in this chain: refused and said so.
+    let warned = warnings(&exec_c);
+    assert_eq!(warned.len(), 1, "{exec_c:#}");
+    assert!(warned[0].contains("Open to waiting") && warned[0].contains("stage change"), "{warned:?}");
+    assert_eq!(app.execution_ids(&owner.token, &a).await.len(), 1);
+    // B's move into `resolved` implied WON; C's back to `open` implies nothing, so WON stays.
+    let lead_status = app.sql_rows("SELECT status FROM leads WHERE email = 'stages@example.com'").await;
+    assert_eq!(lead_status[0].get::<_, String>(0), "WON");
 }
