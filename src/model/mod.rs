@@ -2,6 +2,7 @@
 //! templates, form field rules and input checks. Pure data and functions with no I/O, so every
 //! layer may use it; it uses none of them (only [`crate::error`] for field errors).
 
+pub mod availability;
 pub mod conditions;
 pub mod enums;
 pub mod event_catalogue;
