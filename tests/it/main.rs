@@ -36,6 +36,7 @@ mod observability;
 mod paging;
 mod passwords;
 mod persisted_queries;
+mod phone_intake;
 mod query_limits;
 mod recovery;
 mod relay;

@@ -17,6 +17,11 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
     };
     let to = to.trim().to_owned();
     if crate::model::validate::email("to", &to).is_err() {
+        // Leads that came in through a phone-only form have no address: say so, rather than
+        // quote what `{{ lead.email }}` rendered to.
+        if c.to.contains("lead.email") && run.data["lead"].is_object() && run.data["lead"]["email"].is_null() {
+            return Outcome::Fail { error: "to: the lead has no email address".into() };
+        }
         return Outcome::Fail { error: format!("to: {to:?} is not an email address") };
     }
     if run.execution.simulate {

@@ -188,6 +188,10 @@ async fn field_values(
             required: false,
             options: serde_json::from_value(field.options.clone()).unwrap_or_default(),
             rules: Rules::from_json(&field.validation),
+            // A workflow's value is not what finds the lead, and no form setting applies here:
+            // a number is written in E.164 only when it carries its country code.
+            identifies_lead: false,
+            default_region: None,
         };
         match field_rules::check_value(&spec, Some(value)) {
             Ok(Some(v)) => out.push((field.id, v)),
