@@ -56,5 +56,6 @@ mod webhook_access;
 mod webhook_crash;
 mod webhooks;
 mod workflow_access;
+mod workflow_simulation;
 mod workflows;
 mod ws_protocol;

@@ -23,6 +23,7 @@ mod member;
 mod node;
 mod security_event;
 mod session;
+mod simulation;
 mod submission;
 mod user;
 mod webhook;
@@ -40,6 +41,7 @@ pub use member::WorkspaceMember;
 pub use node::Node;
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals};
 pub use session::Session;
+pub use simulation::{SimulatedStep, WorkflowSimulation};
 pub use submission::{FormSubmission, SubmitFormPayload};
 pub use user::User;
 pub use webhook::{
