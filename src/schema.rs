@@ -250,7 +250,7 @@ diesel::table! {
         id -> Uuid,
         workspace_id -> Uuid,
         source_form_id -> Nullable<Uuid>,
-        email -> Text,
+        email -> Nullable<Text>,
         name -> Nullable<Text>,
         phone -> Nullable<Text>,
         company -> Nullable<Text>,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -19,7 +19,9 @@ pub struct LeadRow {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub source_form_id: Option<Uuid>,
-    pub email: String,
+    /// `None` for a lead known only by its phone number (a phone-identified form); a lead has
+    /// at least one of the two (a CHECK in the database).
+    pub email: Option<String>,
     pub name: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
@@ -238,12 +240,22 @@ pub async fn live_with_email(
         .optional()
 }
 
-/// Contact details a submission or manual entry brings; `None` keeps what the lead has.
+/// Contact details a submission or manual entry brings; `None` keeps what the lead has. The
+/// email or phone that is not the identity is copied onto the lead only while no other live lead
+/// holds it: two people may share a phone, and the submission itself keeps every value anyway.
 #[derive(Debug, Clone, Default)]
 pub struct Contact {
     pub name: Option<String>,
+    pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
+}
+
+/// What finds a submitting lead: its email address (lower case) or its phone number (E.164).
+#[derive(Debug, Clone, Copy)]
+pub enum Identity<'a> {
+    Email(&'a str),
+    Phone(&'a str),
 }
 
 #[derive(QueryableByName)]
@@ -254,39 +266,59 @@ pub struct Upserted {
     pub inserted: bool,
 }
 
-/// Inserts the lead or updates the live lead with the same address (case-insensitive),
-/// keeping its status. Returns whether it was created.
-pub async fn upsert_by_email(
+/// Both statements bind $1 workspace, $2 email, $3 phone, $4 name, $5 company, $6 source form;
+/// they differ in the live-lead index they meet on and in which of email and phone is the
+/// identity (always written) and which is contact (written unless another live lead holds it).
+const UPSERT_BY_EMAIL: &str = "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
+     VALUES ($1, $2, (SELECT $3::text WHERE NOT EXISTS (SELECT 1 FROM leads o \
+       WHERE o.workspace_id = $1 AND o.phone = $3 AND o.deleted_at IS NULL \
+         AND lower(o.email) IS DISTINCT FROM lower($2))), $4, $5, $6) \
+     ON CONFLICT (workspace_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET \
+       name = COALESCE(EXCLUDED.name, leads.name), \
+       phone = COALESCE(EXCLUDED.phone, leads.phone), \
+       company = COALESCE(EXCLUDED.company, leads.company), \
+       updated_at = now() \
+     RETURNING leads.*, (xmax = 0) AS inserted";
+
+const UPSERT_BY_PHONE: &str = "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
+     VALUES ($1, (SELECT lower($2::text) WHERE NOT EXISTS (SELECT 1 FROM leads o \
+       WHERE o.workspace_id = $1 AND lower(o.email) = lower($2) AND o.deleted_at IS NULL \
+         AND o.phone IS DISTINCT FROM $3)), $3, $4, $5, $6) \
+     ON CONFLICT (workspace_id, phone) WHERE deleted_at IS NULL AND phone IS NOT NULL DO UPDATE SET \
+       name = COALESCE(EXCLUDED.name, leads.name), \
+       email = COALESCE(EXCLUDED.email, leads.email), \
+       company = COALESCE(EXCLUDED.company, leads.company), \
+       updated_at = now() \
+     RETURNING leads.*, (xmax = 0) AS inserted";
+
+/// Inserts the lead or updates the live lead with the same identity (an address matched
+/// case-insensitively, or a number), keeping its status. Returns whether it was created.
+pub async fn upsert(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
-    email: &str,
+    identity: Identity<'_>,
     contact: &Contact,
     source_form_id: Option<Uuid>,
 ) -> QueryResult<Upserted> {
-    diesel::sql_query(
-        "INSERT INTO leads (workspace_id, email, name, phone, company, source_form_id) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (workspace_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET \
-           name = COALESCE(EXCLUDED.name, leads.name), \
-           phone = COALESCE(EXCLUDED.phone, leads.phone), \
-           company = COALESCE(EXCLUDED.company, leads.company), \
-           updated_at = now() \
-         RETURNING leads.*, (xmax = 0) AS inserted",
-    )
-    .bind::<SqlUuid, _>(workspace_id)
-    .bind::<Text, _>(email)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.name.as_deref())
-    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.phone.as_deref())
-    .bind::<diesel::sql_types::Nullable<Text>, _>(contact.company.as_deref())
-    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(source_form_id)
-    .get_result(conn)
-    .await
+    let (statement, email, phone) = match identity {
+        Identity::Email(email) => (UPSERT_BY_EMAIL, Some(email), contact.phone.as_deref()),
+        Identity::Phone(phone) => (UPSERT_BY_PHONE, contact.email.as_deref(), Some(phone)),
+    };
+    diesel::sql_query(statement)
+        .bind::<SqlUuid, _>(workspace_id)
+        .bind::<Nullable<Text>, _>(email)
+        .bind::<Nullable<Text>, _>(phone)
+        .bind::<Nullable<Text>, _>(contact.name.as_deref())
+        .bind::<Nullable<Text>, _>(contact.company.as_deref())
+        .bind::<Nullable<SqlUuid>, _>(source_form_id)
+        .get_result(conn)
+        .await
 }
 
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = leads)]
 pub struct LeadChanges {
-    pub email: Option<String>,
+    pub email: Option<Option<String>>,
     pub name: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub company: Option<Option<String>>,
@@ -311,7 +343,7 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: LeadChanges
 #[diesel(table_name = leads)]
 pub struct NewLead {
     pub workspace_id: Uuid,
-    pub email: String,
+    pub email: Option<String>,
     pub name: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,

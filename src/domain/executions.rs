@@ -68,7 +68,7 @@ pub async fn run(
         lead_id: req.lead_id,
         submission_id: None,
         trigger_type: NodeType::Manual.as_str().into(),
-        trigger_data: json!({ "input": req.input }),
+        trigger_data: crate::domain::workflows::manual_trigger_data(req.input),
         simulate: req.simulate,
         idempotency_key: req.idempotency_key.filter(|k| !k.trim().is_empty()),
         created_by_id: caller.principal.user_id(),

@@ -1,5 +1,6 @@
 //! Forms and their fields. Editing needs ADMIN; reading needs VIEWER. A form always has exactly
-//! one field that identifies the lead: an EMAIL field, `email` unless moved.
+//! one field that identifies the lead: an EMAIL field (`email` unless moved) or a PHONE field,
+//! whose numbers are read with the form's `defaultRegion` when written without a country code.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
@@ -12,17 +13,33 @@ use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::model::enums::{FieldType, FormStatus, Role};
 use crate::model::field_rules::{self, Rules};
+use crate::model::phone;
 use crate::model::validate::{self, Problems};
 
-/// Display texts of a public form.
+/// Display texts of a public form, and how it reads phone numbers.
 #[derive(Debug, Clone, Default)]
 pub struct FormSettings {
     pub title: Option<String>,
     pub submit_text: Option<String>,
     pub success_message: Option<String>,
+    /// ISO 3166 alpha-2 region for phone numbers written without a country code; an empty
+    /// string removes it (numbers must then start with `+`).
+    pub default_region: Option<String>,
 }
 
 impl FormSettings {
+    /// Checks what can be wrong (the region); `Ok` is what to store.
+    fn checked(mut self) -> AppResult<FormSettings> {
+        if let Some(r) = &self.default_region {
+            let r = r.trim().to_ascii_uppercase();
+            if !r.is_empty() {
+                phone::region(&r).map_err(|e| AppError::bad_input("settings.defaultRegion", e))?;
+            }
+            self.default_region = Some(r);
+        }
+        Ok(self)
+    }
+
     fn merge_into(self, mut current: Value) -> Value {
         if !current.is_object() {
             current = json!({});
@@ -34,8 +51,20 @@ impl FormSettings {
                 current[k] = json!(v);
             }
         }
+        match (self.default_region.as_deref(), current.as_object_mut()) {
+            (Some(""), Some(map)) => {
+                map.remove("defaultRegion");
+            }
+            (Some(r), _) => current["defaultRegion"] = json!(r),
+            (None, _) => {}
+        }
         current
     }
+}
+
+/// The form's `defaultRegion` setting, if any.
+pub fn default_region(form: &FormRow) -> Option<&str> {
+    form.settings.get("defaultRegion").and_then(Value::as_str).filter(|r| !r.is_empty())
 }
 
 pub struct FormInput {
@@ -72,7 +101,7 @@ pub async fn create(
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
     let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
-    let settings = input.settings.unwrap_or_default().merge_into(json!({}));
+    let settings = input.settings.unwrap_or_default().checked()?.merge_into(json!({}));
     let description = input.description.flatten();
     let created_by = caller.principal.user_id();
     let form = conn
@@ -133,7 +162,8 @@ pub async fn update(
     }
     problems.into_result()?;
     changes.description = input.description;
-    changes.settings = input.settings.map(|s| s.merge_into(form.settings.clone()));
+    changes.settings =
+        input.settings.map(FormSettings::checked).transpose()?.map(|s| s.merge_into(form.settings.clone()));
     let slug = changes.slug.clone().unwrap_or_default();
     let row = db::forms::update(conn, form_id, changes).await.map_err(|e| {
         if is_unique_violation(&e, "forms_workspace_id_slug_key") { slug_taken(&slug) } else { e.into() }
@@ -249,11 +279,11 @@ fn resolve_field(current: Option<&FieldRow>, input: FieldInput) -> AppResult<Fie
     let rules = input.rules.unwrap_or_else(|| current.map(|c| Rules::from_json(&c.validation)).unwrap_or_default());
     problems.0.extend(field_rules::check_definition(field_type, &options, &rules));
     let identifies_lead = input.identifies_lead.unwrap_or(current.is_some_and(|c| c.identifies_lead));
-    if identifies_lead && field_type != FieldType::Email {
-        problems.push("identifiesLead", "only an EMAIL field can identify the lead");
+    if identifies_lead && !matches!(field_type, FieldType::Email | FieldType::Phone) {
+        problems.push("identifiesLead", "only an EMAIL or PHONE field can identify the lead");
     }
     if current.is_some_and(|c| c.identifies_lead) && input.identifies_lead == Some(false) {
-        problems.push("identifiesLead", "mark another EMAIL field as identifying the lead instead");
+        problems.push("identifiesLead", "mark another EMAIL or PHONE field as identifying the lead instead");
     }
     problems.into_result()?;
     Ok(FieldValues {
@@ -331,7 +361,7 @@ pub async fn remove_field(conn: &mut AsyncPgConnection, caller: &Caller, field_i
     if field.identifies_lead {
         return Err(AppError::bad_input(
             "fieldId",
-            "the field that identifies the lead can't be removed; mark another EMAIL field first",
+            "the field that identifies the lead can't be removed; mark another EMAIL or PHONE field first",
         ));
     }
     conn.transaction::<_, AppError, _>(async move |conn| {

@@ -1,6 +1,7 @@
 //! Public form submission: no account needed. Validation first (every problem at once), then
-//! ONE transaction writes the submission, upserts the lead by address, stores the field values
-//! and appends the FORM_SUBMITTED event. Idempotency follows Stripe's rules.
+//! ONE transaction writes the submission, upserts the lead by its identifying field (an email
+//! address, or a phone number in E.164), stores the field values and appends the FORM_SUBMITTED
+//! event. Idempotency follows Stripe's rules.
 
 use std::collections::BTreeMap;
 
@@ -9,12 +10,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::db::forms::FieldRow;
-use crate::db::leads::Contact;
+use crate::db::leads::{Contact, Identity};
 use crate::db::submissions::SubmissionRow;
 use crate::db::{self, lead_events::Actor};
 use crate::domain::{Caller, routing};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::model::enums::{LeadEventType, SubmissionSource};
+use crate::model::enums::{FieldType, LeadEventType, SubmissionSource};
 use crate::model::field_rules::{self, FieldSpec, Rules};
 
 pub struct Submitted {
@@ -42,8 +43,13 @@ fn digest(values: &Value) -> String {
     hex::encode(Sha256::digest(canonical(values).to_string().as_bytes()))
 }
 
-/// Validates every value against its field; unknown keys are rejected.
-pub fn validate_values(fields: &[FieldRow], values: &Value) -> Result<Vec<(usize, Value)>, Vec<FieldError>> {
+/// Validates every value against its field; unknown keys are rejected. `default_region` is the
+/// form's, for phone numbers written without a country code.
+pub fn validate_values(
+    fields: &[FieldRow],
+    values: &Value,
+    default_region: Option<&str>,
+) -> Result<Vec<(usize, Value)>, Vec<FieldError>> {
     let Some(map) = values.as_object() else {
         return Err(vec![FieldError::new("values", "must be an object of field key → value")]);
     };
@@ -61,6 +67,8 @@ pub fn validate_values(fields: &[FieldRow], values: &Value) -> Result<Vec<(usize
             required: field.required,
             options: serde_json::from_value(field.options.clone()).unwrap_or_default(),
             rules: Rules::from_json(&field.validation),
+            identifies_lead: field.identifies_lead,
+            default_region,
         };
         match field_rules::check_value(&spec, map.get(&field.key)) {
             Ok(Some(v)) => accepted.push((i, v)),
@@ -73,6 +81,12 @@ pub fn validate_values(fields: &[FieldRow], values: &Value) -> Result<Vec<(usize
 
 fn text_of(fields: &[FieldRow], accepted: &[(usize, Value)], key: &str) -> Option<String> {
     accepted.iter().find(|(i, _)| fields[*i].key == key).and_then(|(_, v)| v.as_str()).map(str::to_owned)
+}
+
+/// Like [`text_of`], for a field that must also be of type `ty` (an `email` field copied onto the
+/// lead's address must have been checked as one).
+fn typed_text_of(fields: &[FieldRow], accepted: &[(usize, Value)], key: &str, ty: FieldType) -> Option<String> {
+    fields.iter().any(|f| f.key == key && f.field_type == ty).then(|| text_of(fields, accepted, key)).flatten()
 }
 
 pub async fn submit(
@@ -103,20 +117,25 @@ pub async fn submit(
     {
         return replay(first, &request_digest, success_message);
     }
-    let accepted = validate_values(&fields, &values).map_err(AppError::BadUserInput)?;
+    let region = crate::domain::forms::default_region(&form);
+    let accepted = validate_values(&fields, &values, region).map_err(AppError::BadUserInput)?;
     let identity = fields
         .iter()
         .position(|f| f.identifies_lead)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("form {} has no identifying field", form.id)))?;
-    let email = accepted
+    // Normalised by validation: a lower-case address, or a number in E.164.
+    let identifier = accepted
         .iter()
         .find(|(i, _)| *i == identity)
         .and_then(|(_, v)| v.as_str())
         .map(str::to_owned)
         .ok_or_else(|| AppError::bad_input(fields[identity].key.clone(), "is required"))?;
+    let by_phone = fields[identity].field_type == FieldType::Phone;
+    // The other way to reach the person, when the form asks for it too.
     let contact = Contact {
         name: text_of(&fields, &accepted, "name"),
-        phone: text_of(&fields, &accepted, "phone"),
+        email: if by_phone { typed_text_of(&fields, &accepted, "email", FieldType::Email) } else { None },
+        phone: if by_phone { None } else { text_of(&fields, &accepted, "phone") },
         company: text_of(&fields, &accepted, "company"),
     };
     let stored: serde_json::Map<String, Value> =
@@ -138,7 +157,8 @@ pub async fn submit(
                     return Ok(Err(first));
                 }
             }
-            let upserted = db::leads::upsert_by_email(conn, form.workspace_id, &email, &contact, Some(form.id)).await?;
+            let identity = if by_phone { Identity::Phone(&identifier) } else { Identity::Email(&identifier) };
+            let upserted = db::leads::upsert(conn, form.workspace_id, identity, &contact, Some(form.id)).await?;
             let lead = upserted.lead;
             let data = Value::Object(stored);
             let submission = db::submissions::insert(

@@ -13,6 +13,7 @@ use crate::domain::Caller;
 use crate::domain::access::{self, Visible};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::model::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
+use crate::model::phone;
 use crate::model::validate::{self, Problems};
 
 pub fn actor_of(principal: &Principal) -> Actor {
@@ -78,11 +79,31 @@ pub struct LeadInput {
     pub company: Option<String>,
 }
 
-fn email_taken(e: diesel::result::Error, email: &str) -> AppError {
+/// Writing a lead broke one of the "one live lead per address / per number" rules.
+fn identity_taken(e: diesel::result::Error, email: Option<&str>, phone: Option<&str>) -> AppError {
     if is_unique_violation(&e, "leads_workspace_email_live") {
-        AppError::conflict(format!("email: a lead with the address {email} already exists"))
+        AppError::conflict(format!("email: a lead with the address {} already exists", email.unwrap_or_default()))
+    } else if is_unique_violation(&e, "leads_workspace_phone_live") {
+        AppError::conflict(format!("phone: a lead with the number {} already exists", phone.unwrap_or_default()))
     } else {
         e.into()
+    }
+}
+
+/// A lead is reached by its email address or its phone number; it needs one.
+fn unreachable_lead() -> AppError {
+    let message = "a lead needs an email address or a phone number";
+    AppError::BadUserInput(vec![FieldError::new("email", message), FieldError::new("phone", message)])
+}
+
+/// A phone number as a lead keeps it: in E.164 when it is one (so it meets the same number from a
+/// form), as typed otherwise; but a lead with no email address is found by its number, which must
+/// then be a real one with its country code.
+fn lead_phone(raw: String, identifies: bool) -> Result<String, FieldError> {
+    if identifies {
+        phone::normalise(&raw, None).map_err(|m| FieldError::new("phone", m))
+    } else {
+        Ok(phone::normalise_if_possible(&raw, None))
     }
 }
 
@@ -96,12 +117,16 @@ pub async fn create(
     assignee_id: Option<Uuid>,
 ) -> AppResult<Visible<LeadRow>> {
     let mut problems = Problems::default();
-    let email = problems.check(validate::email("email", input.email.as_deref().unwrap_or("")));
+    let email = input.email.filter(|e| !e.trim().is_empty()).and_then(|e| problems.check(validate::email("email", &e)));
     let name = optional_text("name", input.name, 200, &mut problems).flatten();
     let phone = optional_text("phone", input.phone, 40, &mut problems).flatten();
     let company = optional_text("company", input.company, 200, &mut problems).flatten();
     problems.into_result()?;
-    let email = email.unwrap_or_default();
+    if email.is_none() && phone.is_none() {
+        return Err(unreachable_lead());
+    }
+    let phone =
+        phone.map(|p| lead_phone(p, email.is_none())).transpose().map_err(|e| AppError::BadUserInput(vec![e]))?;
     let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Member).await?;
     if let Some(a) = assignee_id {
         ensure_assignable(conn, workspace_id, a).await?;
@@ -115,7 +140,7 @@ pub async fn create(
                     workspace_id,
                     email: email.clone(),
                     name,
-                    phone,
+                    phone: phone.clone(),
                     company,
                     status: status.unwrap_or(LeadStatus::New),
                     priority: priority.unwrap_or(LeadPriority::Medium),
@@ -123,7 +148,7 @@ pub async fn create(
                 },
             )
             .await
-            .map_err(|e| email_taken(e, &email))?;
+            .map_err(|e| identity_taken(e, email.as_deref(), phone.as_deref()))?;
             db::lead_events::append(
                 conn,
                 workspace_id,
@@ -174,8 +199,11 @@ async fn apply(
         .transaction::<_, AppError, _>(async move |conn| {
             let lead = db::leads::find_for_update(conn, lead_id).await?.ok_or(AppError::NotFound("lead"))?;
             let Some((changes, event, data)) = plan(&lead)? else { return Ok(lead) };
-            let email = changes.email.clone().unwrap_or_default();
-            let updated = db::leads::update(conn, lead.id, changes).await.map_err(|e| email_taken(e, &email))?;
+            let email = changes.email.clone().unwrap_or_else(|| lead.email.clone());
+            let phone = changes.phone.clone().unwrap_or_else(|| lead.phone.clone());
+            let updated = db::leads::update(conn, lead.id, changes)
+                .await
+                .map_err(|e| identity_taken(e, email.as_deref(), phone.as_deref()))?;
             let appended = db::lead_events::append(conn, lead.workspace_id, lead.id, event, &data, actor).await?;
             if event == LeadEventType::StatusChanged {
                 // A change made through the API starts a chain of its own (no parent execution).
@@ -206,16 +234,36 @@ pub async fn update(
     input: LeadInput,
 ) -> AppResult<Visible<LeadRow>> {
     let mut problems = Problems::default();
-    let email = input.email.as_deref().map(|e| problems.check(validate::email("email", e)));
+    // An empty string clears the address, as for the other contact fields (if a phone remains).
+    let email = input.email.map(|e| match e.trim() {
+        "" => None,
+        e => problems.check(validate::email("email", e)),
+    });
     let name = optional_text("name", input.name, 200, &mut problems);
     let phone = optional_text("phone", input.phone, 40, &mut problems);
     let company = optional_text("company", input.company, 200, &mut problems);
     problems.into_result()?;
     change(conn, caller, lead_id, move |lead| {
         live(lead)?;
+        let email_after = email.clone().unwrap_or_else(|| lead.email.clone());
+        let phone = phone
+            .map(|p| p.map(|p| lead_phone(p, email_after.is_none())).transpose())
+            .transpose()
+            .map_err(|e| AppError::BadUserInput(vec![e]))?;
+        match (&email_after, phone.clone().unwrap_or_else(|| lead.phone.clone())) {
+            (None, None) => return Err(unreachable_lead()),
+            // Found by its number from now on: one kept from before must be one in E.164 too.
+            (None, Some(p)) if phone::normalise(&p, None).as_deref() != Ok(p.as_str()) => {
+                return Err(AppError::bad_input(
+                    "phone",
+                    format!("{p:?} can't identify a lead without an email address: give the number with + and its country code"),
+                ));
+            }
+            (None, Some(_)) | (Some(_), _) => {}
+        }
         let mut changes = LeadChanges::default();
         let mut diff = serde_json::Map::new();
-        if let Some(Some(e)) = email.filter(|e| e.as_deref() != Some(lead.email.as_str())) {
+        if let Some(e) = email.filter(|e| *e != lead.email) {
             diff.insert("email".into(), json!({"from": lead.email, "to": e}));
             changes.email = Some(e);
         }

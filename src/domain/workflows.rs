@@ -1,11 +1,17 @@
 //! Workflow definitions. Editing needs ADMIN, reading VIEWER. The draft graph is edited freely;
-//! activation validates it and freezes it as an immutable version that executions run.
+//! activation validates it and freezes it as an immutable version that executions run. MEMBER
+//! may simulate the draft, validated the same way, without activating it.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::token;
+use crate::db::field_values::FieldValueRow;
+use crate::db::forms::FieldRow;
+use crate::db::leads::LeadRow;
 use crate::db::workflows::{EdgeRow, NodeRow, VersionRow, WorkflowChanges, WorkflowRow};
+use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self};
 use crate::domain::Caller;
 use crate::domain::access::{self, Visible};
@@ -180,6 +186,76 @@ pub async fn activate(
         Ok((Visible { row, role }, version))
     })
     .await
+}
+
+/// The trigger data of a run started by hand (and of a simulation): what the caller passed.
+pub fn manual_trigger_data(input: Value) -> Value {
+    serde_json::json!({ "input": input })
+}
+
+/// What a simulation of a workflow's draft starts from: everything it reads, read and checked
+/// here. The walk itself is the engine's (`engine::simulate`, which the domain can't import)
+/// and needs no connection, so nothing can be written.
+pub struct SimulationStart {
+    pub workspace_id: Uuid,
+    pub workspace: Option<WorkspaceRow>,
+    pub graph: Graph,
+    /// The lead and its custom field values.
+    pub lead: Option<(LeadRow, Vec<(FieldValueRow, FieldRow)>)>,
+    /// As for a run started by hand: `{ "input": … }`.
+    pub trigger_data: Value,
+}
+
+/// Prepares a simulation of the draft graph for `lead_id` and `input`. MEMBER, like running a
+/// workflow. The graph is validated as activation validates it (BAD_USER_INPUT naming every
+/// problem); another workspace's workflow or lead is NOT_FOUND. Reads only.
+pub async fn simulation_start(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    lead_id: Option<Uuid>,
+    input: Value,
+) -> AppResult<SimulationStart> {
+    let wf = load(conn, caller, id, Role::Member).await?.row;
+    let lead = match lead_id {
+        Some(lead_id) => {
+            let lead = db::leads::find(conn, lead_id)
+                .await?
+                .filter(|l| l.workspace_id == wf.workspace_id)
+                .ok_or(AppError::NotFound("lead"))?;
+            let values = db::field_values::of_leads(conn, &[lead.id]).await?;
+            Some((lead, values))
+        }
+        None => None,
+    };
+    let graph = draft_graph(conn, &wf).await?;
+    let mut problems = graph.validate();
+    problems.extend(check_references(conn, wf.workspace_id, &graph).await?);
+    if !problems.is_empty() {
+        return Err(AppError::BadUserInput(problems));
+    }
+    Ok(SimulationStart {
+        workspace_id: wf.workspace_id,
+        workspace: db::workspaces::find(conn, wf.workspace_id).await?,
+        graph,
+        lead,
+        trigger_data: manual_trigger_data(input),
+    })
+}
+
+/// The graph the editor holds. Activation leaves the draft in place, so it is the latest graph
+/// unless it was cleared after an activation: then the current version is what the workflow has.
+async fn draft_graph(conn: &mut AsyncPgConnection, wf: &WorkflowRow) -> AppResult<Graph> {
+    let nodes = db::workflows::nodes_of(conn, &[wf.id]).await?;
+    if nodes.is_empty()
+        && let Some(version_id) = wf.current_version_id
+    {
+        let version =
+            db::workflows::find_version(conn, version_id).await?.ok_or(AppError::NotFound("workflow version"))?;
+        return serde_json::from_value(version.graph).map_err(AppError::internal);
+    }
+    let edges = db::workflows::edges_of(conn, &[wf.id]).await?;
+    Ok(graph_of(&nodes, &edges))
 }
 
 /// Checks references to other objects: a FORM_SUBMITTED trigger's form, and integrations, must

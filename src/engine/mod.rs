@@ -5,6 +5,7 @@
 pub mod account_mail;
 pub mod chain;
 pub mod config;
+pub mod data;
 pub mod inbound_events;
 pub mod integration_calls;
 pub mod lease;
@@ -14,6 +15,7 @@ pub mod nodes;
 pub mod outbox_loop;
 pub mod runner;
 pub mod scheduler;
+pub mod simulate;
 pub mod transitions;
 pub mod webhooks;
 pub mod worker;

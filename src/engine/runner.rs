@@ -7,19 +7,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db::executions::{ExecutionChanges, ExecutionRow, StepChanges, StepRow};
 use crate::db::workspaces::WorkspaceRow;
 use crate::db::{self, Db};
-use crate::engine::chain;
 use crate::engine::config::EngineConfig;
 use crate::engine::lease::Lease;
 use crate::engine::mail::Mailer;
-use crate::engine::nodes::{self, NodeDeps, NodeRun, Outcome, lead::ApplyError};
-use crate::engine::transitions::{handle_of, next_nodes};
+use crate::engine::nodes::{self, Live, NodeDeps, NodeRun, Outcome, lead::ApplyError};
+use crate::engine::transitions::{Progress, handle_of, next_nodes};
+use crate::engine::{chain, data};
 use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel, NodeType, StepStatus};
 use crate::model::graph::{Graph, GraphNode};
 use crate::model::node_config::{DEFAULT_MAX_ATTEMPTS, NodeConfig};
@@ -31,12 +30,6 @@ pub fn never() -> DateTime<Utc> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Progress {
-    frontier: Vec<String>,
-    done: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -251,8 +244,18 @@ impl Runner {
                 panic!("fault injection: node `{}` panics (EngineConfig::panic_at_node)", node.key);
             }
             let step_started = std::time::Instant::now();
-            let outcome =
-                nodes::execute(NodeRun { deps: &self.deps, execution: exec, node, step: &step, data: &data }).await;
+            // A stored simulation runs the same handlers without the means to act.
+            let live = (!exec.simulate).then_some(Live { deps: &self.deps, execution_id: exec.id });
+            let outcome = nodes::execute(NodeRun {
+                live,
+                workspace_id: exec.workspace_id,
+                lead_id: exec.lead_id,
+                trigger_data: &exec.trigger_data,
+                node,
+                previous_output: step.output.as_ref(),
+                data: &data,
+            })
+            .await;
             let outcome_label = match &outcome {
                 Outcome::Done { .. } => "done",
                 Outcome::Wait { .. } => "wait",
@@ -374,7 +377,8 @@ impl Runner {
         }
     }
 
-    /// Builds the data templates and conditions see.
+    /// Builds the data templates and conditions see (read again for every step: an earlier
+    /// step may have changed the lead).
     async fn data(
         &self,
         conn: &mut AsyncPgConnection,
@@ -382,34 +386,13 @@ impl Runner {
         steps: &[StepRow],
         workspace: Option<&WorkspaceRow>,
     ) -> Result<Value, RunError> {
-        let lead = match exec.lead_id {
-            Some(id) => db::leads::find(conn, id).await?,
-            None => None,
-        };
-        let lead_json = match &lead {
-            Some(l) => {
-                let values = db::field_values::of_leads(conn, &[l.id]).await?;
-                let custom: serde_json::Map<String, Value> =
-                    values.into_iter().map(|(v, f)| (f.key, v.value)).collect();
-                json!({
-                    "id": l.id, "email": l.email, "name": l.name, "phone": l.phone, "company": l.company,
-                    "status": l.status, "priority": l.priority, "custom": custom,
-                })
-            }
-            None => Value::Null,
-        };
+        let lead = data::lead(conn, exec.lead_id).await?;
         let completed: serde_json::Map<String, Value> = steps
             .iter()
             .filter(|s| s.status == StepStatus::Completed)
             .map(|s| (s.node_key.clone(), s.output.clone().unwrap_or(Value::Null)))
             .collect();
-        Ok(json!({
-            "lead": lead_json,
-            "workspace": workspace.map(|w| json!({ "id": w.id, "name": w.name, "slug": w.slug })),
-            "trigger": exec.trigger_data,
-            "steps": completed,
-            "execution": { "id": exec.id, "simulate": exec.simulate },
-        }))
+        Ok(data::build(&lead, workspace, &exec.trigger_data, completed, Some(exec.id), exec.simulate))
     }
 
     async fn retry_later(
@@ -523,20 +506,6 @@ impl Runner {
             .await
         })
         .await
-    }
-}
-
-impl Progress {
-    fn advance(&mut self, key: &str, next: Vec<String>) {
-        self.frontier.retain(|k| k != key);
-        if !self.done.iter().any(|k| k == key) {
-            self.done.push(key.to_owned());
-        }
-        for n in next {
-            if !self.done.contains(&n) && !self.frontier.contains(&n) {
-                self.frontier.push(n);
-            }
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Which edges an execution follows out of a completed node: the branch a CONDITION or
 //! APPROVAL took, edge conditions, and default edges (taken only when nothing conditional
-//! matched). Pure, so the rules are unit-tested here apart from the runner.
+//! matched), and the walk's progress through the graph. Pure, so the rules are unit-tested here
+//! apart from the runner, and the runner and the simulator share them.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::conditions::Condition;
@@ -43,6 +45,29 @@ pub fn next_nodes(graph: &Graph, node: &GraphNode, handle: Option<&str>, data: &
         taken.sort_by_key(|e| graph.edges.iter().position(|x| std::ptr::eq(x, *e)));
     }
     taken.into_iter().map(|e| e.target.clone()).collect()
+}
+
+/// Where a walk through the graph stands: nodes still to run, in order, and nodes done. The
+/// runner stores it as the execution's context; a node is never run twice.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Progress {
+    pub frontier: Vec<String>,
+    pub done: Vec<String>,
+}
+
+impl Progress {
+    /// Marks `key` done and queues the nodes it leads to that are not done or queued already.
+    pub fn advance(&mut self, key: &str, next: Vec<String>) {
+        self.frontier.retain(|k| k != key);
+        if !self.done.iter().any(|k| k == key) {
+            self.done.push(key.to_owned());
+        }
+        for n in next {
+            if !self.done.contains(&n) && !self.frontier.contains(&n) {
+                self.frontier.push(n);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

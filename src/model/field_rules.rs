@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::error::FieldError;
 use crate::model::enums::FieldType;
+use crate::model::phone;
 
 /// The rules a field declares, as stored in `form_fields.validation`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -164,6 +165,10 @@ pub struct FieldSpec<'a> {
     pub required: bool,
     pub options: Vec<String>,
     pub rules: Rules,
+    /// The field that identifies the lead: a PHONE value must then be a real number.
+    pub identifies_lead: bool,
+    /// The form's `defaultRegion`, for phone numbers written without a country code.
+    pub default_region: Option<&'a str>,
 }
 
 fn is_blank(v: &Value) -> bool {
@@ -215,13 +220,20 @@ pub fn check_value(spec: &FieldSpec<'_>, value: Option<&Value>) -> Result<Option
         }
         FieldType::Phone => {
             let s = text()?;
-            let digits = s.chars().filter(char::is_ascii_digit).count();
-            let allowed = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            if !allowed || !(5..=20).contains(&digits) {
-                return Err("is not a valid phone number".into());
-            }
             check_length(s, 40)?;
-            json!(s)
+            if spec.identifies_lead {
+                // The lead is found by this value: it must be a number, written one way.
+                json!(phone::normalise(s, spec.default_region)?)
+            } else {
+                let digits = s.chars().filter(char::is_ascii_digit).count();
+                let allowed = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+                if !allowed || !(5..=20).contains(&digits) {
+                    return Err("is not a valid phone number".into());
+                }
+                // Stored in E.164 when understood, so the lead's phone matches the same number
+                // typed into a form that identifies by phone; anything else is kept as typed.
+                json!(phone::normalise_if_possible(s, spec.default_region))
+            }
         }
         FieldType::Url => {
             let s = text()?;
@@ -292,7 +304,15 @@ mod tests {
     use super::*;
 
     fn spec(ty: FieldType) -> FieldSpec<'static> {
-        FieldSpec { key: "f", ty, required: false, options: vec!["a".into(), "b".into()], rules: Rules::default() }
+        FieldSpec {
+            key: "f",
+            ty,
+            required: false,
+            options: vec!["a".into(), "b".into()],
+            rules: Rules::default(),
+            identifies_lead: false,
+            default_region: None,
+        }
     }
 
     #[test]
@@ -320,6 +340,12 @@ mod tests {
         assert!(check_value(&spec(FieldType::Date), Some(&json!("2026-02-30"))).is_err());
         assert!(check_value(&spec(FieldType::Url), Some(&json!("ftp://x.io"))).is_err());
         assert!(check_value(&spec(FieldType::Phone), Some(&json!("+1 (555) 010-9999"))).is_ok());
+        let phone = |spec: &FieldSpec<'_>, v: &str| check_value(spec, Some(&json!(v)));
+        assert_eq!(phone(&spec(FieldType::Phone), "+44 20 7946 0958"), Ok(Some(json!("+442079460958"))));
+        assert_eq!(phone(&spec(FieldType::Phone), "020 7946 0958"), Ok(Some(json!("020 7946 0958"))));
+        let identifying = FieldSpec { identifies_lead: true, default_region: Some("GB"), ..spec(FieldType::Phone) };
+        assert_eq!(phone(&identifying, "(020) 7946 0958"), Ok(Some(json!("+442079460958"))));
+        assert!(phone(&identifying, "0000 000000").is_err());
         assert_eq!(check_value(&spec(FieldType::Text), Some(&json!("  "))).expect("test input is valid"), None);
         let required = FieldSpec { required: true, ..spec(FieldType::Checkbox) };
         assert!(check_value(&required, Some(&json!(false))).is_err());

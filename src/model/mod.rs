@@ -12,6 +12,7 @@ pub mod graph;
 pub mod inbound_signatures;
 pub mod integrations;
 pub mod node_config;
+pub mod phone;
 pub mod templates;
 pub mod text;
 pub mod validate;

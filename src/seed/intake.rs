@@ -61,6 +61,7 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
                 title: Some("Start a project".into()),
                 submit_text: Some("Send inquiry".into()),
                 success_message: Some("Thanks! We'll reply within one business day.".into()),
+                default_region: None,
             }),
         },
     )

@@ -118,6 +118,11 @@ fn run_ops(f: &Fixture) -> Vec<Op> {
             "mutation($id: ID!) { decideApproval(executionId: $id, nodeKey: \"gate\", approved: true) { id } }",
             json!({ "id": f.waiting }),
         ),
+        (
+            "simulateWorkflow",
+            "mutation($id: ID!, $lead: ID) { simulateWorkflow(workflowId: $id, leadId: $lead) { path } }",
+            json!({ "id": f.workflow, "lead": f.lead }),
+        ),
         ("cancelExecution", "mutation($id: ID!) { cancelExecution(id: $id) { id } }", json!({ "id": f.waiting })),
         ("retryExecution", "mutation($id: ID!) { retryExecution(id: $id) { id } }", json!({ "id": f.failed })),
     ]
@@ -168,6 +173,11 @@ async fn another_workspace_sees_nothing_and_changes_nothing() {
     ops.push((
         "runWorkflow(foreign lead)",
         "mutation($id: ID!, $lead: ID) { runWorkflow(workflowId: $id, leadId: $lead) { id } }",
+        json!({ "id": their_wf, "lead": f.lead }),
+    ));
+    ops.push((
+        "simulateWorkflow(foreign lead)",
+        "mutation($id: ID!, $lead: ID) { simulateWorkflow(workflowId: $id, leadId: $lead) { path } }",
         json!({ "id": their_wf, "lead": f.lead }),
     ));
     for token in [&outsider.token, &their_key.secret] {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::{Effect, NodeRun, Outcome};
+use super::{Effect, Live, NodeRun, Outcome};
 use crate::db;
 use crate::egress as http_guard;
 use crate::engine::integration_calls;
@@ -42,20 +42,21 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         }
     }
     let method = c.method.to_uppercase();
-    if run.execution.simulate {
+    let Some(live) = run.live else {
         return Outcome::done(json!({ "simulated": true, "method": method, "url": url.as_str(), "body": body }));
-    }
+    };
+    let effect_key = live.effect_key(&run.node.key);
     let signing_keys = match &c.sign_with_endpoint_id {
-        Some(endpoint) => match signing_keys(run, endpoint).await {
+        Some(endpoint) => match signing_keys(run, live, endpoint).await {
             Ok(keys) => Some(keys),
             Err(outcome) => return outcome,
         },
         None => None,
     };
-    let config = &run.deps.config;
+    let config = &live.deps.config;
     // The integration's header replaces one of the same name the author set.
     if let Some(id) = &c.integration_id {
-        match integration_header(run, id).await {
+        match integration_header(run, live, id).await {
             Ok((name, value)) => {
                 headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
                 headers.push((name, value));
@@ -82,7 +83,7 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         return Outcome::Fail { error: format!("method {method} is not valid") };
     };
     let span = call_span(&method, &url);
-    let mut req = client.request(method_value, url.clone()).header("Idempotency-Key", run.effect_key());
+    let mut req = client.request(method_value, url.clone()).header("Idempotency-Key", &effect_key);
     // The receiver sees the call as part of our trace, unless the author chose the header.
     for (name, value) in crate::telemetry::traces::context_headers(&span) {
         if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
@@ -96,11 +97,11 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
         // The signature covers the exact bytes sent, so the body is serialised here once.
         let bytes = body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let timestamp = chrono::Utc::now().timestamp();
-        let id = run.effect_key();
+        let id = &effect_key;
         req = req
-            .header("webhook-id", &id)
+            .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", webhook_signature::signature_header(keys, &id, timestamp, &bytes));
+            .header("webhook-signature", webhook_signature::signature_header(keys, id, timestamp, &bytes));
         if body.is_some() {
             req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
         }
@@ -132,7 +133,7 @@ pub async fn request(run: &NodeRun<'_>, c: &HttpRequestConfig) -> Outcome {
 
 /// The keys of the workspace's endpoint `endpoint` (a global id or a raw uuid), or the outcome
 /// that ends the step.
-async fn signing_keys(run: &NodeRun<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>, Outcome> {
+async fn signing_keys(run: &NodeRun<'_>, live: Live<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>, Outcome> {
     let not_found =
         || Outcome::Fail { error: format!("signWithEndpointId: no webhook endpoint {endpoint} in this workspace") };
     let id = match endpoint.parse::<uuid::Uuid>() {
@@ -143,11 +144,11 @@ async fn signing_keys(run: &NodeRun<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>,
         },
     };
     let found = async {
-        let mut conn = run.deps.db.conn().await.map_err(|e| e.to_string())?;
+        let mut conn = live.deps.db.conn().await.map_err(|e| e.to_string())?;
         db::webhook_endpoints::find(&mut conn, id).await.map_err(|e| e.to_string())
     };
     let endpoint_row = match found.await {
-        Ok(Some(row)) if row.workspace_id == run.execution.workspace_id => row,
+        Ok(Some(row)) if row.workspace_id == run.workspace_id => row,
         Ok(_) => return Err(not_found()),
         Err(error) => return Err(Outcome::Retry { error: format!("loading the signing endpoint: {error}") }),
     };
@@ -158,22 +159,22 @@ async fn signing_keys(run: &NodeRun<'_>, endpoint: &str) -> Result<Vec<Vec<u8>>,
         _ => None,
     };
     let current = (endpoint_row.secret_key_id.as_str(), endpoint_row.secret_sealed.as_slice());
-    crate::engine::webhooks::endpoint_keys(&run.deps.config.keyring, endpoint_row.id, current, previous)
+    crate::engine::webhooks::endpoint_keys(&live.deps.config.keyring, endpoint_row.id, current, previous)
         .map_err(|error| Outcome::Fail { error })
 }
 
 /// The auth header of the node's integration, opened for this attempt only (never stored in the
 /// step). A missing, foreign or disabled integration fails the step; a database hiccup retries.
-async fn integration_header(run: &NodeRun<'_>, id: &str) -> Result<(String, String), Outcome> {
+async fn integration_header(run: &NodeRun<'_>, live: Live<'_>, id: &str) -> Result<(String, String), Outcome> {
     let Ok(id) = uuid::Uuid::parse_str(id) else {
         return Err(Outcome::Fail { error: format!("integrationId: {id:?} is not the id of an integration") });
     };
-    let mut conn = match run.deps.db.conn().await {
+    let mut conn = match live.deps.db.conn().await {
         Ok(conn) => conn,
         Err(e) => return Err(Outcome::Retry { error: format!("loading the integration: {e}") }),
     };
-    let keyring = &run.deps.config.keyring;
-    integration_calls::auth_header(&mut conn, keyring, run.execution.workspace_id, id)
+    let keyring = &live.deps.config.keyring;
+    integration_calls::auth_header(&mut conn, keyring, run.workspace_id, id)
         .await
         .map_err(|error| Outcome::Fail { error })
 }

@@ -47,24 +47,24 @@ impl From<diesel::result::Error> for ApplyError {
 }
 
 pub fn update(run: &NodeRun<'_>, c: UpdateLeadConfig) -> Outcome {
-    if run.execution.lead_id.is_none() {
+    if run.lead_id.is_none() {
         return Outcome::Fail { error: "UPDATE_LEAD needs an execution with a lead".into() };
     }
-    if run.execution.simulate {
+    if run.simulating() {
         return Outcome::done(json!({ "simulated": true, "wouldChange": describe(&c) }));
     }
     Outcome::Done { output: json!({}), handle: None, effect: Some(Effect::UpdateLead(c)) }
 }
 
 pub fn note(run: &NodeRun<'_>, c: &AddNoteConfig) -> Outcome {
-    if run.execution.lead_id.is_none() {
+    if run.lead_id.is_none() {
         return Outcome::Fail { error: "ADD_NOTE needs an execution with a lead".into() };
     }
     let body = match run.render("body", &c.body) {
         Ok(b) => b,
         Err(error) => return Outcome::Fail { error },
     };
-    if run.execution.simulate {
+    if run.simulating() {
         return Outcome::done(json!({ "simulated": true, "note": body }));
     }
     Outcome::Done { output: json!({}), handle: None, effect: Some(Effect::AddNote(body)) }
@@ -223,6 +223,10 @@ async fn field_values(
             required: false,
             options: serde_json::from_value(field.options.clone()).unwrap_or_default(),
             rules: Rules::from_json(&field.validation),
+            // A workflow's value is not what finds the lead, and no form setting applies here:
+            // a number is written in E.164 only when it carries its country code.
+            identifies_lead: false,
+            default_region: None,
         };
         match field_rules::check_value(&spec, Some(value)) {
             Ok(Some(v)) => out.push((field.id, v)),

@@ -1,6 +1,11 @@
 //! What each node type does. A node returns an [`Outcome`]; nodes whose effect is a database
 //! change return it as an [`Effect`] that the runner applies in the same transaction that marks
 //! the step completed, so a crash can't apply it twice.
+//!
+//! The same handlers serve stored executions (the runner) and simulations (a stored one from
+//! `runWorkflow(simulate: true)`, or `simulateWorkflow`'s walk in memory): a simulating node has
+//! no [`Live`] handle, so it has no connection, mailer or HTTP settings to reach for and can only
+//! say what it would do. One code path per node is what keeps simulations honest.
 
 mod email;
 mod http;
@@ -10,9 +15,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::db::Db;
-use crate::db::executions::{ExecutionRow, StepRow};
 use crate::engine::config::EngineConfig;
 use crate::engine::mail::Mailer;
 use crate::model::graph::{GraphNode, HANDLE_FALSE, HANDLE_TRUE};
@@ -61,12 +66,25 @@ pub struct NodeDeps {
     pub mailer: Mailer,
 }
 
+/// What a node that acts for real needs: the engine's dependencies and the stored execution its
+/// effects are keyed by.
+#[derive(Clone, Copy)]
+pub struct Live<'a> {
+    pub deps: &'a NodeDeps,
+    pub execution_id: Uuid,
+}
+
 /// Everything a node sees.
 pub struct NodeRun<'a> {
-    pub deps: &'a NodeDeps,
-    pub execution: &'a ExecutionRow,
+    /// `None` while simulating: the node describes what it would do and does nothing.
+    pub live: Option<Live<'a>>,
+    pub workspace_id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub trigger_data: &'a Value,
     pub node: &'a GraphNode,
-    pub step: &'a StepRow,
+    /// What an earlier attempt of this step recorded (a DELAY's wake time, an APPROVAL's
+    /// decision); `None` on a first attempt.
+    pub previous_output: Option<&'a Value>,
     /// `lead`, `workspace`, `trigger`, `steps`, `execution`.
     pub data: &'a Value,
 }
@@ -77,9 +95,15 @@ impl NodeRun<'_> {
         templates::render(template, self.data).map_err(|e| format!("{field}: {e}"))
     }
 
+    fn simulating(&self) -> bool {
+        self.live.is_none()
+    }
+}
+
+impl Live<'_> {
     /// Stable per (execution, node): the key every side effect of this step carries.
-    pub fn effect_key(&self) -> String {
-        format!("{}:{}", self.execution.id, self.node.key)
+    pub fn effect_key(&self, node_key: &str) -> String {
+        format!("{}:{node_key}", self.execution_id)
     }
 }
 
@@ -94,7 +118,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         | NodeConfig::PipelineStageChanged(_)
         | NodeConfig::Manual
         | NodeConfig::Webhook(_)
-        | NodeConfig::Schedule(_) => Outcome::done(run.execution.trigger_data.clone()),
+        | NodeConfig::Schedule(_) => Outcome::done(run.trigger_data.clone()),
         NodeConfig::SendEmail(c) => email::send(&run, &c).await,
         NodeConfig::HttpRequest(c) => http::request(&run, &c).await,
         NodeConfig::UpdateLead(c) => lead::update(&run, c),
@@ -112,9 +136,7 @@ fn delay(run: &NodeRun<'_>, c: &crate::model::node_config::DelayConfig) -> Outco
     let now = Utc::now();
     // Resumed after the wait: the wake time was recorded when the wait began.
     if let Some(wake) = run
-        .step
-        .output
-        .as_ref()
+        .previous_output
         .and_then(|o| o.get("wakeAt"))
         .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
     {
@@ -149,7 +171,7 @@ fn delay(run: &NodeRun<'_>, c: &crate::model::node_config::DelayConfig) -> Outco
         }
         (None, None) => return Outcome::Fail { error: "delay without a duration".into() },
     };
-    if run.execution.simulate {
+    if run.simulating() {
         return Outcome::done(json!({ "simulated": true, "wouldWaitUntil": wake }));
     }
     if wake <= now {
@@ -159,11 +181,13 @@ fn delay(run: &NodeRun<'_>, c: &crate::model::node_config::DelayConfig) -> Outco
 }
 
 fn approval(run: &NodeRun<'_>, c: &crate::model::node_config::ApprovalConfig) -> Outcome {
-    if let Some(decision) = run.step.output.as_ref().and_then(|o| o.get("decision")) {
+    if let Some(previous) = run.previous_output
+        && let Some(decision) = previous.get("decision")
+    {
         let approved = decision.get("approved").and_then(Value::as_bool).unwrap_or(false);
-        return Outcome::branch(run.step.output.clone().unwrap_or_default(), approved);
+        return Outcome::branch(previous.clone(), approved);
     }
-    if run.execution.simulate {
+    if run.simulating() {
         let approved = c.simulate_approved.unwrap_or(true);
         return Outcome::branch(json!({ "simulated": true, "decision": { "approved": approved } }), approved);
     }

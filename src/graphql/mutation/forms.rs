@@ -14,6 +14,9 @@ pub struct FormSettingsInput {
     pub title: Option<String>,
     pub submit_text: Option<String>,
     pub success_message: Option<String>,
+    /// The region (ISO 3166 alpha-2, e.g. `US`, `GB`) of phone numbers written without a
+    /// country code; an empty string removes it. Without it, numbers must start with `+`.
+    pub default_region: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -57,12 +60,18 @@ pub struct FormFieldInput {
     pub options: Option<Vec<String>>,
     /// Replaces all rules when given.
     pub validation: Option<FieldValidationInput>,
-    /// Make this EMAIL field the one that identifies the lead.
+    /// Make this EMAIL or PHONE field the one that identifies the lead (numbers are then stored
+    /// in E.164, read with the form's `defaultRegion`).
     pub identifies_lead: Option<bool>,
 }
 
 fn settings(s: Option<FormSettingsInput>) -> Option<FormSettings> {
-    s.map(|s| FormSettings { title: s.title, submit_text: s.submit_text, success_message: s.success_message })
+    s.map(|s| FormSettings {
+        title: s.title,
+        submit_text: s.submit_text,
+        success_message: s.success_message,
+        default_region: s.default_region,
+    })
 }
 
 impl From<FormFieldInput> for FieldInput {

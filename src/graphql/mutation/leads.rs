@@ -10,8 +10,11 @@ use crate::model::enums::{LeadPriority, LeadStatus};
 
 #[derive(InputObject)]
 pub struct CreateLeadInput {
-    pub email: String,
+    /// An email address, a phone number or both (BAD_USER_INPUT naming both when neither).
+    pub email: Option<String>,
     pub name: Option<String>,
+    /// Stored in E.164 when it is a number with its country code (`+44 20 7946 0958`); as
+    /// typed otherwise, unless the lead has no email address: then it must be such a number.
     pub phone: Option<String>,
     pub company: Option<String>,
     pub status: Option<LeadStatus>,
@@ -21,8 +24,8 @@ pub struct CreateLeadInput {
 
 #[derive(InputObject)]
 pub struct UpdateLeadInput {
+    /// An empty string clears any of these; a lead keeps an email address or a phone number.
     pub email: Option<String>,
-    /// An empty string clears the value.
     pub name: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
@@ -37,7 +40,7 @@ pub struct LeadMutation;
 
 #[Object]
 impl LeadMutation {
-    /// Manual entry. CONFLICT if a live lead already has the address.
+    /// Manual entry. CONFLICT if a live lead already has the address or the phone number.
     async fn create_lead(
         &self,
         ctx: &Context<'_>,
@@ -46,8 +49,7 @@ impl LeadMutation {
     ) -> async_graphql::Result<Lead> {
         let ws = expect_id("workspaceId", &workspace_id, Kind::Workspace)?;
         let assignee = input.assignee_id.map(|id| expect_id("assigneeId", &id, Kind::User)).transpose()?;
-        let contact =
-            LeadInput { email: Some(input.email), name: input.name, phone: input.phone, company: input.company };
+        let contact = LeadInput { email: input.email, name: input.name, phone: input.phone, company: input.company };
         let (caller, mut conn) = session(ctx).await?;
         Ok(leads::create(&mut conn, caller, ws, contact, input.status, input.priority, assignee).await?.into())
     }

@@ -4,9 +4,10 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::domain::executions::{self, RunRequest};
 use crate::domain::workflows;
+use crate::engine::simulate;
 use crate::graphql::relay::{Kind, expect_id, parse_global_id};
 use crate::graphql::session;
-use crate::graphql::types::{WebhookToken, Workflow, WorkflowExecution};
+use crate::graphql::types::{WebhookToken, Workflow, WorkflowExecution, WorkflowSimulation};
 use crate::model::enums::{NodeType, WorkflowStatus};
 use crate::model::graph::{Graph, GraphEdge, GraphNode, HANDLE_DEFAULT, Position};
 
@@ -205,6 +206,28 @@ impl WorkflowMutation {
         let req = RunRequest { lead_id, input: input.unwrap_or(serde_json::Value::Null), simulate, idempotency_key };
         let (caller, mut conn) = session(ctx).await?;
         Ok(executions::run(&mut conn, caller, id, req).await?.into())
+    }
+
+    /// Works out what a run of the workflow's draft graph (what the editor holds, active or not)
+    /// would do for the lead and `input`, without activating it: the path, each step's would-be
+    /// output and the branches taken. Nothing is stored and nothing is sent. Needs MEMBER. The
+    /// graph is checked as `activateWorkflow` checks it (BAD_USER_INPUT naming each problem).
+    async fn simulate_workflow(
+        &self,
+        ctx: &Context<'_>,
+        workflow_id: ID,
+        lead_id: Option<ID>,
+        input: Option<serde_json::Value>,
+    ) -> async_graphql::Result<WorkflowSimulation> {
+        let id = expect_id("workflowId", &workflow_id, Kind::Workflow)?;
+        let lead_id = lead_id.map(|l| expect_id("leadId", &l, Kind::Lead)).transpose()?;
+        let input = input.unwrap_or(serde_json::Value::Null);
+        let (caller, mut conn) = session(ctx).await?;
+        let draft = workflows::simulation_start(&mut conn, caller, id, lead_id, input).await?;
+        drop(conn);
+        // The walk is the engine's (its transitions and node handlers), with nothing to act with.
+        let start = simulate::Start::of(draft.workspace_id, draft.workspace, draft.lead, draft.trigger_data);
+        Ok(WorkflowSimulation(simulate::walk(&draft.graph, &start).await))
     }
 
     async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowExecution> {

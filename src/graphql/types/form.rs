@@ -88,12 +88,14 @@ impl Form {
     }
 }
 
-/// What a public form shows.
+/// What a public form shows, and how it reads phone numbers.
 #[derive(SimpleObject)]
 pub struct FormSettings {
     pub title: Option<String>,
     pub submit_text: Option<String>,
     pub success_message: Option<String>,
+    /// The region (ISO 3166 alpha-2) of phone numbers written without a country code.
+    pub default_region: Option<String>,
 }
 
 impl FormSettings {
@@ -102,6 +104,7 @@ impl FormSettings {
             title: setting(row, "title"),
             submit_text: setting(row, "submitText"),
             success_message: setting(row, "successMessage"),
+            default_region: setting(row, "defaultRegion"),
         }
     }
 }
@@ -162,7 +165,7 @@ impl FormField {
     async fn position(&self) -> i32 {
         self.0.position
     }
-    /// The EMAIL field whose value finds or creates the lead.
+    /// The EMAIL or PHONE field whose value finds or creates the lead.
     async fn identifies_lead(&self) -> bool {
         self.0.identifies_lead
     }

@@ -17,7 +17,8 @@ use crate::graphql::relay::{self, Conn, Kind};
 use crate::graphql::types::{Form, FormField, FormSubmission, User};
 use crate::model::enums::{LeadEventType, LeadPriority, LeadStatus, Role};
 
-/// A person in the pipeline, one per email address per workspace.
+/// A person in the pipeline: one live lead per email address, and one per phone number, in a
+/// workspace. It has an email address, a phone number or both.
 pub struct Lead {
     pub row: LeadRow,
     pub role: Role,
@@ -30,12 +31,14 @@ impl Lead {
     pub async fn id(&self) -> ID {
         relay::to_global_id(Kind::Lead, self.row.id)
     }
-    async fn email(&self) -> &str {
-        &self.row.email
+    /// Null for a lead that came in through a form identifying leads by phone.
+    async fn email(&self) -> Option<&str> {
+        self.row.email.as_deref()
     }
     async fn name(&self) -> Option<&str> {
         self.row.name.as_deref()
     }
+    /// In E.164 (`+442079460958`) when it is a number we could read; as typed otherwise.
     async fn phone(&self) -> Option<&str> {
         self.row.phone.as_deref()
     }

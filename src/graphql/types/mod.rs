@@ -25,6 +25,7 @@ mod pipeline;
 mod routing;
 mod security_event;
 mod session;
+mod simulation;
 mod submission;
 mod user;
 mod webhook;
@@ -44,6 +45,7 @@ pub use pipeline::{LeadPlacement, Pipeline, PipelineStage};
 pub use routing::{RoutingRule, RoutingRuleTried, RoutingSimulation};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals};
 pub use session::Session;
+pub use simulation::{SimulatedStep, WorkflowSimulation};
 pub use submission::{FormSubmission, SubmitFormPayload};
 pub use user::User;
 pub use webhook::{
