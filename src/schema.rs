@@ -13,6 +13,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    booking_notifications (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        booking_id -> Uuid,
+        kind -> Text,
+        due_at -> Timestamptz,
+        status -> Text,
+        secret -> Nullable<Text>,
+        attempts -> Int4,
+        error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     booking_types (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -641,6 +657,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(booking_notifications -> bookings (booking_id));
 diesel::joinable!(booking_types -> workspaces (workspace_id));
 diesel::joinable!(bookings -> booking_types (booking_type_id));
 diesel::joinable!(bookings -> leads (lead_id));
@@ -698,6 +715,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     auth_attempts,
     availability_schedules,
+    booking_notifications,
     booking_types,
     bookings,
     emails,

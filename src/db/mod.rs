@@ -18,6 +18,7 @@ pub mod account_mail;
 pub mod account_tokens;
 pub mod api_keys;
 pub mod auth_attempts;
+pub mod booking_notifications;
 pub mod booking_types;
 pub mod bookings;
 pub mod emails;

@@ -26,7 +26,9 @@ use crate::domain::bookings::{parse_zone, schedule_of};
 use crate::domain::leads::actor_of;
 use crate::error::{AppError, AppResult, is_exclusion_violation, is_unique_violation};
 use crate::model::availability::{Busy, Schedule, Slot, SlotRules};
-use crate::model::enums::{BookingStatus, HostStrategy, LeadEventType, LeadStatus, Role};
+use crate::model::enums::{
+    BookingNotificationKind as NotificationKind, BookingStatus, HostStrategy, LeadEventType, LeadStatus, Role,
+};
 use crate::model::validate::{self, Problems};
 
 /// The longest range `availableSlots` answers for.
@@ -248,6 +250,8 @@ pub async fn book(
         return Err(AppError::conflict("start: that time is no longer free; choose another slot"));
     }
     let (manage_token, token_hash) = token::generate(MANAGE_TOKEN_PREFIX);
+    // The confirmation email shows it too, once: stored until sent, then erased.
+    let token_text = manage_token.clone();
     let rules = rules_of(&bt);
     let slot = Slot { start, end: start + rules.duration };
     let busy = rules.busy_range(slot);
@@ -309,6 +313,8 @@ pub async fn book(
                 }
             })?;
             mark_booked(conn, &lead, booking.id).await?;
+            db::booking_notifications::schedule(conn, &booking, NotificationKind::Confirmation, Some(&token_text))
+                .await?;
             let data = json!({
                 "bookingId": booking.id, "bookingTypeId": bt.id, "bookingTypeName": bt.name,
                 "hostId": host, "startsAt": booking.starts_at, "endsAt": booking.ends_at,
@@ -413,6 +419,9 @@ async fn reschedule(
         let moved = db::bookings::reschedule(conn, booking.id, (slot.start, slot.end), (busy.start, busy.end))
             .await
             .map_err(double_booked)?;
+        // The old reminders would name the old time: new ones follow the reschedule email.
+        db::booking_notifications::drop_pending_reminders(conn, booking.id).await?;
+        db::booking_notifications::schedule(conn, &moved, NotificationKind::Reschedule, None).await?;
         let data = json!({
             "bookingId": booking.id, "from": booking.starts_at, "to": moved.starts_at, "sequence": moved.sequence,
         });
@@ -444,6 +453,8 @@ async fn cancel(
         let booking = lock_target(conn, &target).await?;
         let bt = db::booking_types::find(conn, booking.booking_type_id).await?.ok_or(AppError::NotFound("booking"))?;
         let cancelled = db::bookings::cancel(conn, booking.id, reason.as_deref()).await?;
+        db::booking_notifications::drop_pending_reminders(conn, booking.id).await?;
+        db::booking_notifications::schedule(conn, &cancelled, NotificationKind::Cancellation, None).await?;
         let data = json!({ "bookingId": booking.id, "startsAt": booking.starts_at, "reason": reason });
         db::lead_events::append(
             conn,

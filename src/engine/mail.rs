@@ -1,8 +1,8 @@
 //! Email transports: SMTP through lettre when `SMTP_URL` is set, otherwise a log transport that
 //! records the email in the log and reports it sent.
 
-use lettre::message::MultiPart;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 pub enum Mailer {
@@ -63,6 +63,40 @@ impl Mailer {
                     None => builder.header(ContentType::TEXT_PLAIN).body(text.to_owned()),
                 };
                 transport.send(message.map_err(|e| e.to_string())?).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Sends `text` with a calendar file (`text/calendar; method=…`, RFC 6047) attached.
+    pub async fn send_calendar(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        (ics, method): (&str, &str),
+        message_id: &str,
+    ) -> Result<(), String> {
+        match self {
+            Mailer::Log => {
+                tracing::info!(to, subject, message_id, method, "email with calendar file (log transport)");
+                Ok(())
+            }
+            Mailer::Smtp(smtp) => {
+                let Smtp { transport, from } = smtp.as_ref();
+                let content_type = ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
+                    .map_err(|e| e.to_string())?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to.parse().map_err(|e| format!("bad recipient {to:?}: {e}"))?)
+                    .subject(subject)
+                    .message_id(Some(format!("<{message_id}@intakeflow>")))
+                    .multipart(
+                        MultiPart::mixed()
+                            .singlepart(SinglePart::plain(text.to_owned()))
+                            .singlepart(Attachment::new("invite.ics".into()).body(ics.to_owned(), content_type)),
+                    )
+                    .map_err(|e| e.to_string())?;
+                transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
             }
         }
     }

@@ -3,6 +3,7 @@
 //! memory: delays and approvals park the execution in the database with a `run_at`.
 
 pub mod account_mail;
+mod booking_mail;
 pub mod chain;
 pub mod config;
 pub mod data;
@@ -51,6 +52,10 @@ impl Engine {
             let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
             let notices = pubsub.subscribe(crate::db::account_mail::MAIL_CHANNEL);
             tasks.push(tokio::spawn(account_mail::run(db.clone(), mailer, notices, watch.clone())));
+            let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.email_from)?;
+            let notices = pubsub.subscribe(crate::db::account_mail::MAIL_CHANNEL);
+            let from = config.email_from.clone();
+            tasks.push(tokio::spawn(booking_mail::run(db.clone(), mailer, from, notices, watch.clone())));
             let inbound = pubsub.subscribe(crate::db::webhook_events::INBOUND_CHANNEL);
             tasks.push(tokio::spawn(inbound_events::run(db.clone(), inbound, watch.clone())));
         }

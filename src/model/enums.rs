@@ -116,6 +116,14 @@ text_enum! {
 }
 
 text_enum! {
+    /// The emails a booking sends: when it is made, moved or cancelled, and before it starts.
+    BookingNotificationKind {
+        Confirmation => "CONFIRMATION", Reminder24h => "REMINDER_24H", Reminder2h => "REMINDER_2H",
+        Reschedule => "RESCHEDULE", Cancellation => "CANCELLATION",
+    }
+}
+
+text_enum! {
     LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
 }
 

@@ -9,6 +9,7 @@ pub mod event_catalogue;
 pub mod field_rules;
 pub mod global_id;
 pub mod graph;
+pub mod ics;
 pub mod inbound_signatures;
 pub mod integrations;
 pub mod node_config;

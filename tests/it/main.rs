@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod api_keys;
+mod booking_mail;
 mod bookings;
 mod bookings_access;
 mod console;
