@@ -292,6 +292,12 @@ pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> boo
         if info.constraint_name() == Some(constraint))
 }
 
+/// Whether `err` is an exclusion-constraint violation (SQLSTATE 23P01, which diesel files under
+/// `Unknown`) of `constraint`: a row that overlaps another the constraint keeps apart.
+pub fn is_exclusion_violation(err: &diesel::result::Error, constraint: &str) -> bool {
+    matches!(err, diesel::result::Error::DatabaseError(_, info) if info.constraint_name() == Some(constraint))
+}
+
 /// What a caught panic says (its `&str` or `String` payload), for the log.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic

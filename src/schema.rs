@@ -1,6 +1,70 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    availability_schedules (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        time_zone -> Text,
+        weekly -> Jsonb,
+        overrides -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    booking_types (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        duration_minutes -> Int4,
+        slot_increment_minutes -> Int4,
+        buffer_before_minutes -> Int4,
+        buffer_after_minutes -> Int4,
+        minimum_notice_minutes -> Int4,
+        booking_window_days -> Int4,
+        daily_limit -> Nullable<Int4>,
+        host_user_ids -> Array<Uuid>,
+        host_strategy -> Text,
+        assigned_count -> Int8,
+        location -> Nullable<Text>,
+        form_id -> Nullable<Uuid>,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        booking_type_id -> Uuid,
+        lead_id -> Uuid,
+        host_user_id -> Uuid,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        busy_from -> Timestamptz,
+        busy_until -> Timestamptz,
+        busy -> Tstzrange,
+        status -> Text,
+        attendee_name -> Nullable<Text>,
+        attendee_email -> Text,
+        attendee_phone -> Nullable<Text>,
+        answers -> Jsonb,
+        manage_token_hash -> Bytea,
+        idempotency_key -> Nullable<Text>,
+        request_digest -> Nullable<Text>,
+        sequence -> Int4,
+        cancel_reason -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     account_lockouts (id) {
         id -> Uuid,
         email -> Text,
@@ -577,6 +641,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(booking_types -> workspaces (workspace_id));
+diesel::joinable!(bookings -> booking_types (booking_type_id));
+diesel::joinable!(bookings -> leads (lead_id));
+diesel::joinable!(bookings -> users (host_user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (created_by_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
@@ -629,6 +697,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_tokens,
     api_keys,
     auth_attempts,
+    availability_schedules,
+    booking_types,
+    bookings,
     emails,
     execution_log_seqs,
     execution_logs,

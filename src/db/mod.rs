@@ -18,6 +18,8 @@ pub mod account_mail;
 pub mod account_tokens;
 pub mod api_keys;
 pub mod auth_attempts;
+pub mod booking_types;
+pub mod bookings;
 pub mod emails;
 pub mod execution_logs;
 pub mod executions;

@@ -189,6 +189,30 @@ pub async fn lead_moved(
     Ok(started)
 }
 
+/// One execution per ACTIVE workflow whose BOOKING_CREATED trigger names this booking's type
+/// or no type. Bookings are made through the public API, so they start chains of their own.
+pub async fn booking_created(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    lead_id: Uuid,
+    booking_id: Uuid,
+    booking_type_id: Uuid,
+    trigger_data: Value,
+) -> QueryResult<Started> {
+    let event = LeadChange {
+        node_type: NodeType::BookingCreated,
+        pattern: json!({ "type": NodeType::BookingCreated }),
+        trigger_data,
+        idempotency_key: format!("booking:{booking_id}"),
+    };
+    let type_id = booking_type_id.to_string();
+    start_matching(conn, workspace_id, lead_id, event, None, |config| match config {
+        NodeConfig::BookingCreated(c) => c.booking_type_id.as_ref().is_none_or(|t| *t == type_id),
+        _ => false,
+    })
+    .await
+}
+
 /// A change to a lead that LEAD_STATUS_CHANGED-like triggers react to.
 struct LeadChange {
     node_type: NodeType,

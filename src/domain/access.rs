@@ -63,6 +63,8 @@ tenant!(db::members::MemberRow, "member", db::members::find);
 tenant!(db::pipelines::PipelineRow, "pipeline", db::pipelines::find);
 tenant!(db::pipelines::StageRow, "pipeline stage", db::pipelines::find_stage);
 tenant!(db::routing_rules::RoutingRuleRow, "routing rule", db::routing_rules::find);
+tenant!(db::booking_types::BookingTypeRow, "booking type", db::booking_types::find);
+tenant!(db::bookings::BookingRow, "booking", db::bookings::find);
 
 /// The caller's role in a workspace, if any.
 async fn role_in(conn: &mut AsyncPgConnection, principal: &Principal, workspace_id: Uuid) -> AppResult<Option<Role>> {

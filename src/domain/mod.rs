@@ -10,6 +10,8 @@ pub mod access;
 pub mod account_mail;
 pub mod accounts;
 pub mod api_keys;
+pub mod booking_public;
+pub mod bookings;
 pub mod executions;
 pub mod forms;
 pub mod inbound_events;

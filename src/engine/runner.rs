@@ -517,6 +517,7 @@ fn effects_commit_with_result(node_type: NodeType) -> bool {
         NodeType::FormSubmitted
             | NodeType::LeadStatusChanged
             | NodeType::PipelineStageChanged
+            | NodeType::BookingCreated
             | NodeType::Manual
             | NodeType::Webhook
             | NodeType::Schedule

@@ -238,6 +238,7 @@ by_id_loader!(LeadId, db::leads::LeadRow, db::leads::find_many);
 by_id_loader!(WorkflowId, db::workflows::WorkflowRow, db::workflows::find_many);
 by_id_loader!(PipelineId, db::pipelines::PipelineRow, db::pipelines::find_many);
 by_id_loader!(StageId, db::pipelines::StageRow, db::pipelines::find_stages);
+by_id_loader!(BookingTypeId, db::booking_types::BookingTypeRow, db::booking_types::find_many);
 
 macro_rules! many_by_parent_loader {
     ($key:ident, $row:ty, $find:path, $parent:ident) => {
@@ -266,6 +267,7 @@ many_by_parent_loader!(EdgesOfWorkflow, db::workflows::EdgeRow, db::workflows::e
 many_by_parent_loader!(VersionsOfWorkflow, db::workflows::VersionRow, db::workflows::versions_of, workflow_id);
 many_by_parent_loader!(StagesOfPipeline, db::pipelines::StageRow, db::pipelines::stages_of, pipeline_id);
 many_by_parent_loader!(PlacementsOfLead, db::placements::PlacementRow, db::placements::of_leads, lead_id);
+many_by_parent_loader!(BookingsOfLead, db::bookings::BookingRow, db::bookings::of_leads, lead_id);
 many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
 many_by_parent_loader!(
     AttemptsOfDelivery,
@@ -273,6 +275,21 @@ many_by_parent_loader!(
     db::webhook_deliveries::attempts_of,
     delivery_id
 );
+
+/// A member's availability schedule: (workspace, user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScheduleOf(pub Uuid, pub Uuid);
+
+impl Loader<ScheduleOf> for Loaders {
+    type Value = db::booking_types::ScheduleRow;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ScheduleOf]) -> Result<HashMap<ScheduleOf, Self::Value>, Self::Error> {
+        let pairs: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        let rows = db::booking_types::schedules_of_pairs(&mut *self.conn().await?, &pairs).await.map_err(internal)?;
+        Ok(rows.into_iter().map(|r| (ScheduleOf(r.workspace_id, r.user_id), r)).collect())
+    }
+}
 
 /// One page of a board column: a stage's leads under a filter, most recently placed first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

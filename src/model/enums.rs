@@ -106,6 +106,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a booking type picks its host: the first free one, or its hosts in turn (skipping
+    /// busy ones).
+    HostStrategy { Any => "ANY", RoundRobin => "ROUND_ROBIN" }
+}
+
+text_enum! {
+    BookingStatus { Confirmed => "CONFIRMED", Cancelled => "CANCELLED" }
+}
+
+text_enum! {
     LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
 }
 
@@ -117,6 +127,8 @@ text_enum! {
         Deleted => "DELETED", Restored => "RESTORED", EmailSent => "EMAIL_SENT",
         WebhookSent => "WEBHOOK_SENT", WorkflowStarted => "WORKFLOW_STARTED",
         WorkflowFinished => "WORKFLOW_FINISHED", StageChanged => "STAGE_CHANGED",
+        BookingCreated => "BOOKING_CREATED", BookingRescheduled => "BOOKING_RESCHEDULED",
+        BookingCancelled => "BOOKING_CANCELLED",
     }
 }
 
@@ -128,7 +140,7 @@ text_enum! {
     /// Triggers start a workflow; the rest are actions and logic.
     NodeType {
         FormSubmitted => "FORM_SUBMITTED", LeadStatusChanged => "LEAD_STATUS_CHANGED",
-        PipelineStageChanged => "PIPELINE_STAGE_CHANGED",
+        PipelineStageChanged => "PIPELINE_STAGE_CHANGED", BookingCreated => "BOOKING_CREATED",
         Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
         SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
         AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
@@ -142,6 +154,7 @@ impl NodeType {
             NodeType::FormSubmitted
                 | NodeType::LeadStatusChanged
                 | NodeType::PipelineStageChanged
+                | NodeType::BookingCreated
                 | NodeType::Manual
                 | NodeType::Webhook
                 | NodeType::Schedule

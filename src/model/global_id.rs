@@ -30,9 +30,11 @@ pub enum Kind {
     Pipeline,
     PipelineStage,
     RoutingRule,
+    BookingType,
+    Booking,
 }
 
-const KINDS: [Kind; 21] = [
+const KINDS: [Kind; 23] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -54,6 +56,8 @@ const KINDS: [Kind; 21] = [
     Kind::Pipeline,
     Kind::PipelineStage,
     Kind::RoutingRule,
+    Kind::BookingType,
+    Kind::Booking,
 ];
 
 impl Kind {
@@ -80,6 +84,8 @@ impl Kind {
             Kind::Pipeline => "Pipeline",
             Kind::PipelineStage => "PipelineStage",
             Kind::RoutingRule => "RoutingRule",
+            Kind::BookingType => "BookingType",
+            Kind::Booking => "Booking",
         }
     }
 

@@ -37,6 +37,14 @@ pub struct StageChangedConfig {
     pub to_stage_id: Option<String>,
 }
 
+/// A BOOKING_CREATED trigger: someone booked a meeting, of `bookingTypeId` only when given (a
+/// UUID: the API layer turns global ids into them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BookingCreatedConfig {
+    pub booking_type_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleConfig {
@@ -176,6 +184,7 @@ pub enum NodeConfig {
     FormSubmitted(FormSubmittedConfig),
     LeadStatusChanged(StatusChangedConfig),
     PipelineStageChanged(StageChangedConfig),
+    BookingCreated(BookingCreatedConfig),
     Manual,
     Webhook(WebhookConfig),
     Schedule(ScheduleConfig),
@@ -204,6 +213,7 @@ impl NodeConfig {
             NodeType::FormSubmitted => NodeConfig::FormSubmitted(parse(config)?),
             NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
             NodeType::PipelineStageChanged => NodeConfig::PipelineStageChanged(parse(config)?),
+            NodeType::BookingCreated => NodeConfig::BookingCreated(parse(config)?),
             NodeType::Manual => NodeConfig::Manual,
             NodeType::Webhook => NodeConfig::Webhook(parse(config)?),
             NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
@@ -255,6 +265,11 @@ impl NodeConfig {
                         problems.push(FieldError::new(field, "is not the id of a pipeline or stage"));
                     }
                 }
+            }
+            NodeConfig::BookingCreated(c)
+                if c.booking_type_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) =>
+            {
+                problems.push(FieldError::new("bookingTypeId", "is not the id of a booking type"));
             }
             NodeConfig::Webhook(c) => {
                 if c.integration_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {

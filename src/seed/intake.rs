@@ -80,6 +80,7 @@ pub async fn seed(db: &Db, owner_id: Uuid, workspace_id: Uuid, workspace_slug: &
     // Activated before the submissions arrive, so each one starts an execution.
     super::workflows::seed(conn, &owner, workspace_id, form.id).await.map_err(internal)?;
     super::pipelines::seed(conn, &owner, workspace_id, form.id).await.map_err(internal)?;
+    super::bookings::seed(conn, &owner, workspace_id).await.map_err(internal)?;
 
     let public = Caller { principal: Principal::Anonymous, ..owner.clone() };
     for i in 0..40usize {

@@ -3,6 +3,7 @@
 
 use diesel_async::AsyncConnection;
 
+pub mod bookings;
 pub mod intake;
 pub mod pipelines;
 pub mod workflows;

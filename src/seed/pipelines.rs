@@ -23,7 +23,7 @@ fn stage(key: &str, name: &str, color: &str, category: StageCategory, implies: O
     }
 }
 
-async fn member_id(conn: &mut AsyncPgConnection, workspace_id: Uuid, email: &str) -> AppResult<Uuid> {
+pub(super) async fn member_id(conn: &mut AsyncPgConnection, workspace_id: Uuid, email: &str) -> AppResult<Uuid> {
     let user = db::users::find_by_email(conn, email).await?.ok_or(AppError::NotFound("demo user"))?;
     let member =
         db::members::find_by_user(conn, workspace_id, user.id).await?.ok_or(AppError::NotFound("demo member"))?;

@@ -7,6 +7,8 @@ mod support;
 
 mod accounts;
 mod api_keys;
+mod bookings;
+mod bookings_access;
 mod console;
 mod console_browser;
 mod docs_examples;

@@ -116,6 +116,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         NodeConfig::FormSubmitted(_)
         | NodeConfig::LeadStatusChanged(_)
         | NodeConfig::PipelineStageChanged(_)
+        | NodeConfig::BookingCreated(_)
         | NodeConfig::Manual
         | NodeConfig::Webhook(_)
         | NodeConfig::Schedule(_) => Outcome::done(run.trigger_data.clone()),

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api_keys;
+mod bookings;
 mod forms;
 mod intake;
 mod integrations;
@@ -30,6 +31,7 @@ pub struct Mutation(
     leads::LeadMutation,
     pipelines::PipelineMutation,
     routing::RoutingMutation,
+    bookings::BookingMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -81,6 +81,7 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
             &[("pipelineId", Kind::Pipeline), ("fromStageId", Kind::PipelineStage), ("toStageId", Kind::PipelineStage)]
         }
         NodeType::UpdateLead => &[("stageId", Kind::PipelineStage)],
+        NodeType::BookingCreated => &[("bookingTypeId", Kind::BookingType)],
         _ => &[],
     };
     for (field, kind) in id_fields {

@@ -1,5 +1,6 @@
 //! Root query fields, grouped by area.
 
+mod bookings;
 mod intake;
 mod integrations;
 mod invitations;
@@ -21,6 +22,7 @@ pub struct Query(
     workflows::WorkflowQuery,
     pipelines::PipelineQuery,
     routing::RoutingQuery,
+    bookings::BookingQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
 );

@@ -70,6 +70,13 @@ impl Lead {
         let rows = load_or_internal(ctx, PlacementsOfLead(self.row.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(|row| crate::graphql::types::LeadPlacement { row, role: self.role }).collect())
     }
+    /// The lead's bookings, in time order (cancelled ones too).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn bookings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::Booking>> {
+        let key = crate::graphql::loaders::BookingsOfLead(self.row.id);
+        let rows = load_or_internal(ctx, key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|row| crate::graphql::types::Booking { row, role: self.role }).collect())
+    }
     /// The form that first brought this lead in.
     async fn source_form(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Form>> {
         let Some(id) = self.row.source_form_id else { return Ok(None) };

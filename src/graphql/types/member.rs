@@ -27,6 +27,15 @@ impl WorkspaceMember {
         self.0.created_at
     }
 
+    /// Working hours for bookings (none: not set, so never offered as a host).
+    async fn availability(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::types::AvailabilitySchedule>> {
+        let key = crate::graphql::loaders::ScheduleOf(self.0.workspace_id, self.0.user_id);
+        Ok(load_or_internal(ctx, key).await?.map(crate::graphql::types::AvailabilitySchedule))
+    }
+
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         load_or_internal(ctx, UserId(self.0.user_id)).await?.map(User).ok_or_else(|| AppError::NotFound("user").into())
     }

@@ -14,6 +14,7 @@ macro_rules! from_visible {
 
 mod api_key;
 mod auth_payload;
+mod booking;
 mod execution;
 mod form;
 mod integration;
@@ -34,6 +35,10 @@ mod workspace;
 
 pub use api_key::{ApiKey, CreatedApiKey};
 pub use auth_payload::AuthPayload;
+pub use booking::{
+    AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
+    BookingFilter, BookingType, PublicBooking, TimeSlot, Weekday,
+};
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
 pub use integration::{CreateIntegrationPayload, Integration, TestIntegrationPayload, WebhookEvent};

@@ -3,8 +3,9 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Form, FormField, FormSubmission, Integration, Invitation, Lead, Pipeline, PipelineStage, RoutingRule, User,
-    WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
+    ApiKey, Booking, BookingType, Form, FormField, FormSubmission, Integration, Invitation, Lead, Pipeline,
+    PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution, Workspace,
+    WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -27,4 +28,6 @@ pub enum Node {
     Pipeline(Pipeline),
     PipelineStage(PipelineStage),
     RoutingRule(RoutingRule),
+    BookingType(BookingType),
+    Booking(Booking),
 }

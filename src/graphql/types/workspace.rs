@@ -257,6 +257,50 @@ impl Workspace {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// What prospects can book (archived types only when asked).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn booking_types(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::BookingType>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::bookings::list(&mut conn, caller, self.row.id, include_archived).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Bookings in time order, optionally only those meeting `filter`.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::types::BookingFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<
+            String,
+            crate::graphql::types::Booking,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        let page = relay::page(first, after, last, before)?;
+        let (filter, host) = filter.unwrap_or_default().into_filter()?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let (role, slice) =
+            crate::domain::booking_public::page_for_workspace(&mut conn, caller, self.row.id, filter, host, &page)
+                .await?;
+        drop(conn);
+        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
+        connection.edges.extend(slice.rows.into_iter().map(|row| {
+            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Booking { row, role })
+        }));
+        Ok(connection)
+    }
+
     /// Intake routing rules, in the order they are tried.
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn routing_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::RoutingRule>> {
