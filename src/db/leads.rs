@@ -152,8 +152,18 @@ pub(super) fn apply_filter<'a>(mut q: Query<'a>, f: &LeadFilter) -> Query<'a> {
             .sql(" OR l.email ILIKE ")
             .bind::<Text, _>(pattern.clone())
             .sql(" OR l.company ILIKE ")
-            .bind::<Text, _>(pattern)
-            .sql(")");
+            .bind::<Text, _>(pattern);
+        // Numbers are stored in E.164; a search with enough digits finds them however the
+        // searcher spaced or punctuated them, and without a national trunk prefix (the 0 of
+        // `020 …`), which E.164 drops.
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        let digits = digits.trim_start_matches('0');
+        if digits.len() >= 4 {
+            q = q
+                .sql(" OR regexp_replace(coalesce(l.phone, ''), '[^0-9]', '', 'g') LIKE ")
+                .bind::<Text, _>(format!("%{digits}%"));
+        }
+        q = q.sql(")");
     }
     if let Some(t) = f.created_after {
         q = q.sql(" AND l.created_at >= ").bind::<Timestamptz, _>(t);

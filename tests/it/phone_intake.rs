@@ -235,3 +235,30 @@ async fn sending_email_to_a_lead_without_an_address_fails_the_step_clearly() {
     assert_eq!(mail["error"], "to: the lead has no email address");
     assert_eq!(app.count("SELECT count(*) FROM emails").await, 0);
 }
+
+#[tokio::test]
+async fn a_lead_known_only_by_its_number_is_found_by_searching_its_digits() {
+    let app = TestApp::spawn().await;
+    let owner = app.user("Phone Searcher").await;
+    let ws = app.workspace(&owner).await;
+    app.create_lead(&ws, &owner, json!({ "phone": "+44 20 7946 0958", "name": "Ada" })).await;
+    app.create_lead(&ws, &owner, json!({ "email": "year2079@example.com" })).await;
+    let search = "query($slug: String!, $q: String!) { workspace(slug: $slug) {
+        leads(first: 5, filter: {search: $q}) { totalCount nodes { phone email } } } }";
+    for (q, expected) in
+        [("7946 0958", json!([LONDON])), ("(020) 7946-0958", json!([LONDON])), ("2079", json!([LONDON, null]))]
+    {
+        let r = gql(&app, &owner, search, json!({ "slug": ws.slug, "q": q })).await;
+        let mut phones: Vec<Value> = r.ok()["workspace"]["leads"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["phone"].clone())
+            .collect();
+        phones.sort_by_key(|p| p.is_null());
+        assert_eq!(Value::Array(phones), expected, "{q}");
+    }
+    // Fewer than four digits search text only: "095" is in no name, address or company.
+    let r = gql(&app, &owner, search, json!({ "slug": ws.slug, "q": "095" })).await;
+    assert_eq!(r.ok()["workspace"]["leads"]["totalCount"], 0);
+}

@@ -358,7 +358,9 @@ pub struct LeadFilterInput {
     pub priority: Option<Vec<crate::model::enums::LeadPriority>>,
     pub assignee_id: Option<ID>,
     pub source_form_id: Option<ID>,
-    /// Case-insensitive substring of name, email or company.
+    /// Case-insensitive substring of name, email or company; with four or more digits (leading
+    /// zeros aside), also the digits of the phone number, so `(020) 7946-0958` finds
+    /// `+442079460958`.
     pub search: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
