@@ -163,3 +163,7 @@ pub async fn find_by_user(
         .await
         .optional()
 }
+
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<MemberRow>> {
+    workspace_members::table.filter(workspace_members::id.eq_any(ids)).select(MemberRow::as_select()).load(conn).await
+}

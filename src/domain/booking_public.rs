@@ -7,12 +7,9 @@
 //! has the last word: the exclusion constraint on bookings turns a lost race into a CONFLICT
 //! naming `start`. Public answers carry the attendee's own booking and nothing of others'.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::token;
@@ -159,22 +156,6 @@ pub struct Booked {
     pub replayed: bool,
 }
 
-/// Orders object keys so equal requests hash equally whatever order the client sent.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, canonical(v))).collect();
-            json!(sorted)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-fn digest(request: &Value) -> String {
-    hex::encode(Sha256::digest(canonical(request).to_string().as_bytes()))
-}
-
 fn double_booked(e: diesel::result::Error) -> AppError {
     if is_exclusion_violation(&e, db::bookings::NO_DOUBLE_BOOKING) {
         AppError::conflict("start: that time was just taken; choose another slot")
@@ -229,8 +210,9 @@ pub async fn book(
     problems.into_result()?;
     let email = email.unwrap_or_default();
     let bt = public_type(conn, workspace_slug, type_slug).await?;
-    let request_digest =
-        digest(&json!({ "start": start, "email": email, "name": name, "phone": phone, "answers": answers }));
+    let request_digest = crate::domain::intake::digest(
+        &json!({ "start": start, "email": email, "name": name, "phone": phone, "answers": answers }),
+    );
     // A replay answers with the first booking even if the slot is gone since.
     if let Some(k) = &key
         && let Some(first) = db::bookings::find_by_key(conn, bt.id, k).await?

@@ -93,14 +93,14 @@ async fn check(
         n if n > MAX_HOSTS => problems.push("input.hostIds", format!("at most {MAX_HOSTS} members")),
         _ => {}
     }
-    let mut user_ids = Vec::new();
-    for (i, member) in input.host_members.iter().enumerate() {
-        match db::members::find(conn, *member).await?.filter(|m| m.workspace_id == workspace_id) {
-            Some(m) if !user_ids.contains(&m.user_id) => user_ids.push(m.user_id),
-            Some(_) => problems.push(format!("input.hostIds.{i}"), "is listed twice"),
-            None => problems.push(format!("input.hostIds.{i}"), "is not a member of this workspace"),
-        }
-    }
+    let user_ids = crate::domain::members::users_of_members(
+        conn,
+        workspace_id,
+        &input.host_members,
+        "input.hostIds",
+        &mut problems,
+    )
+    .await?;
     problems.into_result()?;
     Ok(BookingTypeFields {
         name: name.unwrap_or_default(),

@@ -39,7 +39,8 @@ fn canonical(v: &Value) -> Value {
     }
 }
 
-fn digest(values: &Value) -> String {
+/// A digest of a request's JSON that ignores key order: what an idempotent replay is compared by.
+pub fn digest(values: &Value) -> String {
     hex::encode(Sha256::digest(canonical(values).to_string().as_bytes()))
 }
 

@@ -123,3 +123,25 @@ async fn ensure_another_owner(
 pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller, member_id: Uuid) -> AppResult<MemberRow> {
     Ok(load_target(conn, caller, member_id).await?.0)
 }
+
+/// The users behind `member_ids` (workspace member ids, as inputs name them), in the order given,
+/// read in one query. Each id that is not a member of the workspace, or repeats one, is a problem
+/// at `{field}.{i}`.
+pub async fn users_of_members(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    member_ids: &[Uuid],
+    field: &str,
+    problems: &mut validate::Problems,
+) -> AppResult<Vec<Uuid>> {
+    let found = db::members::find_many(conn, member_ids).await?;
+    let mut user_ids = Vec::new();
+    for (i, id) in member_ids.iter().enumerate() {
+        match found.iter().find(|m| m.id == *id && m.workspace_id == workspace_id) {
+            Some(m) if !user_ids.contains(&m.user_id) => user_ids.push(m.user_id),
+            Some(_) => problems.push(format!("{field}.{i}"), "is listed twice"),
+            None => problems.push(format!("{field}.{i}"), "is not a member of this workspace"),
+        }
+    }
+    Ok(user_ids)
+}

@@ -91,13 +91,8 @@ async fn check(conn: &mut AsyncPgConnection, workspace_id: Uuid, input: RuleInpu
             }
             _ => {}
         }
-        for (i, member) in members.iter().enumerate() {
-            match db::members::find(conn, *member).await?.filter(|m| m.workspace_id == workspace_id) {
-                Some(m) if !user_ids.contains(&m.user_id) => user_ids.push(m.user_id),
-                Some(_) => problems.push(format!("input.assignTo.memberIds.{i}"), "is listed twice"),
-                None => problems.push(format!("input.assignTo.memberIds.{i}"), "is not a member of this workspace"),
-            }
-        }
+        let field = "input.assignTo.memberIds";
+        user_ids = crate::domain::members::users_of_members(conn, workspace_id, members, field, &mut problems).await?;
     }
     if input.stage_id.is_none() && input.assign.is_none() && input.priority.is_none() {
         problems.push("input.stageId", "a rule must do something: give stageId, assignTo or priority");
