@@ -17,7 +17,8 @@ pub const MAX_ATTEMPTS: i32 = 8;
 
 const REMINDERS: [(Kind, i64); 2] = [(Kind::Reminder24h, 24), (Kind::Reminder2h, 2)];
 
-/// Queues `kind` for now (the confirmation with its manage token to show) and, unless the
+/// Queues `kind` for now (with `secret`, the manage link carrying the token, for the
+/// confirmation, or a reschedule by the token's holder) and, unless the
 /// booking is cancelled, its reminders that still lie ahead; wakes the sender on commit.
 pub async fn schedule(
     conn: &mut AsyncPgConnection,

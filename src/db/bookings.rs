@@ -78,6 +78,16 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
     bookings::table.filter(bookings::id.eq_any(ids)).select(BookingRow::as_select()).load(conn).await
 }
 
+/// The booking its manage token names.
+pub async fn find_by_token(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<BookingRow>> {
+    bookings::table
+        .filter(bookings::manage_token_hash.eq(hash))
+        .select(BookingRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Locks the booking its manage token names, for a change.
 pub async fn find_by_token_for_update(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<BookingRow>> {
     bookings::table

@@ -31,6 +31,10 @@ use crate::model::validate::{self, Problems};
 /// The longest range `availableSlots` answers for.
 pub const MAX_RANGE_DAYS: i64 = 31;
 pub const MANAGE_TOKEN_PREFIX: &str = "ifb_";
+/// Where the booking emails' manage link points in the web app at `INTAKEFLOW_PUBLIC_URL`: its
+/// page reads the booking with `managedBooking(token)` and changes it with `rescheduleBooking` /
+/// `cancelBooking`, like the account emails' links (`domain::account_mail`).
+pub const MANAGE_PATH: &str = "/bookings/manage";
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 const MAX_ANSWERS_BYTES: usize = 16 * 1024;
 
@@ -178,10 +182,12 @@ fn replay(first: BookingRow, bt: BookingTypeRow, request_digest: &str) -> AppRes
 /// attendee's email (as form intake does), picks a free host, and in ONE transaction writes the
 /// booking, sets the lead BOOKED (when it was still early in the funnel), appends the
 /// BOOKING_CREATED event and starts BOOKING_CREATED workflows.
+/// Books `start` of the type `(workspace_slug, type_slug)`; `public_url` begins the manage link
+/// the confirmation email carries.
 pub async fn book(
     conn: &mut AsyncPgConnection,
-    workspace_slug: &str,
-    type_slug: &str,
+    public_url: &str,
+    (workspace_slug, type_slug): (&str, &str),
     start: DateTime<Utc>,
     attendee: Attendee,
     answers: Option<Value>,
@@ -232,8 +238,8 @@ pub async fn book(
         return Err(AppError::conflict("start: that time is no longer free; choose another slot"));
     }
     let (manage_token, token_hash) = token::generate(MANAGE_TOKEN_PREFIX);
-    // The confirmation email shows it too, once: stored until sent, then erased.
-    let token_text = manage_token.clone();
+    // The confirmation email carries it too, in its link: stored until sent, then erased.
+    let link = manage_link(public_url, &manage_token);
     let rules = rules_of(&bt);
     let slot = Slot { start, end: start + rules.duration };
     let busy = rules.busy_range(slot);
@@ -295,8 +301,7 @@ pub async fn book(
                 }
             })?;
             mark_booked(conn, &lead, booking.id).await?;
-            db::booking_notifications::schedule(conn, &booking, NotificationKind::Confirmation, Some(&token_text))
-                .await?;
+            db::booking_notifications::schedule(conn, &booking, NotificationKind::Confirmation, Some(&link)).await?;
             let data = json!({
                 "bookingId": booking.id, "bookingTypeId": bt.id, "bookingTypeName": bt.name,
                 "hostId": host, "startsAt": booking.starts_at, "endsAt": booking.ends_at,
@@ -375,11 +380,13 @@ async fn lock_target(conn: &mut AsyncPgConnection, target: &Target<'_>) -> AppRe
     Ok(booking)
 }
 
+/// `link`: the manage link for the reschedule email, when the caller holds the token.
 async fn reschedule(
     conn: &mut AsyncPgConnection,
     target: Target<'_>,
     start: DateTime<Utc>,
     actor: Actor,
+    link: Option<String>,
 ) -> AppResult<(BookingRow, BookingTypeRow)> {
     conn.transaction::<_, AppError, _>(async move |conn| {
         let booking = lock_target(conn, &target).await?;
@@ -403,7 +410,7 @@ async fn reschedule(
             .map_err(double_booked)?;
         // The old reminders would name the old time: new ones follow the reschedule email.
         db::booking_notifications::drop_pending_reminders(conn, booking.id).await?;
-        db::booking_notifications::schedule(conn, &moved, NotificationKind::Reschedule, None).await?;
+        db::booking_notifications::schedule(conn, &moved, NotificationKind::Reschedule, link.as_deref()).await?;
         let data = json!({
             "bookingId": booking.id, "from": booking.starts_at, "to": moved.starts_at, "sequence": moved.sequence,
         });
@@ -452,13 +459,30 @@ async fn cancel(
     .await
 }
 
-/// Moves a booking to `start` by its manage token (no account).
+/// The link to the page where the attendee reschedules or cancels.
+pub fn manage_link(public_url: &str, token: &str) -> String {
+    format!("{public_url}{MANAGE_PATH}?token={token}")
+}
+
+/// The booking a manage token names, with the slugs its page needs to ask `availableSlots`.
+pub async fn managed(conn: &mut AsyncPgConnection, token: &str) -> AppResult<(BookingRow, BookingTypeRow, String)> {
+    let booking =
+        db::bookings::find_by_token(conn, &token::digest(token.trim())).await?.ok_or(AppError::NotFound("booking"))?;
+    let bt = db::booking_types::find(conn, booking.booking_type_id).await?.ok_or(AppError::NotFound("booking"))?;
+    let ws = db::workspaces::find(conn, bt.workspace_id).await?.ok_or(AppError::NotFound("booking"))?;
+    Ok((booking, bt, ws.slug))
+}
+
+/// Moves a booking to `start` by its manage token (no account); the reschedule email carries
+/// the manage link again.
 pub async fn reschedule_by_token(
     conn: &mut AsyncPgConnection,
+    public_url: &str,
     token: &str,
     start: DateTime<Utc>,
 ) -> AppResult<(BookingRow, BookingTypeRow)> {
-    reschedule(conn, Target::Token(token), start, Actor::default()).await
+    let link = manage_link(public_url, token.trim());
+    reschedule(conn, Target::Token(token), start, Actor::default(), Some(link)).await
 }
 
 /// Cancels a booking by its manage token (no account); its time is offered again.
@@ -478,7 +502,7 @@ pub async fn reschedule_by_id(
     start: DateTime<Utc>,
 ) -> AppResult<Visible<BookingRow>> {
     let Visible { row, role } = access::load::<BookingRow>(conn, &caller.principal, id, Role::Member).await?;
-    let (row, _) = reschedule(conn, Target::Id(row.id), start, actor_of(&caller.principal)).await?;
+    let (row, _) = reschedule(conn, Target::Id(row.id), start, actor_of(&caller.principal), None).await?;
     Ok(Visible { row, role })
 }
 

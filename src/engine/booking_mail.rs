@@ -82,10 +82,8 @@ async fn send_one(conn: &mut AsyncPgConnection, mailer: &Mailer, from: &str, cla
     if let Some(location) = &bt.location {
         text.push_str(&format!("Where: {location}\n"));
     }
-    if let Some(token) = &claimed.secret {
-        text.push_str(&format!(
-            "\nTo reschedule or cancel, use this code with rescheduleBooking or cancelBooking (keep it private):\n{token}\n"
-        ));
+    if let Some(link) = &claimed.secret {
+        text.push_str(&format!("\nTo reschedule or cancel (keep this link private):\n{link}\n"));
     }
     let invite = Invite {
         booking_id: booking.id,

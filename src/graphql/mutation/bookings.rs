@@ -185,12 +185,12 @@ impl BookingMutation {
         answers: Option<serde_json::Value>,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<BookSlotPayload> {
-        let (_, mut conn) = session(ctx).await?;
+        let (caller, mut conn) = session(ctx).await?;
         let attendee = Attendee { email: attendee.email, name: attendee.name, phone: attendee.phone };
         let done = booking_public::book(
             &mut conn,
-            &workspace_slug,
-            &booking_type_slug,
+            &caller.config.public_url,
+            (&workspace_slug, &booking_type_slug),
             start,
             attendee,
             answers,
@@ -211,8 +211,9 @@ impl BookingMutation {
         token: String,
         start: DateTime<Utc>,
     ) -> async_graphql::Result<PublicBooking> {
-        let (_, mut conn) = session(ctx).await?;
-        let (row, bt) = booking_public::reschedule_by_token(&mut conn, &token, start).await?;
+        let (caller, mut conn) = session(ctx).await?;
+        let (row, bt) =
+            booking_public::reschedule_by_token(&mut conn, &caller.config.public_url, &token, start).await?;
         Ok(PublicBooking::new(&row, &bt))
     }
 

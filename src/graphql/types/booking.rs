@@ -283,6 +283,16 @@ impl PublicBooking {
     }
 }
 
+/// A booking seen through its manage token, with what its page needs to offer other times
+/// (`availableSlots(workspaceSlug, bookingTypeSlug, …)`).
+#[derive(SimpleObject)]
+pub struct ManagedBooking {
+    pub booking: PublicBooking,
+    pub workspace_slug: String,
+    pub booking_type_slug: String,
+    pub duration_minutes: i32,
+}
+
 #[derive(SimpleObject)]
 pub struct BookSlotPayload {
     pub booking: PublicBooking,

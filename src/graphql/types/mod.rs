@@ -37,7 +37,7 @@ pub use api_key::{ApiKey, CreatedApiKey};
 pub use auth_payload::AuthPayload;
 pub use booking::{
     AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
-    BookingFilter, BookingType, PublicBooking, TimeSlot, Weekday,
+    BookingFilter, BookingType, ManagedBooking, PublicBooking, TimeSlot, Weekday,
 };
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
