@@ -353,3 +353,31 @@ async fn public_answers_reveal_nothing_of_other_attendees() {
         .await;
     assert!(!r.errors().is_empty());
 }
+
+#[tokio::test]
+async fn round_robin_takes_turns_fairly_under_concurrent_bookings() {
+    let s = setup("UTC").await;
+    let (_, second_member) = s.app.member(&s.ws, &s.owner, "MEMBER").await;
+    s.app
+        .as_token(&s.owner.token)
+        .run(SET_AVAILABILITY, json!({ "m": second_member, "input": every_day("UTC") }))
+        .await
+        .ok();
+    s.booking_type("turns", json!({ "hostStrategy": "ROUND_ROBIN", "hostIds": [s.owner_member, second_member] })).await;
+    // 20 different times, each free for both hosts, booked at once.
+    let starts: Vec<DateTime<Utc>> =
+        (0..20).map(|i| at(day_ahead(2), 9 + (i % 7), 0) + Duration::days(i / 7)).collect();
+    let emails: Vec<String> = (0..starts.len()).map(|i| format!("turn{i}@example.com")).collect();
+    let results: Vec<GqlResponse> =
+        futures_util::future::join_all(starts.iter().zip(&emails).map(|(start, e)| s.book("turns", *start, e, None)))
+            .await;
+    for r in &results {
+        r.ok();
+    }
+    let per_host = s
+        .app
+        .sql_rows("SELECT count(*) FROM bookings b JOIN users u ON u.id = b.host_user_id GROUP BY u.id ORDER BY 1")
+        .await;
+    let counts: Vec<i64> = per_host.iter().map(|r| r.get(0)).collect();
+    assert_eq!(counts, [10, 10], "each host gets every other booking");
+}
