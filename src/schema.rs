@@ -605,6 +605,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    workflow_reports (workflow_id, period, period_start) {
+        workflow_id -> Uuid,
+        workspace_id -> Uuid,
+        period -> Text,
+        period_start -> Date,
+        total -> Int4,
+        completed -> Int4,
+        failed -> Int4,
+        cancelled -> Int4,
+        avg_duration_ms -> Nullable<Int8>,
+        p95_duration_ms -> Nullable<Int8>,
+        computed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     workflow_versions (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -634,6 +650,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    workspace_daily_stats (workspace_id, day) {
+        workspace_id -> Uuid,
+        day -> Date,
+        leads_created -> Int4,
+        leads_won -> Int4,
+        leads_lost -> Int4,
+        submissions -> Int4,
+        executions_completed -> Int4,
+        executions_failed -> Int4,
+        emails_sent -> Int4,
+        bookings_created -> Int4,
+        bookings_cancelled -> Int4,
+        computed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     workspace_members (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -654,6 +687,7 @@ diesel::table! {
         settings -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        time_zone -> Text,
     }
 }
 
@@ -703,10 +737,13 @@ diesel::joinable!(workflow_executions -> form_submissions (submission_id));
 diesel::joinable!(workflow_executions -> leads (lead_id));
 diesel::joinable!(workflow_executions -> users (created_by_id));
 diesel::joinable!(workflow_executions -> workflow_versions (version_id));
+diesel::joinable!(workflow_reports -> workflows (workflow_id));
+diesel::joinable!(workflow_reports -> workspaces (workspace_id));
 diesel::joinable!(workflow_versions -> users (created_by_id));
 diesel::joinable!(workflows -> users (created_by_id));
 diesel::joinable!(workflows -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
+diesel::joinable!(workspace_daily_stats -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -747,8 +784,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     workflow_edges,
     workflow_executions,
     workflow_nodes,
+    workflow_reports,
     workflow_versions,
     workflows,
+    workspace_daily_stats,
     workspace_members,
     workspaces,
 );

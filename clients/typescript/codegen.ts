@@ -27,6 +27,7 @@ const config: CodegenConfig = {
         // instead of silently becoming `any`.
         strictScalars: true,
         scalars: {
+          Date: 'string',
           DateTime: 'string',
           JSON: 'unknown',
         },

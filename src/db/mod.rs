@@ -42,6 +42,7 @@ pub mod routing_rules;
 pub mod sealed;
 pub mod security_events;
 pub mod sessions;
+pub mod stats;
 pub mod submissions;
 pub mod triggers;
 pub mod users;

@@ -20,6 +20,8 @@ pub struct WorkspaceRow {
     pub settings: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The IANA zone its days (stats, reports) are counted in.
+    pub time_zone: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -37,6 +39,7 @@ pub struct WorkspaceChanges {
     pub slug: Option<String>,
     pub intake_email: Option<Option<String>>,
     pub settings: Option<serde_json::Value>,
+    pub time_zone: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewWorkspace<'_>) -> QueryResult<WorkspaceRow> {

@@ -182,13 +182,7 @@ pub struct AvailabilityInput {
 
 /// An IANA zone name, or the field's problem.
 pub fn parse_zone(problems: &mut Problems, field: &str, name: &str) -> Option<Tz> {
-    match name.trim().parse::<Tz>() {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            problems.push(field, "must be an IANA time zone like `Europe/London`");
-            None
-        }
-    }
+    problems.check(validate::time_zone(field, name))
 }
 
 fn time_at(problems: &mut Problems, field: String, raw: &str) -> Option<NaiveTime> {

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod secret_rotation;
 pub mod security_events;
 pub mod sessions;
+pub mod stats;
 pub mod webhooks;
 pub mod workflows;
 pub mod workspaces;

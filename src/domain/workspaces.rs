@@ -73,6 +73,7 @@ pub struct WorkspaceUpdate {
     pub slug: Option<String>,
     /// `Some(None)` clears the address.
     pub intake_email: Option<Option<String>>,
+    pub time_zone: Option<String>,
 }
 
 pub async fn update(
@@ -97,8 +98,14 @@ pub async fn update(
         Some(None) => changes.intake_email = Some(None),
         None => {}
     }
+    if let Some(zone) = &input.time_zone {
+        changes.time_zone = problems.check(validate::time_zone("timeZone", zone)).map(|tz| tz.name().to_owned());
+    }
     problems.into_result()?;
-    let no_changes = changes.name.is_none() && changes.slug.is_none() && changes.intake_email.is_none();
+    let no_changes = changes.name.is_none()
+        && changes.slug.is_none()
+        && changes.intake_email.is_none()
+        && changes.time_zone.is_none();
     let row = if no_changes {
         db::workspaces::find(conn, id).await?.ok_or(AppError::NotFound("workspace"))?
     } else {

@@ -1,6 +1,6 @@
 //! Periodic upkeep in every engine process: return executions whose lease lapsed (their worker
-//! died) to the queue, create log partitions ahead of time, and enforce log and outbound-event
-//! retention.
+//! died) to the queue, create log partitions ahead of time, enforce log and outbound-event
+//! retention, and keep the dashboards' rollups (daily stats, workflow reports) current.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +14,16 @@ use crate::model::enums::{ExecutionStatus, LeadEventType, LogLevel};
 
 const REAP_EVERY: Duration = Duration::from_secs(2);
 const PARTITIONS_EVERY: Duration = Duration::from_secs(3600);
+/// How stale today's stats may get. Each run recomputes yesterday and today (a late execution
+/// or a slow clock still lands), the first run after start the last month.
+const ROLLUPS_EVERY: Duration = Duration::from_secs(300);
+const ROLLUP_BACKFILL_DAYS: i32 = 31;
 
 pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receiver<bool>) {
     let mut reap = tokio::time::interval(REAP_EVERY.min(Duration::from_secs(config.lease_secs.max(1) as u64)));
     let mut partitions = tokio::time::interval(PARTITIONS_EVERY);
+    let mut rollups = tokio::time::interval(ROLLUPS_EVERY);
+    let mut back = ROLLUP_BACKFILL_DAYS;
     loop {
         tokio::select! {
             _ = reap.tick() => {
@@ -31,6 +37,12 @@ pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receive
                 }
                 if let Err(e) = prune_events_once(&db).await {
                     tracing::warn!(error = %e, "pruning old webhook events failed");
+                }
+            }
+            _ = rollups.tick() => {
+                match roll_up_once(&db, chrono::Utc::now(), back).await {
+                    Ok(()) => back = 1,
+                    Err(e) => tracing::warn!(error = %e, "rolling up stats and reports failed"),
                 }
             }
             _ = shutdown.changed() => break,
@@ -105,5 +117,17 @@ pub async fn partitions_once(db: &Db, config: &EngineConfig) -> anyhow::Result<(
     if dropped > 0 {
         tracing::info!(dropped, "dropped execution log partitions past retention");
     }
+    Ok(())
+}
+
+/// Recomputes every workspace's daily stats and workflow reports for the local day (and period)
+/// `now` falls in and the `back` before it. Idempotent: two processes running it at once, or
+/// one running it twice, write the same numbers.
+pub async fn roll_up_once(db: &Db, now: chrono::DateTime<chrono::Utc>, back: i32) -> anyhow::Result<()> {
+    let mut conn = db.conn().await?;
+    let days = db::stats::roll_up_days(&mut conn, None, now, back).await?;
+    // Reports' periods are days, weeks and months: `back` of each reaches as far as the days.
+    let reports = db::stats::roll_up_reports(&mut conn, None, now, back).await?;
+    tracing::debug!(days, reports, "rolled up stats and reports");
     Ok(())
 }

@@ -61,6 +61,11 @@ text_enum! {
 }
 
 text_enum! {
+    /// The periods dashboards group stats and workflow reports by; a WEEK starts on Monday.
+    StatsPeriod { Day => "DAY", Week => "WEEK", Month => "MONTH" }
+}
+
+text_enum! {
     FormStatus { Draft => "DRAFT", Published => "PUBLISHED", Archived => "ARCHIVED" }
 }
 

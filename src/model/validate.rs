@@ -40,6 +40,11 @@ pub fn slug(field: &str, raw: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An IANA time zone name like `Europe/London`.
+pub fn time_zone(field: &str, raw: &str) -> Result<chrono_tz::Tz, FieldError> {
+    raw.trim().parse().map_err(|_| FieldError::new(field, "must be an IANA time zone like `Europe/London`"))
+}
+
 /// Length limits of a password (counted in characters).
 pub const PASSWORD_MIN_LENGTH: usize = 10;
 pub const PASSWORD_MAX_LENGTH: usize = 256;

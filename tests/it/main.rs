@@ -52,6 +52,7 @@ mod schema;
 mod security_events;
 mod sessions;
 mod sql_budget;
+mod stats;
 mod subscriptions;
 mod subscriptions_fanout;
 mod subscriptions_resilience;

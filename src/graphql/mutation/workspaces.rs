@@ -21,6 +21,9 @@ pub struct UpdateWorkspaceInput {
     pub slug: Option<String>,
     /// `null` clears it; leave it out to keep it.
     pub intake_email: MaybeUndefined<String>,
+    /// The IANA zone (like `Europe/London`) whose days `stats` and workflow `reports` count.
+    /// Days already rolled up keep the zone they were counted in.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Default)]
@@ -58,7 +61,7 @@ impl WorkspaceMutation {
             &mut conn,
             caller,
             id,
-            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email },
+            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email, time_zone: input.time_zone },
         )
         .await?;
         Ok(updated.into())

@@ -27,6 +27,7 @@ mod routing;
 mod security_event;
 mod session;
 mod simulation;
+mod stats;
 mod submission;
 mod user;
 mod webhook;
@@ -51,6 +52,7 @@ pub use routing::{RoutingRule, RoutingRuleTried, RoutingSimulation};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals};
 pub use session::Session;
 pub use simulation::{SimulatedStep, WorkflowSimulation};
+pub use stats::{Date, StatsPoint, WorkflowReport};
 pub use submission::{FormSubmission, SubmitFormPayload};
 pub use user::User;
 pub use webhook::{

@@ -115,6 +115,21 @@ impl Workflow {
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
         Ok(WorkflowStats(crate::domain::executions::stats(&mut conn, caller, self.row.id, from, to).await?))
     }
+
+    /// Stored reports per day, week (from Monday) or month, for the periods holding `from`
+    /// through `to` (the workspace's days), every period present (zeros where none ran).
+    async fn reports(
+        &self,
+        ctx: &Context<'_>,
+        period: crate::model::enums::StatsPeriod,
+        from: crate::graphql::types::Date,
+        to: crate::graphql::types::Date,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::WorkflowReport>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows =
+            crate::domain::stats::workflow_reports(&mut conn, caller, self.row.id, (from.0, to.0), period).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 }
 
 pub struct WorkflowStats(pub Stats);

@@ -51,6 +51,27 @@ impl Workspace {
         &self.row.plan
     }
 
+    /// The IANA zone whose days `stats` and workflow `reports` count.
+    async fn time_zone(&self) -> &str {
+        &self.row.time_zone
+    }
+
+    /// Activity per day, week (from Monday) or month over the workspace's days `from` through
+    /// `to`, every period present (zeros where nothing happened). At most about 400 periods.
+    async fn stats(
+        &self,
+        ctx: &Context<'_>,
+        from: crate::graphql::types::Date,
+        to: crate::graphql::types::Date,
+        #[graphql(default_with = "crate::model::enums::StatsPeriod::Day")]
+        granularity: crate::model::enums::StatsPeriod,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::StatsPoint>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows =
+            crate::domain::stats::workspace_series(&mut conn, caller, self.row.id, (from.0, to.0), granularity).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at
     }

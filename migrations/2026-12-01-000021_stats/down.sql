@@ -1,0 +1,9 @@
+DROP INDEX bookings_workspace_cancelled_idx;
+DROP INDEX bookings_workspace_created_idx;
+DROP INDEX emails_workspace_sent_idx;
+DROP INDEX workflow_executions_workspace_created_idx;
+DROP INDEX workflow_executions_workspace_completed_idx;
+DROP INDEX form_submissions_workspace_time_idx;
+DROP TABLE workflow_reports;
+DROP TABLE workspace_daily_stats;
+ALTER TABLE workspaces DROP COLUMN time_zone;
