@@ -21,6 +21,8 @@ pub struct UpdateWorkspaceInput {
     pub slug: Option<String>,
     /// `null` clears it; leave it out to keep it.
     pub intake_email: MaybeUndefined<String>,
+    /// Put a 1×1 open-tracking image in HTML workflow emails (off by default).
+    pub email_open_tracking: Option<bool>,
 }
 
 #[derive(Default)]
@@ -44,7 +46,7 @@ impl WorkspaceMutation {
         Ok(created.into())
     }
 
-    /// Renames a workspace or changes its slug. Needs ADMIN.
+    /// Renames a workspace, changes its slug or its settings. Needs ADMIN.
     async fn update_workspace(
         &self,
         ctx: &Context<'_>,
@@ -58,7 +60,12 @@ impl WorkspaceMutation {
             &mut conn,
             caller,
             id,
-            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email },
+            WorkspaceUpdate {
+                name: input.name,
+                slug: input.slug,
+                intake_email,
+                email_open_tracking: input.email_open_tracking,
+            },
         )
         .await?;
         Ok(updated.into())
