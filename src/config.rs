@@ -128,6 +128,11 @@ pub struct ServerConfig {
     /// a local server that answers like Stripe).
     #[arg(long, env = "INTAKEFLOW_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE)]
     pub stripe_api_base: String,
+
+    /// Shared secret of `POST /hooks/email-events` (an email provider's delivery and bounce
+    /// events, sent with `Authorization: Bearer <secret>`); unset: the endpoint answers 404.
+    #[arg(long, env = "INTAKEFLOW_EMAIL_EVENTS_SECRET", hide_env_values = true)]
+    pub email_events_secret: Option<String>,
     #[command(flatten)]
     pub operations: OperationsConfig,
 }
@@ -277,6 +282,8 @@ pub struct AppConfig {
     pub http_allow: Vec<String>,
     /// Base URL of Stripe's API (no trailing slash).
     pub stripe_api_base: String,
+    /// The bearer secret of `POST /hooks/email-events`; None: the endpoint is off (404).
+    pub email_events_secret: Option<String>,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -325,6 +332,7 @@ impl From<&ServerConfig> for AppConfig {
             // The engine's setting, copied at startup (`server::serve`).
             http_allow: Vec::new(),
             stripe_api_base: server.stripe_api_base.trim_end_matches('/').to_owned(),
+            email_events_secret: server.email_events_secret.clone().filter(|s| !s.trim().is_empty()),
         }
     }
 }
@@ -358,6 +366,7 @@ impl Default for AppConfig {
             keyring: Keyring::ephemeral(),
             http_allow: Vec::new(),
             stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
+            email_events_secret: None,
         }
     }
 }

@@ -130,6 +130,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_templates (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        subject -> Text,
+        html -> Text,
+        text -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     emails (id) {
         id -> Uuid,
         workspace_id -> Nullable<Uuid>,
@@ -149,6 +162,13 @@ diesel::table! {
         html_content -> Nullable<Text>,
         secret -> Nullable<Text>,
         next_attempt_at -> Nullable<Timestamptz>,
+        message_id -> Nullable<Text>,
+        template_id -> Nullable<Uuid>,
+        delivered_at -> Nullable<Timestamptz>,
+        bounced_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+        open_token_hash -> Nullable<Bytea>,
     }
 }
 
@@ -660,6 +680,7 @@ diesel::table! {
         executions_completed -> Int4,
         executions_failed -> Int4,
         emails_sent -> Int4,
+        emails_opened -> Int4,
         bookings_created -> Int4,
         bookings_cancelled -> Int4,
         computed_at -> Timestamptz,
@@ -699,6 +720,8 @@ diesel::joinable!(bookings -> users (host_user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (created_by_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
+diesel::joinable!(email_templates -> workspaces (workspace_id));
+diesel::joinable!(emails -> email_templates (template_id));
 diesel::joinable!(emails -> leads (lead_id));
 diesel::joinable!(emails -> workflow_executions (execution_id));
 diesel::joinable!(emails -> workspaces (workspace_id));
@@ -755,6 +778,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_notifications,
     booking_types,
     bookings,
+    email_templates,
     emails,
     execution_log_seqs,
     execution_logs,

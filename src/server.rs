@@ -122,7 +122,7 @@ pub async fn serve(db_config: &DatabaseConfig, server: &ServerConfig, engine: &E
     // After the database: a start that fails there leaves no key file behind.
     let keyring = keyring(db_config)?;
     let app_config = AppConfig { keyring: keyring.clone(), http_allow: engine.http_allow.clone(), ..app_config };
-    let engine = &EngineConfig { keyring, ..engine.clone() };
+    let engine = &EngineConfig { keyring, public_url: app_config.public_url.clone(), ..engine.clone() };
     let db = open(&database, db_config.pool_size, db_config.statement_timeout()).await?;
     let pubsub = PubSub::start(
         database.url.clone(),

@@ -1,5 +1,6 @@
 DROP INDEX bookings_workspace_cancelled_idx;
 DROP INDEX bookings_workspace_created_idx;
+DROP INDEX emails_workspace_opened_idx;
 DROP INDEX emails_workspace_sent_idx;
 DROP INDEX workflow_executions_workspace_created_idx;
 DROP INDEX workflow_executions_workspace_completed_idx;

@@ -14,6 +14,7 @@ CREATE TABLE workspace_daily_stats (
     executions_completed integer NOT NULL DEFAULT 0,
     executions_failed    integer NOT NULL DEFAULT 0,
     emails_sent          integer NOT NULL DEFAULT 0,
+    emails_opened        integer NOT NULL DEFAULT 0,
     bookings_created     integer NOT NULL DEFAULT 0,
     bookings_cancelled   integer NOT NULL DEFAULT 0,
     computed_at          timestamptz NOT NULL DEFAULT now(),
@@ -43,5 +44,6 @@ CREATE INDEX workflow_executions_workspace_completed_idx ON workflow_executions 
     WHERE completed_at IS NOT NULL;
 CREATE INDEX workflow_executions_workspace_created_idx ON workflow_executions (workspace_id, created_at);
 CREATE INDEX emails_workspace_sent_idx ON emails (workspace_id, sent_at) WHERE sent_at IS NOT NULL;
+CREATE INDEX emails_workspace_opened_idx ON emails (workspace_id, opened_at) WHERE opened_at IS NOT NULL;
 CREATE INDEX bookings_workspace_created_idx ON bookings (workspace_id, created_at);
 CREATE INDEX bookings_workspace_cancelled_idx ON bookings (workspace_id, cancelled_at) WHERE cancelled_at IS NOT NULL;

@@ -72,7 +72,7 @@ pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<
         "UPDATE emails SET attempts = attempts + 1,
                 next_attempt_at = now() + least(interval '1 hour', interval '10 seconds' * power(3, attempts))
           WHERE id IN (SELECT id FROM emails
-                        WHERE kind = 'ACCOUNT' AND status = 'PENDING'
+                        WHERE kind = 'ACCOUNT' AND status = 'QUEUED'
                           AND (next_attempt_at IS NULL OR next_attempt_at <= now())
                         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
           RETURNING id, to_address, subject, content, html_content, secret, attempts",
@@ -90,7 +90,8 @@ pub async fn mark_sent(conn: &mut AsyncPgConnection, email: &Claimed, transport:
     };
     diesel::update(emails::table.find(email.id))
         .set((
-            emails::status.eq("SENT"),
+            // The log transport only wrote it to the log: nothing was sent anywhere.
+            emails::status.eq(if transport == "log" { "LOGGED" } else { "SENT" }),
             emails::transport.eq(transport),
             emails::error.eq(None::<String>),
             emails::sent_at.eq(Some(Utc::now())),
@@ -109,7 +110,7 @@ pub async fn mark_failed(
     transport: &str,
     error: &str,
 ) -> QueryResult<usize> {
-    let status = if email.attempts >= MAX_ATTEMPTS { "FAILED" } else { "PENDING" };
+    let status = if email.attempts >= MAX_ATTEMPTS { "FAILED" } else { "QUEUED" };
     diesel::update(emails::table.find(email.id))
         .set((emails::status.eq(status), emails::transport.eq(transport), emails::error.eq(error)))
         .execute(conn)
@@ -120,7 +121,7 @@ pub async fn mark_failed(
 pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
     emails::table
         .filter(emails::kind.eq("ACCOUNT"))
-        .filter(emails::status.eq("PENDING"))
+        .filter(emails::status.eq("QUEUED"))
         .select(diesel::dsl::min(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
             "coalesce(next_attempt_at, now())",
         )))

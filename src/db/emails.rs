@@ -39,6 +39,11 @@ pub struct NewEmail<'a> {
     pub to_address: &'a str,
     pub subject: &'a str,
     pub content: &'a str,
+    /// The HTML part (multipart/alternative with `content`), from a template.
+    pub html_content: Option<&'a str>,
+    pub template_id: Option<Uuid>,
+    /// The Message-ID it is sent with, bare (`{execution}:{node}`).
+    pub message_id: &'a str,
 }
 
 /// The outbox row of an (execution, node), written once: a retry finds the first one.
@@ -57,6 +62,14 @@ pub async fn insert_once(conn: &mut AsyncPgConnection, new: NewEmail<'_>) -> Que
         .await
 }
 
+/// Sets the digest of the open-tracking pixel's token the email is about to go out with (a new
+/// one each attempt: only the digest is kept, so a retry can't reuse the last token).
+pub async fn set_open_token(conn: &mut AsyncPgConnection, id: Uuid, digest: &[u8]) -> QueryResult<usize> {
+    diesel::update(emails::table.find(id)).set(emails::open_token_hash.eq(digest)).execute(conn).await
+}
+
+/// After an attempt: QUEUED (failed, retried), SENT (an SMTP server took it) or LOGGED (the log
+/// transport).
 pub async fn mark(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -70,7 +83,7 @@ pub async fn mark(
             emails::transport.eq(transport),
             emails::error.eq(error),
             emails::attempts.eq(emails::attempts + 1),
-            emails::sent_at.eq((status == "SENT").then(Utc::now)),
+            emails::sent_at.eq(matches!(status, "SENT" | "LOGGED").then(Utc::now)),
         ))
         .returning(EmailRow::as_returning())
         .get_result(conn)

@@ -21,7 +21,7 @@ pub async fn backlog(conn: &mut AsyncPgConnection) -> QueryResult<Backlog> {
     // The first two read the partial index on runnable executions.
     diesel::sql_query(
         "SELECT q.queued, q.oldest_queued_secs, \
-                (SELECT count(*) FROM emails WHERE status = 'PENDING') AS emails_pending \
+                (SELECT count(*) FROM emails WHERE status = 'QUEUED') AS emails_pending \
            FROM (SELECT count(*) AS queued, \
                         coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8 AS oldest_queued_secs \
                    FROM workflow_executions WHERE status = 'QUEUED' AND run_at <= now()) q",

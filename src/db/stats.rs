@@ -31,9 +31,10 @@ pub async fn roll_up_days(
     };
     let sql = format!(
         "INSERT INTO workspace_daily_stats (workspace_id, day, leads_created, leads_won, leads_lost, submissions,
-             executions_completed, executions_failed, emails_sent, bookings_created, bookings_cancelled, computed_at)
-         SELECT w.id, d.day, {leads}, {won}, {lost}, {submissions}, {completed}, {failed}, {emails}, {booked},
-                {cancelled}, now()
+             executions_completed, executions_failed, emails_sent, emails_opened, bookings_created, bookings_cancelled,
+             computed_at)
+         SELECT w.id, d.day, {leads}, {won}, {lost}, {submissions}, {completed}, {failed}, {emails}, {opened},
+                {booked}, {cancelled}, now()
          FROM workspaces w
          CROSS JOIN LATERAL (
              SELECT g::date AS day
@@ -45,7 +46,8 @@ pub async fn roll_up_days(
            leads_created = EXCLUDED.leads_created, leads_won = EXCLUDED.leads_won,
            leads_lost = EXCLUDED.leads_lost, submissions = EXCLUDED.submissions,
            executions_completed = EXCLUDED.executions_completed, executions_failed = EXCLUDED.executions_failed,
-           emails_sent = EXCLUDED.emails_sent, bookings_created = EXCLUDED.bookings_created,
+           emails_sent = EXCLUDED.emails_sent, emails_opened = EXCLUDED.emails_opened,
+           bookings_created = EXCLUDED.bookings_created,
            bookings_cancelled = EXCLUDED.bookings_cancelled, computed_at = EXCLUDED.computed_at",
         leads = count("leads", "created_at", ""),
         won = count("lead_events", "created_at", " AND x.type = 'STATUS_CHANGED' AND x.data->>'to' = 'WON'"),
@@ -54,6 +56,7 @@ pub async fn roll_up_days(
         completed = count("workflow_executions", "completed_at", " AND x.status = 'COMPLETED' AND NOT x.simulate"),
         failed = count("workflow_executions", "completed_at", " AND x.status = 'FAILED' AND NOT x.simulate"),
         emails = count("emails", "sent_at", ""),
+        opened = count("emails", "opened_at", ""),
         booked = count("bookings", "created_at", ""),
         cancelled = count("bookings", "cancelled_at", ""),
     );
@@ -131,6 +134,8 @@ pub struct StatsRow {
     #[diesel(sql_type = BigInt)]
     pub emails_sent: i64,
     #[diesel(sql_type = BigInt)]
+    pub emails_opened: i64,
+    #[diesel(sql_type = BigInt)]
     pub bookings_created: i64,
     #[diesel(sql_type = BigInt)]
     pub bookings_cancelled: i64,
@@ -161,6 +166,7 @@ pub async fn series(
         "executions_completed",
         "executions_failed",
         "emails_sent",
+        "emails_opened",
         "bookings_created",
         "bookings_cancelled",
     ]

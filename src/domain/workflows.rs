@@ -204,6 +204,8 @@ pub struct SimulationStart {
     pub lead: Option<(LeadRow, Vec<(FieldValueRow, FieldRow)>)>,
     /// As for a run started by hand: `{ "input": … }`.
     pub trigger_data: Value,
+    /// The workspace's email templates the graph's SEND_EMAIL nodes name.
+    pub email_templates: Vec<crate::model::email_templates::EmailTemplate>,
 }
 
 /// Prepares a simulation of the draft graph for `lead_id` and `input`. MEMBER, like running a
@@ -234,12 +236,20 @@ pub async fn simulation_start(
     if !problems.is_empty() {
         return Err(AppError::BadUserInput(problems));
     }
+    let template_ids = graph.email_template_ids();
+    let email_templates = if template_ids.is_empty() {
+        Vec::new()
+    } else {
+        let rows = db::email_templates::of_workspace_among(conn, wf.workspace_id, &template_ids).await?;
+        rows.iter().map(|t| t.template()).collect()
+    };
     Ok(SimulationStart {
         workspace_id: wf.workspace_id,
         workspace: db::workspaces::find(conn, wf.workspace_id).await?,
         graph,
         lead,
         trigger_data: manual_trigger_data(input),
+        email_templates,
     })
 }
 
@@ -258,8 +268,8 @@ async fn draft_graph(conn: &mut AsyncPgConnection, wf: &WorkflowRow) -> AppResul
     Ok(graph_of(&nodes, &edges))
 }
 
-/// Checks references to other objects: a FORM_SUBMITTED trigger's form, and integrations, must
-/// be in the workspace.
+/// Checks references to other objects: a FORM_SUBMITTED trigger's form, integrations and
+/// SEND_EMAIL templates must be in the workspace.
 async fn check_references(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
@@ -291,6 +301,17 @@ async fn check_references(
                 problems.push(FieldError::new(field, format!("a {} integration receives no events", i.provider)))
             }
             Some(_) => {}
+        }
+    }
+    // A SEND_EMAIL's template must be the workspace's.
+    for node in graph.nodes.iter().filter(|n| n.node_type == NodeType::SendEmail) {
+        let Some(id) = node.config.get("templateId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            continue;
+        };
+        if db::email_templates::find(conn, id).await?.is_none_or(|t| t.workspace_id != workspace_id) {
+            let field = format!("nodes.{}.config.templateId", node.key);
+            problems.push(FieldError::new(field, "no such email template in this workspace"));
         }
     }
     check_stage_references(conn, workspace_id, graph, &mut problems).await?;

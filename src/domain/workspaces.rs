@@ -74,6 +74,8 @@ pub struct WorkspaceUpdate {
     /// `Some(None)` clears the address.
     pub intake_email: Option<Option<String>>,
     pub time_zone: Option<String>,
+    /// Turns the open-tracking pixel in HTML workflow emails on or off.
+    pub email_open_tracking: Option<bool>,
 }
 
 pub async fn update(
@@ -102,9 +104,20 @@ pub async fn update(
         changes.time_zone = problems.check(validate::time_zone("timeZone", zone)).map(|tz| tz.name().to_owned());
     }
     problems.into_result()?;
+    if let Some(on) = input.email_open_tracking {
+        // Settings are one JSON object: keep its other keys.
+        let current = db::workspaces::find(conn, id).await?.ok_or(AppError::NotFound("workspace"))?;
+        let mut settings = match current.settings {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        settings.insert(crate::model::email_templates::OPEN_TRACKING_SETTING.to_owned(), on.into());
+        changes.settings = Some(serde_json::Value::Object(settings));
+    }
     let no_changes = changes.name.is_none()
         && changes.slug.is_none()
         && changes.intake_email.is_none()
+        && changes.settings.is_none()
         && changes.time_zone.is_none();
     let row = if no_changes {
         db::workspaces::find(conn, id).await?.ok_or(AppError::NotFound("workspace"))?

@@ -19,6 +19,8 @@ const DEFAULT_MAX_LEASE_LOSSES: u32 = 3;
 const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 15;
 const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
 const DEFAULT_MAX_CHAIN_DEPTH: u32 = 5;
+/// The server's default public URL (`config::DEFAULT_PUBLIC_URL`; the engine sits below config).
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
 
 #[derive(Debug, Clone, Args)]
 pub struct EngineConfig {
@@ -90,6 +92,11 @@ pub struct EngineConfig {
     #[arg(skip)]
     pub panic_at_node: Option<String>,
 
+    /// Where the open-tracking pixel of workflow emails points (no trailing slash): the server's
+    /// INTAKEFLOW_PUBLIC_URL, copied at startup (`server::serve`; `worker` reads it itself).
+    #[arg(skip = DEFAULT_PUBLIC_URL.to_owned())]
+    pub public_url: String,
+
     /// Opens webhook secrets and integration credentials; set from the database settings at
     /// startup (`server::serve`, `server::worker`).
     #[arg(skip = Keyring::ephemeral())]
@@ -114,6 +121,7 @@ impl Default for EngineConfig {
             webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             panic_at_node: None,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
             keyring: Keyring::ephemeral(),
         }
     }

@@ -181,6 +181,16 @@ impl Runner {
         // once and kept up to date here, as is the workspace the templates see.
         let mut steps = db::executions::steps_of(&mut conn, &[exec.id]).await?;
         let workspace = db::workspaces::find(&mut conn, exec.workspace_id).await?;
+        let template_ids = graph.email_template_ids();
+        let email_templates: nodes::EmailTemplates = if template_ids.is_empty() {
+            Default::default()
+        } else {
+            db::email_templates::of_workspace_among(&mut conn, exec.workspace_id, &template_ids)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.template()))
+                .collect()
+        };
         loop {
             if lease.lost() {
                 return Err(RunError::Lost);
@@ -254,6 +264,7 @@ impl Runner {
                 node,
                 previous_output: step.output.as_ref(),
                 data: &data,
+                email_templates: &email_templates,
             })
             .await;
             let outcome_label = match &outcome {

@@ -12,8 +12,9 @@ use crate::db::forms::FieldRow;
 use crate::db::leads::LeadRow;
 use crate::db::workspaces::WorkspaceRow;
 use crate::engine::data;
-use crate::engine::nodes::{self, NodeRun, Outcome};
+use crate::engine::nodes::{self, EmailTemplates, NodeRun, Outcome};
 use crate::engine::transitions::{Progress, handle_of, next_nodes};
+use crate::model::email_templates::EmailTemplate;
 use crate::model::enums::{NodeType, StepStatus};
 use crate::model::graph::{Graph, GraphNode};
 
@@ -30,6 +31,8 @@ pub struct Start {
     /// The lead as templates see it ([`data::lead_json`]), or null.
     pub lead: Value,
     pub trigger_data: Value,
+    /// The workspace's templates the graph's SEND_EMAIL nodes name.
+    pub email_templates: EmailTemplates,
 }
 
 impl Start {
@@ -39,10 +42,12 @@ impl Start {
         workspace: Option<WorkspaceRow>,
         lead: Option<(LeadRow, Vec<(FieldValueRow, FieldRow)>)>,
         trigger_data: Value,
+        email_templates: Vec<EmailTemplate>,
     ) -> Start {
         let lead_id = lead.as_ref().map(|(l, _)| l.id);
         let lead = lead.map_or(Value::Null, |(l, values)| data::lead_json(&l, values));
-        Start { workspace_id, workspace, lead_id, lead, trigger_data }
+        let email_templates = email_templates.into_iter().map(|t| (t.id, t)).collect();
+        Start { workspace_id, workspace, lead_id, lead, trigger_data, email_templates }
     }
 }
 
@@ -128,6 +133,7 @@ pub async fn walk(graph: &Graph, start: &Start) -> Simulation {
             node,
             previous_output: None,
             data: &data,
+            email_templates: &start.email_templates,
         })
         .await;
         let number = i32::try_from(taken.len() + 1).ok();
@@ -217,6 +223,7 @@ mod tests {
             lead_id: Some(Uuid::nil()),
             lead,
             trigger_data: json!({ "input": null }),
+            email_templates: EmailTemplates::new(),
         }
     }
 

@@ -239,6 +239,7 @@ by_id_loader!(WorkflowId, db::workflows::WorkflowRow, db::workflows::find_many);
 by_id_loader!(PipelineId, db::pipelines::PipelineRow, db::pipelines::find_many);
 by_id_loader!(StageId, db::pipelines::StageRow, db::pipelines::find_stages);
 by_id_loader!(BookingTypeId, db::booking_types::BookingTypeRow, db::booking_types::find_many);
+by_id_loader!(EmailTemplateId, db::email_templates::EmailTemplateRow, db::email_templates::find_many);
 
 macro_rules! many_by_parent_loader {
     ($key:ident, $row:ty, $find:path, $parent:ident) => {
@@ -275,6 +276,28 @@ many_by_parent_loader!(
     db::webhook_deliveries::attempts_of,
     delivery_id
 );
+
+/// A lead's emails in the mail log, newest first (an email's lead is optional, so not
+/// [`many_by_parent_loader`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EmailsOfLead(pub Uuid);
+
+impl Loader<EmailsOfLead> for Loaders {
+    type Value = Vec<db::email_log::LoggedEmail>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[EmailsOfLead]) -> Result<HashMap<EmailsOfLead, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = db::email_log::of_leads(&mut *self.conn().await?, &ids).await.map_err(internal)?;
+        let mut out: HashMap<EmailsOfLead, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            if let Some(lead) = row.lead_id {
+                out.entry(EmailsOfLead(lead)).or_default().push(row);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// A member's availability schedule: (workspace, user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

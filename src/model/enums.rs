@@ -121,6 +121,17 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where an email is: QUEUED (not sent yet, or being retried), SENT (an SMTP server took it),
+    /// then DELIVERED, BOUNCED or FAILED as the provider reports (`POST /hooks/email-events`);
+    /// LOGGED when the log transport took it (no SMTP server: it never left, so it is never
+    /// DELIVERED). FAILED is also where account mail ends after its last attempt.
+    EmailStatus {
+        Queued => "QUEUED", Sent => "SENT", Logged => "LOGGED", Delivered => "DELIVERED",
+        Bounced => "BOUNCED", Failed => "FAILED",
+    }
+}
+
+text_enum! {
     /// The emails a booking sends: when it is made, moved or cancelled, and before it starts.
     BookingNotificationKind {
         Confirmation => "CONFIRMATION", Reminder24h => "REMINDER_24H", Reminder2h => "REMINDER_2H",

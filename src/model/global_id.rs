@@ -32,9 +32,11 @@ pub enum Kind {
     RoutingRule,
     BookingType,
     Booking,
+    EmailTemplate,
+    Email,
 }
 
-const KINDS: [Kind; 23] = [
+const KINDS: [Kind; 25] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -58,6 +60,8 @@ const KINDS: [Kind; 23] = [
     Kind::RoutingRule,
     Kind::BookingType,
     Kind::Booking,
+    Kind::EmailTemplate,
+    Kind::Email,
 ];
 
 impl Kind {
@@ -86,6 +90,8 @@ impl Kind {
             Kind::RoutingRule => "RoutingRule",
             Kind::BookingType => "BookingType",
             Kind::Booking => "Booking",
+            Kind::EmailTemplate => "EmailTemplate",
+            Kind::Email => "Email",
         }
     }
 

@@ -58,6 +58,15 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The email templates its SEND_EMAIL nodes send (`templateId`), as UUIDs.
+    pub fn email_template_ids(&self) -> Vec<uuid::Uuid> {
+        self.nodes
+            .iter()
+            .filter(|n| n.node_type == NodeType::SendEmail)
+            .filter_map(|n| n.config.get("templateId")?.as_str()?.parse().ok())
+            .collect()
+    }
+
     pub fn node(&self, key: &str) -> Option<&GraphNode> {
         self.nodes.iter().find(|n| n.key == key)
     }

@@ -4,6 +4,7 @@
 
 pub mod availability;
 pub mod conditions;
+pub mod email_templates;
 pub mod enums;
 pub mod event_catalogue;
 pub mod field_rules;

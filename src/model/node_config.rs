@@ -70,10 +70,22 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendEmailConfig {
     pub to: String,
+    /// Inline subject and body (plain text), or else `templateId`.
+    #[serde(default)]
     pub subject: String,
     #[serde(default)]
     pub body: String,
+    /// An email template of the workflow's workspace (its UUID; the API also takes its global
+    /// id): its subject, HTML and text, rendered at run time, instead of `subject` and `body`.
+    pub template_id: Option<String>,
     pub max_attempts: Option<i32>,
+}
+
+impl SendEmailConfig {
+    /// The template's UUID, when the node sends one.
+    pub fn template_uuid(&self) -> Option<uuid::Uuid> {
+        self.template_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +253,14 @@ impl NodeConfig {
                         problems.push(FieldError::new(*required, "is required"));
                     }
                 }
+                // A SEND_EMAIL needs a subject unless it sends a template.
+                if node_type == NodeType::SendEmail
+                    && config.get("subject").is_none()
+                    && config.get("templateId").is_none()
+                    && !problems.iter().any(|p| p.field == "subject")
+                {
+                    problems.push(FieldError::new("subject", "is required (or give templateId)"));
+                }
                 return problems;
             }
         };
@@ -299,8 +319,19 @@ impl NodeConfig {
                 if c.to.trim().is_empty() {
                     problems.push(FieldError::new("to", "must not be blank"));
                 }
-                if c.subject.trim().is_empty() {
-                    problems.push(FieldError::new("subject", "must not be blank"));
+                match &c.template_id {
+                    Some(id) if uuid::Uuid::parse_str(id).is_err() => {
+                        problems.push(FieldError::new("templateId", "is not the id of an email template"));
+                    }
+                    Some(_) if !c.subject.is_empty() || !c.body.is_empty() => problems.push(FieldError::new(
+                        "templateId",
+                        "give either templateId or an inline subject and body, not both",
+                    )),
+                    Some(_) => {}
+                    None if c.subject.trim().is_empty() => {
+                        problems.push(FieldError::new("subject", "must not be blank (or give templateId)"));
+                    }
+                    None => {}
                 }
             }
             NodeConfig::HttpRequest(c) => {
@@ -381,7 +412,7 @@ fn required_fields(node_type: NodeType) -> &'static [&'static str] {
         NodeType::FormSubmitted => &["formId"],
         NodeType::PipelineStageChanged => &["pipelineId"],
         NodeType::Schedule => &["cron"],
-        NodeType::SendEmail => &["to", "subject"],
+        NodeType::SendEmail => &["to"],
         NodeType::HttpRequest => &["url"],
         NodeType::AddNote => &["body"],
         NodeType::Condition => &["rules"],

@@ -1,15 +1,27 @@
 //! `{{lead.name}}`-style templates (minijinja), rendered against the execution's data.
 //! Undefined variables render empty rather than failing, as mail-merge users expect.
+//! One environment for every template; HTML bodies (email templates' `html`) are rendered with
+//! auto-escaping on, everything else (plain-text bodies, subjects, URLs) without.
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::Value;
 
-fn environment() -> Environment<'static> {
+fn environment_with(escape: AutoEscape) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    // Email bodies are plain text: no HTML escaping.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_auto_escape_callback(move |_| escape);
     env
+}
+
+fn environment() -> Environment<'static> {
+    // Email bodies are plain text: no HTML escaping.
+    environment_with(AutoEscape::None)
+}
+
+/// Renders an HTML template: every value put in with `{{ … }}` is HTML-escaped (a lead named
+/// `<script>` comes out as `&lt;script&gt;`); `{{ x|safe }}` opts out.
+pub fn render_html(template: &str, data: &Value) -> Result<String, String> {
+    environment_with(AutoEscape::Html).render_str(template, data).map_err(|e| format!("template error: {e}"))
 }
 
 /// Whether a template parses.
@@ -51,6 +63,10 @@ mod tests {
         assert_eq!(
             render("<b>{{lead.name}}</b>", &json!({"lead": {"name": "<x>"}})).expect("test input is valid"),
             "<b><x></b>"
+        );
+        assert_eq!(
+            render_html("<b>{{lead.name}}</b>", &json!({"lead": {"name": "<x>"}})).expect("test input is valid"),
+            "<b>&lt;x&gt;</b>"
         );
     }
 }

@@ -112,7 +112,7 @@ async fn a_killed_worker_mid_http_request_is_finished_by_another_without_repeati
 
     let rows = outbox(&app, &id, "mail").await;
     assert_eq!(rows.len(), 1, "one email");
-    assert_eq!((rows[0].0, rows[0].1.as_str()), (1, "SENT"), "delivered once");
+    assert_eq!((rows[0].0, rows[0].1.as_str()), (1, "LOGGED"), "delivered once");
     assert_eq!(app.count(&format!("SELECT count(*) FROM emails WHERE execution_id = '{execution}'")).await, 1);
     assert_eq!(email_events(&app, &lead).await, 1);
     let calls = app
@@ -160,7 +160,7 @@ async fn crash_after_the_email(rewind: bool) {
     assert_eq!(step(&crashed, "mail")["status"], "COMPLETED", "{crashed:#}");
     let sent = outbox(&app, &id, "mail").await;
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].0, sent[0].1.as_str()), (1, "SENT"));
+    assert_eq!((sent[0].0, sent[0].1.as_str()), (1, "LOGGED"));
     let email_id = step(&crashed, "mail")["output"]["emailId"].clone();
 
     if rewind {

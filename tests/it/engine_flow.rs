@@ -75,7 +75,7 @@ async fn form_submission_runs_the_workflow_to_completion() {
     assert_eq!(keys, ["start", "big", "mail", "qualify"]);
     let rows = app.sql_rows("SELECT to_address, status FROM emails").await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].get::<_, String>(1), "SENT");
+    assert_eq!(rows[0].get::<_, String>(1), "LOGGED");
     let lead = app.sql_rows("SELECT status FROM leads WHERE email = 'big@example.com'").await;
     assert_eq!(lead[0].get::<_, String>(0), "QUALIFIED");
 }

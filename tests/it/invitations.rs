@@ -341,7 +341,7 @@ async fn the_mail_sender_delivers_the_invitation_and_erases_its_link_from_the_ou
             )
             .await;
         let status: String = rows[0].get(0);
-        if status == "SENT" {
+        if status == "LOGGED" {
             assert_eq!(rows[0].get::<_, Option<String>>(1).as_deref(), Some("log"));
             let (text, html): (String, String) = (rows[0].get(2), rows[0].get(3));
             assert!(!text.contains("token=ifi_") && !html.contains("token=ifi_"), "{text}\n{html}");

@@ -11,7 +11,7 @@ use crate::support::{TestApp, TestUser, TestWorkspace};
 
 const STATS: &str = "query($id: ID!, $from: Date!, $to: Date!, $g: StatsPeriod = DAY) {
     workspace(id: $id) { timeZone stats(from: $from, to: $to, granularity: $g) {
-        periodStart leadsCreated leadsWon leadsLost submissions executionsCompleted executionsFailed emailsSent
+        periodStart leadsCreated leadsWon leadsLost submissions executionsCompleted executionsFailed emailsSent emailsOpened
         bookingsCreated bookingsCancelled } }
 }";
 const REPORTS: &str = "query($id: ID!, $p: StatsPeriod!, $from: Date!, $to: Date!) {
@@ -86,6 +86,14 @@ async fn daily_stats_count_the_workspace_s_own_days_across_a_dst_change_and_roll
     )
     .await;
 
+    // An email sent late on London's 28th (GMT) and opened after midnight there.
+    app.sql(&format!(
+        "INSERT INTO emails (workspace_id, to_address, subject, content, status, sent_at, opened_at, kind)
+         SELECT id, 'a@example.com', 'Hi', 'Hi', 'SENT', '2026-03-28T23:50:00Z', '2026-03-29T00:10:00Z', 'WORKFLOW'
+         FROM workspaces WHERE slug = '{}'",
+        ws.slug
+    ))
+    .await;
     roll_up(&app, "2026-03-30T12:00:00Z", 3).await;
     roll_up(&app, "2026-10-26T12:00:00Z", 2).await;
     let first = stored(&app).await;
@@ -101,6 +109,7 @@ async fn daily_stats_count_the_workspace_s_own_days_across_a_dst_change_and_roll
         "every day present, zeros included; the 23:30 UTC lead is London's 30th"
     );
     assert_eq!(column(&days, "leadsWon")[2], ("2026-03-29".to_owned(), 1));
+    assert_eq!((column(&days, "emailsSent")[1].1, column(&days, "emailsOpened")[2].1), (1, 1));
     let autumn = series(&app, &owner.token, &ws, "2026-10-25", "2026-10-26", "DAY").await;
     assert_eq!(
         column(&autumn, "leadsCreated"),

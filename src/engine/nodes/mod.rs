@@ -11,6 +11,7 @@ mod email;
 mod http;
 pub mod lead;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -25,6 +26,11 @@ use crate::model::node_config::NodeConfig;
 use crate::model::templates;
 
 pub use lead::Effect;
+
+/// The workspace's email templates a graph's SEND_EMAIL nodes name, read once per walk (by the
+/// runner, or by the caller of a simulation) so simulating handlers, which have no connection,
+/// render them too. A template of another workspace, or one deleted since, is not in it.
+pub type EmailTemplates = HashMap<Uuid, crate::model::email_templates::EmailTemplate>;
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -87,6 +93,7 @@ pub struct NodeRun<'a> {
     pub previous_output: Option<&'a Value>,
     /// `lead`, `workspace`, `trigger`, `steps`, `execution`.
     pub data: &'a Value,
+    pub email_templates: &'a EmailTemplates,
 }
 
 impl NodeRun<'_> {

@@ -3,6 +3,7 @@
 mod accounts;
 mod api_keys;
 mod bookings;
+mod email_templates;
 mod forms;
 mod intake;
 mod integrations;
@@ -32,6 +33,7 @@ pub struct Mutation(
     pipelines::PipelineMutation,
     routing::RoutingMutation,
     bookings::BookingMutation,
+    email_templates::EmailTemplateMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -60,9 +60,10 @@ pub struct WorkflowEdgeInput {
     pub is_default: bool,
 }
 
-/// A FORM_SUBMITTED trigger's form, an HTTP_REQUEST's or WEBHOOK trigger's integration, and the
-/// pipeline and stages of a PIPELINE_STAGE_CHANGED trigger or UPDATE_LEAD node may be given by
-/// global id; the domain stores the UUID, so triggers can be matched in SQL.
+/// A FORM_SUBMITTED trigger's form, an HTTP_REQUEST's or WEBHOOK trigger's integration, the
+/// pipeline and stages of a PIPELINE_STAGE_CHANGED trigger or UPDATE_LEAD node, and a SEND_EMAIL's
+/// template may be given by global id; the domain stores the UUID, so triggers can be matched in
+/// SQL.
 fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serde_json::Value {
     if node_type == NodeType::FormSubmitted
         && let Some(id) = config.get("formId").and_then(|v| v.as_str())
@@ -82,6 +83,7 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
         }
         NodeType::UpdateLead => &[("stageId", Kind::PipelineStage)],
         NodeType::BookingCreated => &[("bookingTypeId", Kind::BookingType)],
+        NodeType::SendEmail => &[("templateId", Kind::EmailTemplate)],
         _ => &[],
     };
     for (field, kind) in id_fields {
@@ -227,7 +229,13 @@ impl WorkflowMutation {
         let draft = workflows::simulation_start(&mut conn, caller, id, lead_id, input).await?;
         drop(conn);
         // The walk is the engine's (its transitions and node handlers), with nothing to act with.
-        let start = simulate::Start::of(draft.workspace_id, draft.workspace, draft.lead, draft.trigger_data);
+        let start = simulate::Start::of(
+            draft.workspace_id,
+            draft.workspace,
+            draft.lead,
+            draft.trigger_data,
+            draft.email_templates,
+        );
         Ok(WorkflowSimulation(simulate::walk(&draft.graph, &start).await))
     }
 

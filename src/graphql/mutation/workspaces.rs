@@ -24,6 +24,8 @@ pub struct UpdateWorkspaceInput {
     /// The IANA zone (like `Europe/London`) whose days `stats` and workflow `reports` count.
     /// Days already rolled up keep the zone they were counted in.
     pub time_zone: Option<String>,
+    /// Put a 1×1 open-tracking image in HTML workflow emails (off by default).
+    pub email_open_tracking: Option<bool>,
 }
 
 #[derive(Default)]
@@ -47,7 +49,7 @@ impl WorkspaceMutation {
         Ok(created.into())
     }
 
-    /// Renames a workspace or changes its slug. Needs ADMIN.
+    /// Renames a workspace, changes its slug or its settings. Needs ADMIN.
     async fn update_workspace(
         &self,
         ctx: &Context<'_>,
@@ -61,7 +63,13 @@ impl WorkspaceMutation {
             &mut conn,
             caller,
             id,
-            WorkspaceUpdate { name: input.name, slug: input.slug, intake_email, time_zone: input.time_zone },
+            WorkspaceUpdate {
+                name: input.name,
+                slug: input.slug,
+                intake_email,
+                email_open_tracking: input.email_open_tracking,
+                time_zone: input.time_zone,
+            },
         )
         .await?;
         Ok(updated.into())

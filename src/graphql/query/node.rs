@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::graphql::relay::{Kind, parse_global_id};
 use crate::graphql::session;
 use crate::graphql::types::{
-    ApiKey, FormField, Invitation, Node, User, WebhookDelivery, WebhookEndpoint, WorkspaceMember,
+    ApiKey, Email, FormField, Invitation, Node, User, WebhookDelivery, WebhookEndpoint, WorkspaceMember,
 };
 
 #[derive(Default)]
@@ -52,6 +52,11 @@ impl NodeQuery {
             Kind::PipelineStage => Node::PipelineStage(domain::pipelines::get_stage(conn, caller, uuid).await?.into()),
             Kind::BookingType => Node::BookingType(domain::bookings::get(conn, caller, uuid).await?.into()),
             Kind::Booking => Node::Booking(domain::booking_public::get(conn, caller, uuid).await?.into()),
+            Kind::EmailTemplate => Node::EmailTemplate(domain::email_templates::get(conn, caller, uuid).await?.into()),
+            Kind::Email => {
+                let v = domain::email_log::get(conn, caller, uuid).await?;
+                Node::Email(Email { row: v.row, role: v.role })
+            }
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

@@ -15,6 +15,7 @@ macro_rules! from_visible {
 mod api_key;
 mod auth_payload;
 mod booking;
+mod email;
 mod execution;
 mod form;
 mod integration;
@@ -40,6 +41,7 @@ pub use booking::{
     AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
     BookingFilter, BookingType, ManagedBooking, PublicBooking, TimeSlot, Weekday,
 };
+pub use email::{Email, EmailFilter, EmailPreview, EmailTemplate};
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
 pub use integration::{CreateIntegrationPayload, Integration, TestIntegrationPayload, WebhookEvent};

@@ -3,9 +3,9 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Booking, BookingType, Form, FormField, FormSubmission, Integration, Invitation, Lead, Pipeline,
-    PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution, Workspace,
-    WorkspaceMember,
+    ApiKey, Booking, BookingType, Email, EmailTemplate, Form, FormField, FormSubmission, Integration, Invitation, Lead,
+    Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution,
+    Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -30,4 +30,6 @@ pub enum Node {
     RoutingRule(RoutingRule),
     BookingType(BookingType),
     Booking(Booking),
+    EmailTemplate(EmailTemplate),
+    Email(Email),
 }

@@ -41,6 +41,8 @@ pub struct StatsPoint {
     pub executions_completed: i64,
     pub executions_failed: i64,
     pub emails_sent: i64,
+    /// Emails first opened in the period (open tracking on; a hint, not a fact).
+    pub emails_opened: i64,
     pub bookings_created: i64,
     pub bookings_cancelled: i64,
 }
@@ -56,6 +58,7 @@ impl From<StatsRow> for StatsPoint {
             executions_completed: r.executions_completed,
             executions_failed: r.executions_failed,
             emails_sent: r.emails_sent,
+            emails_opened: r.emails_opened,
             bookings_created: r.bookings_created,
             bookings_cancelled: r.bookings_cancelled,
         }

@@ -290,6 +290,54 @@ impl Workspace {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// Email templates, oldest first.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn email_templates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::EmailTemplate>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::email_templates::list(&mut conn, caller, self.row.id).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The mail log: workflow emails, newest first, optionally only those meeting `filter`.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn emails(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::types::EmailFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<
+            String,
+            crate::graphql::types::Email,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        let page = relay::page(first, after, last, before)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let (role, slice) =
+            crate::domain::email_log::page_for_workspace(&mut conn, caller, self.row.id, filter, &page).await?;
+        drop(conn);
+        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
+        connection.edges.extend(slice.rows.into_iter().map(|row| {
+            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Email { row, role })
+        }));
+        Ok(connection)
+    }
+
+    /// Whether HTML emails carry an open-tracking pixel (off unless turned on with
+    /// `updateWorkspace(input: { emailOpenTracking: true })`).
+    async fn email_open_tracking(&self) -> bool {
+        crate::model::email_templates::open_tracking(&self.row.settings)
+    }
+
     /// Bookings in time order, optionally only those meeting `filter`.
     #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn bookings(
