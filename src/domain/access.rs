@@ -65,6 +65,7 @@ tenant!(db::pipelines::StageRow, "pipeline stage", db::pipelines::find_stage);
 tenant!(db::routing_rules::RoutingRuleRow, "routing rule", db::routing_rules::find);
 tenant!(db::booking_types::BookingTypeRow, "booking type", db::booking_types::find);
 tenant!(db::bookings::BookingRow, "booking", db::bookings::find);
+tenant!(db::payments::PaymentRow, "payment", db::payments::find);
 
 /// The caller's role in a workspace, if any.
 async fn role_in(conn: &mut AsyncPgConnection, principal: &Principal, workspace_id: Uuid) -> AppResult<Option<Role>> {

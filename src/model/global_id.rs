@@ -32,9 +32,10 @@ pub enum Kind {
     RoutingRule,
     BookingType,
     Booking,
+    Payment,
 }
 
-const KINDS: [Kind; 23] = [
+const KINDS: [Kind; 24] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -58,6 +59,7 @@ const KINDS: [Kind; 23] = [
     Kind::RoutingRule,
     Kind::BookingType,
     Kind::Booking,
+    Kind::Payment,
 ];
 
 impl Kind {
@@ -86,6 +88,7 @@ impl Kind {
             Kind::RoutingRule => "RoutingRule",
             Kind::BookingType => "BookingType",
             Kind::Booking => "Booking",
+            Kind::Payment => "Payment",
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::FieldError;
 use crate::model::conditions::Condition;
-use crate::model::enums::{LeadPriority, LeadStatus, NodeType};
+use crate::model::enums::{LeadPriority, LeadStatus, NodeType, PaymentProvider};
 use crate::model::templates;
 
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
@@ -43,6 +43,14 @@ pub struct StageChangedConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookingCreatedConfig {
     pub booking_type_id: Option<String>,
+}
+
+/// A PAYMENT_RECEIVED trigger: a payment of a lead became PAID, through `provider` only when
+/// given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentReceivedConfig {
+    pub provider: Option<PaymentProvider>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +193,7 @@ pub enum NodeConfig {
     LeadStatusChanged(StatusChangedConfig),
     PipelineStageChanged(StageChangedConfig),
     BookingCreated(BookingCreatedConfig),
+    PaymentReceived(PaymentReceivedConfig),
     Manual,
     Webhook(WebhookConfig),
     Schedule(ScheduleConfig),
@@ -214,6 +223,7 @@ impl NodeConfig {
             NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
             NodeType::PipelineStageChanged => NodeConfig::PipelineStageChanged(parse(config)?),
             NodeType::BookingCreated => NodeConfig::BookingCreated(parse(config)?),
+            NodeType::PaymentReceived => NodeConfig::PaymentReceived(parse(config)?),
             NodeType::Manual => NodeConfig::Manual,
             NodeType::Webhook => NodeConfig::Webhook(parse(config)?),
             NodeType::Schedule => NodeConfig::Schedule(parse(config)?),

@@ -117,6 +117,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         | NodeConfig::LeadStatusChanged(_)
         | NodeConfig::PipelineStageChanged(_)
         | NodeConfig::BookingCreated(_)
+        | NodeConfig::PaymentReceived(_)
         | NodeConfig::Manual
         | NodeConfig::Webhook(_)
         | NodeConfig::Schedule(_) => Outcome::done(run.trigger_data.clone()),

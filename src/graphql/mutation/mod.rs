@@ -9,6 +9,7 @@ mod integrations;
 mod invitations;
 mod leads;
 mod members;
+mod payments;
 mod pipelines;
 mod recovery;
 mod routing;
@@ -32,6 +33,7 @@ pub struct Mutation(
     pipelines::PipelineMutation,
     routing::RoutingMutation,
     bookings::BookingMutation,
+    payments::PaymentMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

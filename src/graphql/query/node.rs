@@ -52,6 +52,7 @@ impl NodeQuery {
             Kind::PipelineStage => Node::PipelineStage(domain::pipelines::get_stage(conn, caller, uuid).await?.into()),
             Kind::BookingType => Node::BookingType(domain::bookings::get(conn, caller, uuid).await?.into()),
             Kind::Booking => Node::Booking(domain::booking_public::get(conn, caller, uuid).await?.into()),
+            Kind::Payment => Node::Payment(domain::payments::get(conn, caller, uuid).await?.into()),
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

@@ -3,7 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Booking, BookingType, Form, FormField, FormSubmission, Integration, Invitation, Lead, Pipeline,
+    ApiKey, Booking, BookingType, Form, FormField, FormSubmission, Integration, Invitation, Lead, Payment, Pipeline,
     PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution, Workspace,
     WorkspaceMember,
 };
@@ -30,4 +30,5 @@ pub enum Node {
     RoutingRule(RoutingRule),
     BookingType(BookingType),
     Booking(Booking),
+    Payment(Payment),
 }
