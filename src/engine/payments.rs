@@ -3,16 +3,25 @@
 //! (`POST {stripe_api_base}/v1/checkout/sessions`, form-encoded, `Idempotency-Key` = the
 //! payment's key, so a repeated request gets the same session back). The call goes through the
 //! SSRF guard ([`crate::egress`]); errors name the integration and what Stripe said, never the key.
+//!
+//! Stripe's signed events come back through the integration's inbox and are applied here
+//! ([`apply_stripe_event`]) by the inbound worker, in the transaction that marks the event
+//! processed: an event is applied once, and a redelivery (same event id) is never recorded.
 
 use std::time::Duration;
 
-use serde_json::Value;
+use diesel_async::AsyncPgConnection;
+use serde_json::{Value, json};
 
 use crate::db::integrations::IntegrationRow;
+use crate::db::payments::ChangeNote;
+use crate::db::webhook_events::WebhookEventRow;
+use crate::db::{self};
 use crate::egress as http_guard;
 use crate::engine::integration_calls::open_credentials;
-use crate::model::enums::PaymentProvider;
-use crate::model::payments::{CheckoutRequest, CheckoutSession};
+use crate::model::enums::{PaymentProvider, PaymentStatus};
+use crate::model::integrations::IntegrationProvider;
+use crate::model::payments::{CheckoutRequest, CheckoutSession, stripe_outcome};
 use crate::secrets::Keyring;
 
 /// Characters of Stripe's error message kept in ours.
@@ -102,6 +111,50 @@ async fn stripe_checkout(
         }
         _ => Err(format!("integration {} ({}): Stripe's answer has no session id and url", row.id, row.name)),
     }
+}
+
+/// Applies what a recorded Stripe event says about one of its integration's payments, in the
+/// caller's transaction; the status the payment moved to, if it moved. Only that integration's
+/// payments (so only its workspace's) are looked at. An event that finds no payment, or
+/// reports a move the payment can't make (paid after it was cancelled or refunded), changes
+/// nothing and is logged; one repeating the payment's status changes nothing either.
+pub async fn apply_stripe_event(
+    conn: &mut AsyncPgConnection,
+    event: &WebhookEventRow,
+) -> diesel::QueryResult<Option<PaymentStatus>> {
+    if event.provider != IntegrationProvider::Stripe {
+        return Ok(None);
+    }
+    let Some(outcome) = stripe_outcome(&event.event_type, &event.payload) else { return Ok(None) };
+    let found = db::payments::find_for_provider_event(
+        conn,
+        event.workspace_id,
+        event.integration_id,
+        outcome.payment_id,
+        outcome.session_id.as_deref(),
+    )
+    .await?;
+    let Some(payment) = found else {
+        tracing::info!(event = %event.id, kind = %event.event_type, "Stripe event names no payment of this integration");
+        return Ok(None);
+    };
+    let target = outcome.transition.target();
+    if payment.status == target {
+        return Ok(None);
+    }
+    if !outcome.transition.allowed_from(payment.status) {
+        tracing::warn!(
+            event = %event.id, payment = %payment.id, from = %payment.status, to = %target,
+            "Stripe event ignored: the payment can't make that move"
+        );
+        return Ok(None);
+    }
+    let note = ChangeNote {
+        detail: json!({ "stripeEventId": event.external_id, "stripeEventType": event.event_type }),
+        ..ChangeNote::default()
+    };
+    db::payments::record_change(conn, &payment, target, note).await?;
+    Ok(Some(target))
 }
 
 #[cfg(test)]

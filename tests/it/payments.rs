@@ -1,13 +1,20 @@
 //! Payments through the public API: amounts in integer minor units with ISO 4217 checks, the
 //! MANUAL status machine (illegal moves are CONFLICT), lead events, `Lead.payments` and
-//! `workspace.payments`, and PAYMENT_RECEIVED workflows.
+//! `workspace.payments`, and PAYMENT_RECEIVED workflows; STRIPE payments opened as Checkout
+//! Sessions on a local server that answers like Stripe, and moved by signed Stripe events
+//! exactly once, never across workspaces.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::engine::EngineApp;
-use crate::support::workflow_factories::Graph;
+use intakeflow::config::AppConfig;
+
+use crate::integrations::{STRIPE_KEY, STRIPE_WEBHOOK_SECRET, http_input, integration, stripe_input};
+use crate::integrations_inbound::stripe_signature;
+use crate::support::engine::{EngineApp, test_engine_config};
+use crate::support::ids::uuid_of;
+use crate::support::workflow_factories::{Graph, HookServer};
 use crate::support::{GqlResponse, TestApp, TestUser, TestWorkspace};
 
 pub const PAYMENT_FIELDS: &str = "id amountMinor currency amountFormatted description dueDate provider status
@@ -247,4 +254,226 @@ async fn a_received_payment_starts_its_workflows_once() {
     let r = app.activate_workflow(&owner.token, &wf).await;
     assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.text());
     assert!(r.bad_fields()[0].starts_with("nodes.start.config"), "{}", r.text());
+}
+
+/// The path of Stripe's Checkout Sessions.
+pub const CHECKOUT: &str = "/v1/checkout/sessions";
+
+/// An app and engine pointed at a local server that answers like Stripe: each Checkout Session
+/// request gets a new session `cs_test_<n>` with its page.
+pub async fn app_with_stripe() -> (EngineApp, HookServer) {
+    let stripe = HookServer::start().await;
+    stripe.respond_body(
+        CHECKOUT,
+        r#"{"id":"cs_test_{n}","object":"checkout.session","url":"https://checkout.stripe.test/c/pay/cs_test_{n}"}"#
+            .into(),
+    );
+    let app_config =
+        AppConfig { http_allow: vec!["127.0.0.1".into()], stripe_api_base: stripe.url(""), ..AppConfig::default() };
+    (EngineApp::spawn_with_app(app_config, test_engine_config()).await, stripe)
+}
+
+/// A STRIPE payment's input through `integration`.
+pub fn stripe_payment(amount_minor: i64, currency: &str, integration: &str) -> Value {
+    json!({
+        "amountMinor": amount_minor, "currency": currency, "description": "Retainer",
+        "provider": "STRIPE", "integrationId": integration,
+    })
+}
+
+/// The form fields a request sent, by name.
+fn form(raw: &str) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+}
+
+/// POSTs a Stripe event, signed with `secret`, to an integration's inbound URL; the status.
+async fn post_event(app: &TestApp, integration: &str, secret: &str, event: &Value) -> (u16, Value) {
+    let body = serde_json::to_vec(event).unwrap();
+    let resp = app
+        .http
+        .post(app.url(&format!("/hooks/integrations/{}", uuid_of(integration))))
+        .header("stripe-signature", stripe_signature(secret, &body, 0))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+fn stripe_event(id: &str, kind: &str, object: Value) -> Value {
+    json!({ "id": id, "object": "event", "type": kind, "data": { "object": object } })
+}
+
+/// Waits until every recorded inbound event has been processed.
+async fn events_processed(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "inbound events not processed in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status(app: &TestApp, token: &str, id: &str) -> String {
+    let r = app
+        .as_token(token)
+        .run("query($id: ID!) { node(id: $id) { ... on Payment { status } } }", json!({ "id": id }))
+        .await;
+    r.ok()["node"]["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_stripe_payment_opens_one_checkout_session_with_the_integrations_key() {
+    let (app, stripe) = app_with_stripe().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let ada = lead(&app, &owner, &ws, "ada@example.com").await;
+    let key = integration(&app, &owner, &ws, stripe_input()).await;
+    let r = request(&app, &owner.token, &ada, stripe_payment(4_200, "eur", &key)).await;
+    let p = r.ok()["requestPayment"].clone();
+    assert_eq!(
+        (&p["provider"], &p["status"], &p["providerId"], &p["paymentUrl"]),
+        (
+            &json!("STRIPE"),
+            &json!("PENDING"),
+            &json!("cs_test_1"),
+            &json!("https://checkout.stripe.test/c/pay/cs_test_1")
+        )
+    );
+    let id = uuid_of(p["id"].as_str().unwrap()).to_string();
+    let hits = stripe.hits(CHECKOUT);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].method, "POST");
+    assert_eq!(hits[0].headers["authorization"], format!("Bearer {STRIPE_KEY}").as_str());
+    assert_eq!(hits[0].headers["content-type"], "application/x-www-form-urlencoded");
+    assert_eq!(hits[0].idempotency_key.as_deref(), Some(id.as_str()), "the payment's id is the idempotency key");
+    let sent = form(&hits[0].raw_body);
+    for (field, value) in [
+        ("mode", "payment"),
+        ("line_items[0][price_data][currency]", "eur"),
+        ("line_items[0][price_data][unit_amount]", "4200"),
+        ("line_items[0][price_data][product_data][name]", "Retainer"),
+        ("line_items[0][quantity]", "1"),
+        ("client_reference_id", id.as_str()),
+        ("metadata[payment_id]", id.as_str()),
+    ] {
+        assert_eq!(sent.get(field).map(String::as_str), Some(value), "{field}: {sent:?}");
+    }
+    let public_url = AppConfig::default().public_url;
+    assert_eq!(sent["success_url"], format!("{public_url}/payments/{id}/paid"));
+
+    // Stripe refuses: the mutation fails with Stripe's reason and no payment stays.
+    stripe.respond_with(CHECKOUT, 402);
+    stripe.respond_body(CHECKOUT, r#"{"error":{"message":"This account cannot accept EUR."}}"#.into());
+    let r = request(&app, &owner.token, &ada, stripe_payment(100, "EUR", &key)).await;
+    r.expect_code("CONFLICT");
+    assert!(r.text().contains("402") && r.text().contains("cannot accept EUR"), "{}", r.text());
+    assert!(!r.text().contains(STRIPE_KEY));
+    assert_eq!(app.count("SELECT count(*) FROM payments").await, 1);
+
+    // Only a STRIPE integration of the lead's workspace can collect.
+    let http = integration(&app, &owner, &ws, http_input("https://crm.example.com/ping")).await;
+    let r = request(&app, &owner.token, &ada, stripe_payment(100, "EUR", &http)).await;
+    assert_eq!(r.bad_fields(), ["input.integrationId"], "{}", r.text());
+    let stranger = app.user("Stranger").await;
+    let theirs = app.workspace(&stranger).await;
+    let their_key = integration(&app, &stranger, &theirs, stripe_input()).await;
+    let r = request(&app, &owner.token, &ada, stripe_payment(100, "EUR", &their_key)).await;
+    assert_eq!(r.bad_fields(), ["input.integrationId"], "{}", r.text());
+    // And a STRIPE payment is paid by Stripe, not by hand.
+    change(&app, &owner.token, "markPaymentPaid", p["id"].as_str().unwrap()).await.expect_code("CONFLICT");
+    assert_eq!(stripe.hits(CHECKOUT).len(), 2, "nothing else reached Stripe");
+}
+
+#[tokio::test]
+async fn signed_stripe_events_move_payments_once_and_never_across_workspaces() {
+    let (app, _stripe) = app_with_stripe().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let ada = lead(&app, &owner, &ws, "ada@example.com").await;
+    let key = integration(&app, &owner, &ws, stripe_input()).await;
+    let wf = app
+        .active_workflow(
+            &owner,
+            &ws,
+            Graph::new()
+                .node("start", "PAYMENT_RECEIVED", json!({ "provider": "STRIPE" }))
+                .noop("end")
+                .edge("start", "end"),
+        )
+        .await;
+    let paid = payment(&app, &owner.token, &ada, stripe_payment(4_200, "EUR", &key)).await;
+    let expiring = payment(&app, &owner.token, &ada, stripe_payment(900, "EUR", &key)).await;
+    // Another workspace with its own Stripe account (same webhook secret, even).
+    let stranger = app.user("Stranger").await;
+    let theirs = app.workspace(&stranger).await;
+    let their_lead = lead(&app, &stranger, &theirs, "theirs@example.com").await;
+    let their_key = integration(&app, &stranger, &theirs, stripe_input()).await;
+    let their_payment = payment(&app, &stranger.token, &their_lead, stripe_payment(100, "EUR", &their_key)).await;
+
+    let completed = |event: &str, payment: &str, session: &str| {
+        stripe_event(
+            event,
+            "checkout.session.completed",
+            json!({ "id": session, "object": "checkout.session", "payment_status": "paid",
+                    "metadata": { "payment_id": uuid_of(payment).to_string() } }),
+        )
+    };
+    let event = completed("evt_1", &paid, "cs_test_1");
+    assert_eq!(
+        post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &event).await,
+        (200, json!({ "received": true, "duplicate": false }))
+    );
+    assert_eq!(
+        post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &event).await,
+        (200, json!({ "received": true, "duplicate": true }))
+    );
+    // A forged one is refused and stored nowhere.
+    let forged = completed("evt_forged", &expiring, "cs_test_2");
+    assert_eq!(post_event(&app, &key, "whsec_not_the_secret", &forged).await.0, 401);
+    // Our Stripe account naming their payment (by id and by session) reaches nothing of theirs.
+    let across = completed("evt_across", &their_payment, "cs_test_3");
+    assert_eq!(post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &across).await.0, 200);
+    let expired = stripe_event(
+        "evt_2",
+        "checkout.session.expired",
+        json!({ "id": "cs_test_2", "object": "checkout.session", "payment_status": "unpaid", "metadata": {} }),
+    );
+    assert_eq!(post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &expired).await.0, 200);
+    events_processed(&app).await;
+
+    assert_eq!(status(&app, &owner.token, &paid).await, "PAID");
+    assert_eq!(status(&app, &owner.token, &expiring).await, "FAILED", "matched by its session id alone");
+    assert_eq!(status(&app, &stranger.token, &their_payment).await, "PENDING");
+    assert_eq!(app.count("SELECT count(*) FROM webhook_events WHERE external_id = 'evt_forged'").await, 0);
+    let events = lead_events(&app, &owner.token, &ada).await;
+    let received: Vec<&Value> = events.iter().filter(|(t, _)| t == "PAYMENT_RECEIVED").map(|(_, d)| d).collect();
+    assert_eq!(received.len(), 1, "paid exactly once: {events:?}");
+    assert_eq!(received[0]["stripeEventId"], "evt_1");
+    assert_eq!(events.iter().filter(|(t, _)| t == "PAYMENT_FAILED").count(), 1);
+    assert!(lead_events(&app, &stranger.token, &their_lead).await.iter().all(|(t, _)| t == "PAYMENT_REQUESTED"));
+    let runs = format!(
+        "SELECT count(*) FROM workflow_executions WHERE workflow_id = '{}' AND trigger_type = 'PAYMENT_RECEIVED'",
+        uuid_of(&wf)
+    );
+    assert_eq!(app.count(&runs).await, 1, "one PAYMENT_RECEIVED run for one payment");
+
+    // A full refund refunds; a partial one doesn't; a late payment of a failed checkout pays.
+    let refund = |event: &str, full: bool| {
+        stripe_event(
+            event,
+            "charge.refunded",
+            json!({ "id": format!("ch_{event}"), "object": "charge", "refunded": full,
+                    "metadata": { "payment_id": uuid_of(&paid).to_string() } }),
+        )
+    };
+    post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &refund("evt_3", false)).await;
+    events_processed(&app).await;
+    assert_eq!(status(&app, &owner.token, &paid).await, "PAID", "a partial refund");
+    post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &refund("evt_4", true)).await;
+    // Paid again after its refund: not a move a payment makes.
+    post_event(&app, &key, STRIPE_WEBHOOK_SECRET, &completed("evt_5", &paid, "cs_test_1")).await;
+    events_processed(&app).await;
+    assert_eq!(status(&app, &owner.token, &paid).await, "REFUNDED");
+    assert_eq!(app.count(&runs).await, 1);
+    wait_until_all_finished(&app).await;
 }

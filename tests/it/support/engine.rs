@@ -42,7 +42,12 @@ impl EngineApp {
     }
 
     pub async fn spawn_with(config: EngineConfig) -> EngineApp {
-        let app = TestApp::spawn().await;
+        EngineApp::spawn_with_app(intakeflow::config::AppConfig::default(), config).await
+    }
+
+    /// An engine beside an app built with `app_config` (e.g. pointed at a local Stripe).
+    pub async fn spawn_with_app(app_config: intakeflow::config::AppConfig, config: EngineConfig) -> EngineApp {
+        let app = TestApp::spawn_with(app_config).await;
         let channels = [
             intakeflow::db::executions::JOBS_CHANNEL,
             intakeflow::db::account_mail::MAIL_CHANNEL,
