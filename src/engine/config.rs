@@ -84,6 +84,28 @@ pub struct EngineConfig {
     #[arg(long, env = "INTAKEFLOW_MAX_CHAIN_DEPTH", default_value_t = DEFAULT_MAX_CHAIN_DEPTH)]
     pub max_chain_depth: u32,
 
+    /// Stripe's API, which REQUEST_PAYMENT nodes call for STRIPE payments (the variable the
+    /// server reads for `requestPayment` too).
+    #[arg(
+        long = "payments-stripe-api-base",
+        id = "engine_stripe_api_base",
+        value_name = "URL",
+        env = "INTAKEFLOW_STRIPE_API_BASE",
+        default_value = crate::config::DEFAULT_STRIPE_API_BASE
+    )]
+    pub stripe_api_base: String,
+
+    /// Where Stripe Checkout sends a client back to (`<url>/payments/{id}/paid`); the variable
+    /// the server reads too.
+    #[arg(
+        long = "payments-public-url",
+        id = "engine_public_url",
+        value_name = "URL",
+        env = "INTAKEFLOW_PUBLIC_URL",
+        default_value = crate::config::DEFAULT_PUBLIC_URL
+    )]
+    pub public_url: String,
+
     /// Tests only (no flag or variable sets it): a node with this key panics when it runs, to
     /// prove a panic costs one execution and not the worker.
     #[doc(hidden)]
@@ -113,6 +135,8 @@ impl Default for EngineConfig {
             webhook_timeout_secs: DEFAULT_WEBHOOK_TIMEOUT_SECS,
             webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
+            stripe_api_base: crate::config::DEFAULT_STRIPE_API_BASE.to_owned(),
+            public_url: crate::config::DEFAULT_PUBLIC_URL.to_owned(),
             panic_at_node: None,
             keyring: Keyring::ephemeral(),
         }

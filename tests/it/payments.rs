@@ -270,7 +270,8 @@ pub async fn app_with_stripe() -> (EngineApp, HookServer) {
     );
     let app_config =
         AppConfig { http_allow: vec!["127.0.0.1".into()], stripe_api_base: stripe.url(""), ..AppConfig::default() };
-    (EngineApp::spawn_with_app(app_config, test_engine_config()).await, stripe)
+    let engine_config = intakeflow::engine::EngineConfig { stripe_api_base: stripe.url(""), ..test_engine_config() };
+    (EngineApp::spawn_with_app(app_config, engine_config).await, stripe)
 }
 
 /// A STRIPE payment's input through `integration`.
@@ -476,4 +477,98 @@ async fn signed_stripe_events_move_payments_once_and_never_across_workspaces() {
     assert_eq!(status(&app, &owner.token, &paid).await, "REFUNDED");
     assert_eq!(app.count(&runs).await, 1);
     wait_until_all_finished(&app).await;
+}
+
+#[tokio::test]
+async fn a_request_payment_node_makes_one_payment_per_step_and_simulates_without_one() {
+    let (app, stripe) = app_with_stripe().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let ada = lead(&app, &owner, &ws, "ada@example.com").await;
+    let key = integration(&app, &owner, &ws, stripe_input()).await;
+    let pay = json!({
+        "amountMinor": 15_000, "currency": "usd", "description": "Deposit for {{ lead.name }}", "dueInDays": 14,
+        "provider": "STRIPE", "integrationId": key,
+    });
+    let graph = Graph::new()
+        .node("start", "MANUAL", json!({}))
+        .node("pay", "REQUEST_PAYMENT", pay)
+        .node("note", "ADD_NOTE", json!({ "body": "Pay at {{ steps.pay.paymentUrl }}" }))
+        .edge("start", "pay")
+        .edge("pay", "note");
+    let wf = app.active_workflow(&owner, &ws, graph).await;
+
+    // Simulated: what it would ask for, and nothing asked.
+    let r = app
+        .as_token(&owner.token)
+        .run(
+            "mutation($id: ID!, $lead: ID) { simulateWorkflow(workflowId: $id, leadId: $lead) {
+                completed steps { nodeKey status output } } }",
+            json!({ "id": wf, "lead": ada }),
+        )
+        .await;
+    let sim = &r.ok()["simulateWorkflow"];
+    assert_eq!(sim["completed"], true, "{sim:#}");
+    let step = &sim["steps"][1]["output"];
+    assert_eq!((&step["simulated"], &step["amountFormatted"]), (&json!(true), &json!("150.00 USD")), "{sim:#}");
+    assert_eq!(step["description"], "Deposit for Ada");
+    assert_eq!(app.count("SELECT count(*) FROM payments").await, 0);
+    assert!(stripe.hits(CHECKOUT).is_empty(), "a simulation calls no provider");
+
+    // Run for real; Stripe fails the first call, the retry carries the same idempotency key.
+    stripe.fail_first(CHECKOUT, 1);
+    let exec = app.start_run(&owner.token, &wf, json!({ "leadId": ada })).await;
+    let done =
+        app.wait_for_execution(&owner.token, &exec, Duration::from_secs(20), crate::support::engine::finished).await;
+    assert_eq!(done["status"], "COMPLETED", "{done:#}");
+    let hits = stripe.hits(CHECKOUT);
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].idempotency_key, hits[1].idempotency_key);
+    let output = &done["steps"][1]["output"];
+    let payment_id = output["paymentId"].as_str().unwrap();
+    assert_eq!(hits[1].idempotency_key.as_deref(), Some(payment_id));
+    assert_eq!(form(&hits[1].raw_body)["line_items[0][price_data][unit_amount]"], "15000");
+    assert_eq!(output["paymentUrl"], "https://checkout.stripe.test/c/pay/cs_test_2", "{done:#}");
+    assert_eq!(done["steps"][2]["output"]["note"], "Pay at https://checkout.stripe.test/c/pay/cs_test_2");
+    assert_eq!(app.count("SELECT count(*) FROM payments WHERE idempotency_key IS NOT NULL").await, 1);
+    let events = lead_events(&app, &owner.token, &ada).await;
+    assert_eq!(events.iter().filter(|(t, _)| t == "PAYMENT_REQUESTED").count(), 1);
+    let r = app
+        .as_token(&owner.token)
+        .run("query($id: ID!) { lead(id: $id) { payments { status dueDate provider } } }", json!({ "id": ada }))
+        .await;
+    let due = (chrono::Utc::now().date_naive() + chrono::Days::new(14)).format("%Y-%m-%d").to_string();
+    assert_eq!(r.ok()["lead"]["payments"], json!([{ "status": "PENDING", "dueDate": due, "provider": "STRIPE" }]));
+
+    // Checked at activation, by field.
+    let http = integration(&app, &owner, &ws, http_input("https://crm.example.com/ping")).await;
+    let bad = Graph::new()
+        .node("start", "MANUAL", json!({}))
+        .node(
+            "pay",
+            "REQUEST_PAYMENT",
+            json!({ "amountMinor": 0, "currency": "ABC", "description": "x", "provider": "STRIPE", "integrationId": http }),
+        )
+        .edge("start", "pay");
+    let id = app.create_workflow(&owner.token, &ws, "Bad").await;
+    app.save_graph(&owner.token, &id, &bad).await.ok();
+    let r = app.activate_workflow(&owner.token, &id).await;
+    let mut fields = r.bad_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["nodes.pay.config.amountMinor", "nodes.pay.config.currency", "nodes.pay.config.integrationId"],
+        "{}",
+        r.text()
+    );
+    let manual_with_key = Graph::new()
+        .node("start", "MANUAL", json!({}))
+        .node(
+            "pay",
+            "REQUEST_PAYMENT",
+            json!({ "amountMinor": 100, "currency": "EUR", "description": "x", "integrationId": key }),
+        )
+        .edge("start", "pay");
+    app.save_graph(&owner.token, &id, &manual_with_key).await.ok();
+    assert_eq!(app.activate_workflow(&owner.token, &id).await.bad_fields(), ["nodes.pay.config.integrationId"]);
 }

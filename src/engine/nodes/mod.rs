@@ -10,6 +10,7 @@
 mod email;
 mod http;
 pub mod lead;
+mod payment;
 
 use std::sync::Arc;
 
@@ -131,6 +132,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         }
         NodeConfig::Delay(c) => delay(&run, &c),
         NodeConfig::Approval(c) => approval(&run, &c),
+        NodeConfig::RequestPayment(c) => payment::request(&run, &c).await,
     }
 }
 
