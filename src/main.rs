@@ -48,9 +48,6 @@ enum Command {
         db: DatabaseConfig,
         #[command(flatten)]
         engine: EngineConfig,
-        /// Base URL of the API server (the open-tracking pixel in workflow emails points there).
-        #[arg(long, env = "INTAKEFLOW_PUBLIC_URL", default_value = intakeflow::config::DEFAULT_PUBLIC_URL)]
-        public_url: String,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -114,9 +111,9 @@ async fn main() -> std::process::ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { db, server, engine } => server::serve(&db, &server, &engine).await,
-        Command::Worker { db, engine, public_url } => {
-            server::worker(&db, &EngineConfig { public_url: public_url.trim_end_matches('/').to_owned(), ..engine })
-                .await
+        Command::Worker { db, engine } => {
+            let public_url = engine.public_url.trim_end_matches('/').to_owned();
+            server::worker(&db, &EngineConfig { public_url, ..engine }).await
         }
         Command::Migrate { db } => {
             let database = server::resolve_database(&db).await?;

@@ -393,6 +393,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        amount_minor -> Int8,
+        currency -> Bpchar,
+        description -> Text,
+        due_date -> Nullable<Date>,
+        provider -> Text,
+        integration_id -> Nullable<Uuid>,
+        status -> Text,
+        provider_id -> Nullable<Text>,
+        payment_url -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        refunded_at -> Nullable<Timestamptz>,
+        idempotency_key -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     pipeline_stages (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -743,6 +766,10 @@ diesel::joinable!(leads -> users (assignee_id));
 diesel::joinable!(leads -> workspaces (workspace_id));
 diesel::joinable!(outbound_events -> workspaces (workspace_id));
 diesel::joinable!(password_history -> users (user_id));
+diesel::joinable!(payments -> integrations (integration_id));
+diesel::joinable!(payments -> leads (lead_id));
+diesel::joinable!(payments -> users (created_by));
+diesel::joinable!(payments -> workspaces (workspace_id));
 diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
 diesel::joinable!(pipeline_stages -> workspaces (workspace_id));
 diesel::joinable!(pipelines -> workspaces (workspace_id));
@@ -795,6 +822,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbound_events,
     password_history,
     password_reset_requests,
+    payments,
     pipeline_stages,
     pipelines,
     routing_rules,

@@ -38,6 +38,7 @@ pub mod members;
 pub mod outbox;
 pub mod paging;
 pub mod password_history;
+pub mod payments;
 pub mod pipelines;
 pub mod placements;
 pub mod routing_rules;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::db::placements::StageMove;
 use crate::db::workflows::WorkflowRow;
 use crate::db::{self, executions::NewExecution};
-use crate::model::enums::{LeadStatus, NodeType};
+use crate::model::enums::{LeadStatus, NodeType, PaymentProvider};
 use crate::model::graph::Graph;
 use crate::model::node_config::NodeConfig;
 use crate::schema::workflow_executions;
@@ -208,6 +208,30 @@ pub async fn booking_created(
     let type_id = booking_type_id.to_string();
     start_matching(conn, workspace_id, lead_id, event, None, |config| match config {
         NodeConfig::BookingCreated(c) => c.booking_type_id.as_ref().is_none_or(|t| *t == type_id),
+        _ => false,
+    })
+    .await
+}
+
+/// One execution per ACTIVE workflow whose PAYMENT_RECEIVED trigger matches the payment's
+/// provider, keyed by the payment: a payment is received once, whoever reports it.
+pub async fn payment_received(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    lead_id: Uuid,
+    payment_id: Uuid,
+    provider: PaymentProvider,
+    trigger_data: Value,
+    chain: Option<&Chain>,
+) -> QueryResult<Started> {
+    let event = LeadChange {
+        node_type: NodeType::PaymentReceived,
+        pattern: json!({ "type": NodeType::PaymentReceived }),
+        trigger_data,
+        idempotency_key: format!("payment:{payment_id}"),
+    };
+    start_matching(conn, workspace_id, lead_id, event, chain, |config| match config {
+        NodeConfig::PaymentReceived(c) => c.provider.is_none_or(|p| p == provider),
         _ => false,
     })
     .await

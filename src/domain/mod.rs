@@ -24,6 +24,7 @@ pub mod leads;
 pub mod live;
 pub mod members;
 pub mod passwords;
+pub mod payments;
 pub mod pipelines;
 pub mod recovery;
 pub mod routing;

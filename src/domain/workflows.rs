@@ -314,6 +314,17 @@ async fn check_references(
             problems.push(FieldError::new(field, "no such email template in this workspace"));
         }
     }
+    // A REQUEST_PAYMENT's integration must be a usable STRIPE one of the workspace.
+    for node in graph.nodes.iter().filter(|n| n.node_type == NodeType::RequestPayment) {
+        let Some(id) = node.config.get("integrationId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            continue;
+        };
+        let field = format!("nodes.{}.config.integrationId", node.key);
+        if let Err(problem) = crate::domain::payments::stripe_integration(conn, workspace_id, id, &field).await? {
+            problems.push(problem);
+        }
+    }
     check_stage_references(conn, workspace_id, graph, &mut problems).await?;
     Ok(problems)
 }

@@ -21,6 +21,8 @@ const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
 const DEFAULT_MAX_CHAIN_DEPTH: u32 = 5;
 /// The server's default public URL (`config::DEFAULT_PUBLIC_URL`; the engine sits below config).
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
+/// Stripe's API (`config::DEFAULT_STRIPE_API_BASE`, for the same reason).
+const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 #[derive(Debug, Clone, Args)]
 pub struct EngineConfig {
@@ -86,16 +88,34 @@ pub struct EngineConfig {
     #[arg(long, env = "INTAKEFLOW_MAX_CHAIN_DEPTH", default_value_t = DEFAULT_MAX_CHAIN_DEPTH)]
     pub max_chain_depth: u32,
 
+    /// Stripe's API, which REQUEST_PAYMENT nodes call for STRIPE payments (the variable the
+    /// server reads for `requestPayment` too).
+    #[arg(
+        long = "payments-stripe-api-base",
+        id = "engine_stripe_api_base",
+        value_name = "URL",
+        env = "INTAKEFLOW_STRIPE_API_BASE",
+        default_value = DEFAULT_STRIPE_API_BASE
+    )]
+    pub stripe_api_base: String,
+
+    /// Where Stripe Checkout sends a client back to (`<url>/payments/{id}/paid`) and where the
+    /// open-tracking pixel of workflow emails points; the variable the server reads too (`serve`
+    /// copies its own value here, so the two can't differ in one process).
+    #[arg(
+        long = "engine-public-url",
+        id = "engine_public_url",
+        value_name = "URL",
+        env = "INTAKEFLOW_PUBLIC_URL",
+        default_value = DEFAULT_PUBLIC_URL
+    )]
+    pub public_url: String,
+
     /// Tests only (no flag or variable sets it): a node with this key panics when it runs, to
     /// prove a panic costs one execution and not the worker.
     #[doc(hidden)]
     #[arg(skip)]
     pub panic_at_node: Option<String>,
-
-    /// Where the open-tracking pixel of workflow emails points (no trailing slash): the server's
-    /// INTAKEFLOW_PUBLIC_URL, copied at startup (`server::serve`; `worker` reads it itself).
-    #[arg(skip = DEFAULT_PUBLIC_URL.to_owned())]
-    pub public_url: String,
 
     /// Opens webhook secrets and integration credentials; set from the database settings at
     /// startup (`server::serve`, `server::worker`).
@@ -120,8 +140,9 @@ impl Default for EngineConfig {
             webhook_timeout_secs: DEFAULT_WEBHOOK_TIMEOUT_SECS,
             webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
-            panic_at_node: None,
+            stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            panic_at_node: None,
             keyring: Keyring::ephemeral(),
         }
     }

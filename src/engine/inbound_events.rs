@@ -4,6 +4,8 @@
 //! work. An event starts one execution per ACTIVE workflow whose WEBHOOK trigger names its
 //! integration (and its type, when the trigger filters types), keyed `inbound:<event id>`: a
 //! retry after a crash finds the executions already there instead of starting them twice.
+//! A Stripe event also moves the payment it names ([`super::payments::apply_stripe_event`]) in
+//! the same transaction.
 
 use std::time::Duration;
 
@@ -52,9 +54,13 @@ pub async fn process_due(db: &Db) -> anyhow::Result<Duration> {
     Ok(wait.clamp(Duration::from_millis(50), IDLE_POLL))
 }
 
-/// Starts the event's workflows and marks it processed, in one transaction.
+/// Applies the event to the payment it names, starts the event's workflows and marks it
+/// processed, in one transaction.
 async fn start_workflows(conn: &mut AsyncPgConnection, event: &WebhookEventRow) -> diesel::QueryResult<usize> {
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        if let Some(status) = crate::engine::payments::apply_stripe_event(conn, event).await? {
+            tracing::info!(event = %event.id, %status, "Stripe event moved a payment");
+        }
         let pattern =
             json!({ "type": NodeType::Webhook, "config": { "integrationId": event.integration_id.to_string() } });
         let matches = db::workflows::active_with_trigger(conn, Some(event.workspace_id), &pattern).await?;

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod nodes;
 pub mod outbox_loop;
+pub mod payments;
 pub mod runner;
 pub mod scheduler;
 pub mod simulate;

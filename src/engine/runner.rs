@@ -529,6 +529,7 @@ fn effects_commit_with_result(node_type: NodeType) -> bool {
             | NodeType::LeadStatusChanged
             | NodeType::PipelineStageChanged
             | NodeType::BookingCreated
+            | NodeType::PaymentReceived
             | NodeType::Manual
             | NodeType::Webhook
             | NodeType::Schedule

@@ -269,6 +269,7 @@ many_by_parent_loader!(VersionsOfWorkflow, db::workflows::VersionRow, db::workfl
 many_by_parent_loader!(StagesOfPipeline, db::pipelines::StageRow, db::pipelines::stages_of, pipeline_id);
 many_by_parent_loader!(PlacementsOfLead, db::placements::PlacementRow, db::placements::of_leads, lead_id);
 many_by_parent_loader!(BookingsOfLead, db::bookings::BookingRow, db::bookings::of_leads, lead_id);
+many_by_parent_loader!(PaymentsOfLead, db::payments::PaymentRow, db::payments::of_leads, lead_id);
 many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
 many_by_parent_loader!(
     AttemptsOfDelivery,

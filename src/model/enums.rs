@@ -140,6 +140,17 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where a payment is collected: members record it by hand, or Stripe Checkout collects it.
+    PaymentProvider { Manual => "MANUAL", Stripe => "STRIPE" }
+}
+
+text_enum! {
+    PaymentStatus {
+        Pending => "PENDING", Paid => "PAID", Failed => "FAILED", Refunded => "REFUNDED", Cancelled => "CANCELLED",
+    }
+}
+
+text_enum! {
     LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
 }
 
@@ -152,7 +163,9 @@ text_enum! {
         WebhookSent => "WEBHOOK_SENT", WorkflowStarted => "WORKFLOW_STARTED",
         WorkflowFinished => "WORKFLOW_FINISHED", StageChanged => "STAGE_CHANGED",
         BookingCreated => "BOOKING_CREATED", BookingRescheduled => "BOOKING_RESCHEDULED",
-        BookingCancelled => "BOOKING_CANCELLED",
+        BookingCancelled => "BOOKING_CANCELLED", PaymentRequested => "PAYMENT_REQUESTED",
+        PaymentReceived => "PAYMENT_RECEIVED", PaymentFailed => "PAYMENT_FAILED",
+        PaymentRefunded => "PAYMENT_REFUNDED", PaymentCancelled => "PAYMENT_CANCELLED",
     }
 }
 
@@ -165,9 +178,10 @@ text_enum! {
     NodeType {
         FormSubmitted => "FORM_SUBMITTED", LeadStatusChanged => "LEAD_STATUS_CHANGED",
         PipelineStageChanged => "PIPELINE_STAGE_CHANGED", BookingCreated => "BOOKING_CREATED",
-        Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
+        PaymentReceived => "PAYMENT_RECEIVED", Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
         SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
         AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
+        RequestPayment => "REQUEST_PAYMENT",
     }
 }
 
@@ -179,6 +193,7 @@ impl NodeType {
                 | NodeType::LeadStatusChanged
                 | NodeType::PipelineStageChanged
                 | NodeType::BookingCreated
+                | NodeType::PaymentReceived
                 | NodeType::Manual
                 | NodeType::Webhook
                 | NodeType::Schedule

@@ -34,9 +34,10 @@ pub enum Kind {
     Booking,
     EmailTemplate,
     Email,
+    Payment,
 }
 
-const KINDS: [Kind; 25] = [
+const KINDS: [Kind; 26] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -62,6 +63,7 @@ const KINDS: [Kind; 25] = [
     Kind::Booking,
     Kind::EmailTemplate,
     Kind::Email,
+    Kind::Payment,
 ];
 
 impl Kind {
@@ -92,6 +94,7 @@ impl Kind {
             Kind::Booking => "Booking",
             Kind::EmailTemplate => "EmailTemplate",
             Kind::Email => "Email",
+            Kind::Payment => "Payment",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod ics;
 pub mod inbound_signatures;
 pub mod integrations;
 pub mod node_config;
+pub mod payments;
 pub mod phone;
 pub mod templates;
 pub mod text;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::FieldError;
 use crate::model::conditions::Condition;
-use crate::model::enums::{LeadPriority, LeadStatus, NodeType};
+use crate::model::enums::{LeadPriority, LeadStatus, NodeType, PaymentProvider};
 use crate::model::templates;
 
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
@@ -43,6 +43,14 @@ pub struct StageChangedConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookingCreatedConfig {
     pub booking_type_id: Option<String>,
+}
+
+/// A PAYMENT_RECEIVED trigger: a payment of a lead became PAID, through `provider` only when
+/// given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentReceivedConfig {
+    pub provider: Option<PaymentProvider>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +198,30 @@ impl WebhookConfig {
     }
 }
 
+/// A REQUEST_PAYMENT node: asks the run's lead for `amountMinor` of `currency` (checked like
+/// `requestPayment`), due `dueInDays` after the step runs, through `provider` (STRIPE names an
+/// integration of the workspace by UUID: the API layer turns global ids into them).
+/// `description` may use template variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestPaymentConfig {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub description: String,
+    pub due_in_days: Option<u32>,
+    #[serde(default = "default_provider")]
+    pub provider: PaymentProvider,
+    pub integration_id: Option<String>,
+    pub max_attempts: Option<i32>,
+}
+
+fn default_provider() -> PaymentProvider {
+    PaymentProvider::Manual
+}
+
+/// The longest a REQUEST_PAYMENT node may give to pay: ten years.
+pub const MAX_DUE_IN_DAYS: u32 = 3650;
+
 /// A node's parsed configuration.
 #[derive(Debug, Clone)]
 pub enum NodeConfig {
@@ -197,6 +229,7 @@ pub enum NodeConfig {
     LeadStatusChanged(StatusChangedConfig),
     PipelineStageChanged(StageChangedConfig),
     BookingCreated(BookingCreatedConfig),
+    PaymentReceived(PaymentReceivedConfig),
     Manual,
     Webhook(WebhookConfig),
     Schedule(ScheduleConfig),
@@ -207,6 +240,7 @@ pub enum NodeConfig {
     Delay(DelayConfig),
     Condition(Condition),
     Approval(ApprovalConfig),
+    RequestPayment(RequestPaymentConfig),
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(config: &Value) -> Result<T, FieldError> {
@@ -226,6 +260,7 @@ impl NodeConfig {
             NodeType::LeadStatusChanged => NodeConfig::LeadStatusChanged(parse(config)?),
             NodeType::PipelineStageChanged => NodeConfig::PipelineStageChanged(parse(config)?),
             NodeType::BookingCreated => NodeConfig::BookingCreated(parse(config)?),
+            NodeType::PaymentReceived => NodeConfig::PaymentReceived(parse(config)?),
             NodeType::Manual => NodeConfig::Manual,
             NodeType::Webhook => NodeConfig::Webhook(parse(config)?),
             NodeType::Schedule => NodeConfig::Schedule(parse(config)?),
@@ -238,6 +273,7 @@ impl NodeConfig {
                 NodeConfig::Condition(Condition::parse(config).map_err(|m| FieldError::new("rules", m))?)
             }
             NodeType::Approval => NodeConfig::Approval(parse(config)?),
+            NodeType::RequestPayment => NodeConfig::RequestPayment(parse(config)?),
         })
     }
 
@@ -386,6 +422,29 @@ impl NodeConfig {
                 )),
                 (Some(_), None) => {}
             },
+            NodeConfig::RequestPayment(c) => {
+                template("description", &c.description);
+                // A templated description is checked when it is rendered, at run time.
+                let description = if c.description.contains("{{") { "x" } else { c.description.as_str() };
+                if let Err(found) = crate::model::payments::check_terms("", c.amount_minor, &c.currency, description) {
+                    problems.extend(found);
+                }
+                if c.due_in_days.is_some_and(|d| d > MAX_DUE_IN_DAYS) {
+                    problems.push(FieldError::new("dueInDays", format!("must be at most {MAX_DUE_IN_DAYS}")));
+                }
+                match (c.provider, c.integration_id.as_deref()) {
+                    (PaymentProvider::Manual, Some(_)) => {
+                        problems.push(FieldError::new("integrationId", "only STRIPE payments use an integration"))
+                    }
+                    (PaymentProvider::Stripe, None) => {
+                        problems.push(FieldError::new("integrationId", "a STRIPE payment needs a STRIPE integration"))
+                    }
+                    (_, Some(id)) if uuid::Uuid::parse_str(id).is_err() => {
+                        problems.push(FieldError::new("integrationId", "is not the id of an integration"))
+                    }
+                    _ => {}
+                }
+            }
             _ => {}
         }
         if let Some(n) = parsed.max_attempts()
@@ -402,6 +461,7 @@ impl NodeConfig {
             NodeConfig::HttpRequest(c) => c.max_attempts,
             NodeConfig::UpdateLead(c) => c.max_attempts,
             NodeConfig::AddNote(c) => c.max_attempts,
+            NodeConfig::RequestPayment(c) => c.max_attempts,
             _ => None,
         }
     }
@@ -416,6 +476,7 @@ fn required_fields(node_type: NodeType) -> &'static [&'static str] {
         NodeType::HttpRequest => &["url"],
         NodeType::AddNote => &["body"],
         NodeType::Condition => &["rules"],
+        NodeType::RequestPayment => &["amountMinor", "currency", "description"],
         _ => &[],
     }
 }

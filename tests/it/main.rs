@@ -40,6 +40,8 @@ mod local_cluster;
 mod observability;
 mod paging;
 mod passwords;
+mod payments;
+mod payments_access;
 mod persisted_queries;
 mod phone_intake;
 mod pipelines;

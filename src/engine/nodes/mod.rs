@@ -10,6 +10,7 @@
 mod email;
 mod http;
 pub mod lead;
+mod payment;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,6 +125,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         | NodeConfig::LeadStatusChanged(_)
         | NodeConfig::PipelineStageChanged(_)
         | NodeConfig::BookingCreated(_)
+        | NodeConfig::PaymentReceived(_)
         | NodeConfig::Manual
         | NodeConfig::Webhook(_)
         | NodeConfig::Schedule(_) => Outcome::done(run.trigger_data.clone()),
@@ -137,6 +139,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         }
         NodeConfig::Delay(c) => delay(&run, &c),
         NodeConfig::Approval(c) => approval(&run, &c),
+        NodeConfig::RequestPayment(c) => payment::request(&run, &c).await,
     }
 }
 

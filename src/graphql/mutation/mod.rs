@@ -10,6 +10,7 @@ mod integrations;
 mod invitations;
 mod leads;
 mod members;
+mod payments;
 mod pipelines;
 mod recovery;
 mod routing;
@@ -34,6 +35,7 @@ pub struct Mutation(
     routing::RoutingMutation,
     bookings::BookingMutation,
     email_templates::EmailTemplateMutation,
+    payments::PaymentMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

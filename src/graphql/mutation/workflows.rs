@@ -71,7 +71,7 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
     {
         config["formId"] = serde_json::json!(uuid.to_string());
     }
-    if matches!(node_type, NodeType::HttpRequest | NodeType::Webhook)
+    if matches!(node_type, NodeType::HttpRequest | NodeType::Webhook | NodeType::RequestPayment)
         && let Some(id) = config.get("integrationId").and_then(|v| v.as_str())
         && let Some((Kind::Integration, uuid)) = parse_global_id(id)
     {

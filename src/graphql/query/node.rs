@@ -57,6 +57,7 @@ impl NodeQuery {
                 let v = domain::email_log::get(conn, caller, uuid).await?;
                 Node::Email(Email { row: v.row, role: v.role })
             }
+            Kind::Payment => Node::Payment(domain::payments::get(conn, caller, uuid).await?.into()),
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

@@ -4,7 +4,7 @@ use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
     ApiKey, Booking, BookingType, Email, EmailTemplate, Form, FormField, FormSubmission, Integration, Invitation, Lead,
-    Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution,
+    Payment, Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution,
     Workspace, WorkspaceMember,
 };
 
@@ -32,4 +32,5 @@ pub enum Node {
     Booking(Booking),
     EmailTemplate(EmailTemplate),
     Email(Email),
+    Payment(Payment),
 }

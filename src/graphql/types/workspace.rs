@@ -370,6 +370,38 @@ impl Workspace {
         Ok(connection)
     }
 
+    /// Payments requested from the workspace's leads, newest first, optionally only those
+    /// meeting `filter`.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::types::PaymentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<
+        async_graphql::connection::Connection<
+            String,
+            crate::graphql::types::Payment,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        let page = relay::page(first, after, last, before)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let (role, slice) =
+            crate::domain::payments::page_for_workspace(&mut conn, caller, self.row.id, filter, &page).await?;
+        drop(conn);
+        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
+        connection.edges.extend(slice.rows.into_iter().map(|row| {
+            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Payment { row, role })
+        }));
+        Ok(connection)
+    }
+
     /// Intake routing rules, in the order they are tried.
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn routing_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::RoutingRule>> {

@@ -45,7 +45,7 @@ impl EngineApp {
         EngineApp::spawn_with_app(intakeflow::config::AppConfig::default(), config).await
     }
 
-    /// With the server's settings changed too.
+    /// An engine beside an app built with `app_config` (e.g. pointed at a local Stripe).
     pub async fn spawn_with_app(app_config: intakeflow::config::AppConfig, config: EngineConfig) -> EngineApp {
         let app = TestApp::spawn_with(app_config).await;
         let channels = [

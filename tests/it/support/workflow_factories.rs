@@ -258,6 +258,8 @@ pub struct Hit {
     pub idempotency_key: Option<String>,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body as sent (a form-encoded one is not JSON).
+    pub raw_body: String,
     pub at: Instant,
 }
 
@@ -322,7 +324,8 @@ impl HookServer {
         self.behave(path, |b| b.fail_first = n);
     }
 
-    /// Answer requests to `path` with this plain-text body.
+    /// Answer requests to `path` with this plain-text body; `{n}` in it becomes the number of
+    /// the request (1 for the first), so each answer can differ.
     pub fn respond_body(&self, path: &str, body: String) {
         self.behave(path, |b| b.body = Some(body));
     }
@@ -370,6 +373,7 @@ async fn answer(state: Arc<HookState>, method: Method, uri: Uri, headers: Header
             idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
             headers: headers.clone(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            raw_body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         });
         hits.iter().filter(|h| h.path == path).count()
@@ -381,7 +385,7 @@ async fn answer(state: Arc<HookState>, method: Method, uri: Uri, headers: Header
     let status = StatusCode::from_u16(if n <= behaviour.fail_first { 500 } else { behaviour.status.unwrap_or(200) })
         .expect("status");
     match behaviour.body {
-        Some(text) => (status, text).into_response(),
+        Some(text) => (status, text.replace("{n}", &n.to_string())).into_response(),
         None => (status, axum::Json(json!({ "path": path, "hit": n }))).into_response(),
     }
 }
