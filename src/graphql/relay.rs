@@ -97,6 +97,23 @@ pub fn connection<R, T: OutputType>(
     conn
 }
 
+/// A connection without `totalCount` (lists whose filters a count loader can't batch).
+pub type PlainConn<T> = Connection<String, T, EmptyFields, EmptyFields>;
+
+/// Builds a [`PlainConn`] from a page of rows.
+pub fn plain_connection<R, T: OutputType>(
+    slice: Slice<R>,
+    cursor: impl Fn(&R) -> Cursor,
+    node: impl Fn(R) -> T,
+) -> PlainConn<T> {
+    let mut conn = Connection::new(slice.has_previous_page, slice.has_next_page);
+    conn.edges.extend(slice.rows.into_iter().map(|row| {
+        let c = cursor(&row).encode();
+        Edge::new(c, node(row))
+    }));
+    conn
+}
+
 /// One page of a parent's children (optionally only those with status `only`) through the
 /// per-request loader, as a connection: one statement for all parents at this level.
 pub async fn children<const L: u8, R, T>(

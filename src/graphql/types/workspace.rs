@@ -311,25 +311,14 @@ impl Workspace {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<
-        async_graphql::connection::Connection<
-            String,
-            crate::graphql::types::Email,
-            async_graphql::connection::EmptyFields,
-            async_graphql::connection::EmptyFields,
-        >,
-    > {
+    ) -> async_graphql::Result<relay::PlainConn<crate::graphql::types::Email>> {
         let page = relay::page(first, after, last, before)?;
         let filter = filter.unwrap_or_default().into_filter()?;
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
         let (role, slice) =
             crate::domain::email_log::page_for_workspace(&mut conn, caller, self.row.id, filter, &page).await?;
         drop(conn);
-        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
-        connection.edges.extend(slice.rows.into_iter().map(|row| {
-            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Email { row, role })
-        }));
-        Ok(connection)
+        Ok(relay::plain_connection(slice, |row| row.cursor(), |row| crate::graphql::types::Email { row, role }))
     }
 
     /// Whether HTML emails carry an open-tracking pixel (off unless turned on with
@@ -348,14 +337,7 @@ impl Workspace {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<
-        async_graphql::connection::Connection<
-            String,
-            crate::graphql::types::Booking,
-            async_graphql::connection::EmptyFields,
-            async_graphql::connection::EmptyFields,
-        >,
-    > {
+    ) -> async_graphql::Result<relay::PlainConn<crate::graphql::types::Booking>> {
         let page = relay::page(first, after, last, before)?;
         let (filter, host) = filter.unwrap_or_default().into_filter()?;
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
@@ -363,11 +345,7 @@ impl Workspace {
             crate::domain::booking_public::page_for_workspace(&mut conn, caller, self.row.id, filter, host, &page)
                 .await?;
         drop(conn);
-        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
-        connection.edges.extend(slice.rows.into_iter().map(|row| {
-            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Booking { row, role })
-        }));
-        Ok(connection)
+        Ok(relay::plain_connection(slice, |row| row.cursor(), |row| crate::graphql::types::Booking { row, role }))
     }
 
     /// Payments requested from the workspace's leads, newest first, optionally only those
@@ -381,25 +359,14 @@ impl Workspace {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<
-        async_graphql::connection::Connection<
-            String,
-            crate::graphql::types::Payment,
-            async_graphql::connection::EmptyFields,
-            async_graphql::connection::EmptyFields,
-        >,
-    > {
+    ) -> async_graphql::Result<relay::PlainConn<crate::graphql::types::Payment>> {
         let page = relay::page(first, after, last, before)?;
         let filter = filter.unwrap_or_default().into_filter()?;
         let (caller, mut conn) = crate::graphql::session(ctx).await?;
         let (role, slice) =
             crate::domain::payments::page_for_workspace(&mut conn, caller, self.row.id, filter, &page).await?;
         drop(conn);
-        let mut connection = async_graphql::connection::Connection::new(slice.has_previous_page, slice.has_next_page);
-        connection.edges.extend(slice.rows.into_iter().map(|row| {
-            async_graphql::connection::Edge::new(row.cursor().encode(), crate::graphql::types::Payment { row, role })
-        }));
-        Ok(connection)
+        Ok(relay::plain_connection(slice, |row| row.cursor(), |row| crate::graphql::types::Payment { row, role }))
     }
 
     /// Intake routing rules, in the order they are tried.
