@@ -1,5 +1,6 @@
 //! The email outbox: one row per (execution, node), so a resumed step never sends twice.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -52,6 +53,7 @@ pub async fn insert_once(conn: &mut AsyncPgConnection, new: NewEmail<'_>) -> Que
         .values(&new)
         .on_conflict((emails::execution_id, emails::node_key))
         .do_nothing()
+        .keep_prepared()
         .execute(conn)
         .await?;
     emails::table
@@ -86,6 +88,7 @@ pub async fn mark(
             emails::sent_at.eq(matches!(status, "SENT" | "LOGGED").then(Utc::now)),
         ))
         .returning(EmailRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }

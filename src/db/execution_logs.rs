@@ -1,6 +1,7 @@
 //! Execution log lines: appends, cursor reads for streams and pages, and the monthly
 //! partitions with their retention.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -45,6 +46,7 @@ pub async fn append(conn: &mut AsyncPgConnection, log: NewLog<'_>) -> QueryResul
             execution_logs::data.eq(log.data),
         ))
         .returning(LogRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }

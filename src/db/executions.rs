@@ -3,6 +3,7 @@
 //! Every write a worker makes is fenced on its lease, so a worker that lost its lease can't
 //! overwrite the one that took over.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -108,6 +109,7 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, new: NewExecution) -> QueryRe
         .values(&new)
         .on_conflict_do_nothing()
         .returning(ExecutionRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
         .optional()?;
@@ -129,10 +131,11 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, new: NewExecution) -> QueryRe
 }
 
 pub async fn notify_jobs(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query(format!("NOTIFY {JOBS_CHANNEL}")).execute(conn).await.map(|_| ())
+    diesel::sql_query(format!("NOTIFY {JOBS_CHANNEL}")).keep_prepared().execute(conn).await.map(|_| ())
 }
 
-/// Claims the oldest due execution, if any.
+/// Claims the oldest due execution, if any. It returns [`ExecutionRow`]'s columns by name, not
+/// `*`: the statement is kept prepared, so its result type must survive a migration adding a column.
 pub async fn claim(conn: &mut AsyncPgConnection, worker: &str, lease_secs: i32) -> QueryResult<Option<ExecutionRow>> {
     diesel::sql_query(
         "UPDATE workflow_executions SET status = 'RUNNING', lease_owner = $1, \
@@ -141,10 +144,14 @@ pub async fn claim(conn: &mut AsyncPgConnection, worker: &str, lease_secs: i32) 
          WHERE id = (SELECT id FROM workflow_executions \
                      WHERE status IN ('QUEUED', 'WAITING') AND run_at <= now() \
                      ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING *",
+         RETURNING id, workspace_id, workflow_id, version_id, lead_id, submission_id, status, \
+             trigger_type, trigger_data, context, output, error, simulate, idempotency_key, attempts, \
+             lease_owner, lease_expires_at, run_at, created_by_id, created_at, updated_at, started_at, \
+             completed_at",
     )
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(lease_secs)
+    .keep_prepared()
     .get_result(conn)
     .await
     .optional()
@@ -159,6 +166,7 @@ pub async fn heartbeat(conn: &mut AsyncPgConnection, id: Uuid, worker: &str, lea
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(lease_secs)
+    .keep_prepared()
     .execute(conn)
     .await?;
     Ok(n == 1)
@@ -217,6 +225,7 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: ExecutionCh
     diesel::update(workflow_executions::table.find(id))
         .set(changes)
         .returning(ExecutionRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }
@@ -323,6 +332,7 @@ pub async fn insert_step(
             execution_steps::max_attempts.eq(max_attempts),
         ))
         .returning(StepRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }
@@ -344,6 +354,7 @@ pub async fn update_step(conn: &mut AsyncPgConnection, id: Uuid, changes: StepCh
     diesel::update(execution_steps::table.find(id))
         .set(changes)
         .returning(StepRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }

@@ -1,5 +1,6 @@
 //! A lead's custom field values, one per field, latest write wins.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -45,6 +46,7 @@ pub async fn upsert(
         .on_conflict((lead_field_values::lead_id, lead_field_values::form_field_id))
         .do_update()
         .set(lead_field_values::value.eq(excluded(lead_field_values::value)))
+        .keep_prepared()
         .execute(conn)
         .await
 }

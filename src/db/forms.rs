@@ -1,5 +1,6 @@
 //! Forms and their fields: rows, changes, positions and the per-form lock that orders field edits.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -129,6 +130,55 @@ pub async fn find_by_slugs(
         .first(conn)
         .await
         .optional()
+}
+
+/// What a public submission needs before its transaction, in one statement: the form, its fields
+/// in order, and whether an enabled routing rule or an active FORM_SUBMITTED workflow could apply
+/// to it, so that a submission nothing routes or triggers skips both look-ups.
+pub struct IntakeTarget {
+    pub form: FormRow,
+    pub fields: Vec<FieldRow>,
+    pub may_route: bool,
+    pub may_start_workflows: bool,
+}
+
+/// Any enabled rule for this form or for every form; conditions and source are judged later.
+const MAY_ROUTE: &str = "EXISTS (SELECT 1 FROM routing_rules r WHERE r.workspace_id = forms.workspace_id \
+     AND r.enabled AND (r.form_id IS NULL OR r.form_id = forms.id))";
+
+/// The same containment test `db::workflows::active_with_trigger` applies for a submission.
+const MAY_START_WORKFLOWS: &str = "EXISTS (SELECT 1 FROM workflows w \
+     JOIN workflow_versions v ON v.id = w.current_version_id \
+     WHERE w.workspace_id = forms.workspace_id AND w.status = 'ACTIVE' \
+     AND v.graph @> jsonb_build_object('nodes', jsonb_build_array(jsonb_build_object(\
+     'type', 'FORM_SUBMITTED', 'config', jsonb_build_object('formId', forms.id::text)))))";
+
+pub async fn intake_target(
+    conn: &mut AsyncPgConnection,
+    workspace_slug: &str,
+    form_slug: &str,
+) -> QueryResult<Option<IntakeTarget>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let rows: Vec<(FormRow, Option<FieldRow>, bool, bool)> = forms::table
+        .inner_join(workspaces::table)
+        .left_join(form_fields::table.on(form_fields::form_id.eq(forms::id)))
+        .filter(workspaces::slug.eq(workspace_slug))
+        .filter(forms::slug.eq(form_slug))
+        .order((form_fields::position, form_fields::created_at))
+        .select((
+            FormRow::as_select(),
+            Option::<FieldRow>::as_select(),
+            sql::<Bool>(MAY_ROUTE),
+            sql::<Bool>(MAY_START_WORKFLOWS),
+        ))
+        .keep_prepared()
+        .load(conn)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((form, first, may_route, may_start_workflows)) = rows.next() else { return Ok(None) };
+    let fields = first.into_iter().chain(rows.filter_map(|(_, field, _, _)| field)).collect();
+    Ok(Some(IntakeTarget { form, fields, may_route, may_start_workflows }))
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: FormChanges) -> QueryResult<FormRow> {

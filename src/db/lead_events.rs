@@ -1,5 +1,6 @@
 //! Lead events: the append-only audit trail, read per lead or as a workspace's gapless stream.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -143,6 +144,7 @@ pub async fn append(
             actor_execution_id: actor.execution_id,
         })
         .returning((LeadEventRow::as_returning(), subscribed))
+        .keep_prepared()
         .get_result(conn)
         .await?;
     if subscribed {

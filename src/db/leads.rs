@@ -1,6 +1,7 @@
 //! Leads: the pipeline's rows. Listing supports filters and several orders with keyset cursors,
 //! so the statement is assembled from fixed fragments with every client value bound.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -276,10 +277,21 @@ pub struct Upserted {
     pub inserted: bool,
 }
 
+/// The columns of [`LeadRow`], named rather than `leads.*`: a statement kept prepared must not
+/// change its result type when a later migration adds a column to `leads`.
+macro_rules! lead_columns {
+    () => {
+        "leads.id, leads.workspace_id, leads.source_form_id, leads.email, leads.name, leads.phone, \
+         leads.company, leads.status, leads.priority, leads.assignee_id, leads.created_at, \
+         leads.updated_at, leads.deleted_at"
+    };
+}
+
 /// Both statements bind $1 workspace, $2 email, $3 phone, $4 name, $5 company, $6 source form;
 /// they differ in the live-lead index they meet on and in which of email and phone is the
 /// identity (always written) and which is contact (written unless another live lead holds it).
-const UPSERT_BY_EMAIL: &str = "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
+const UPSERT_BY_EMAIL: &str = concat!(
+    "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
      VALUES ($1, $2, (SELECT $3::text WHERE NOT EXISTS (SELECT 1 FROM leads o \
        WHERE o.workspace_id = $1 AND o.phone = $3 AND o.deleted_at IS NULL \
          AND lower(o.email) IS DISTINCT FROM lower($2))), $4, $5, $6) \
@@ -288,9 +300,13 @@ const UPSERT_BY_EMAIL: &str = "INSERT INTO leads (workspace_id, email, phone, na
        phone = COALESCE(EXCLUDED.phone, leads.phone), \
        company = COALESCE(EXCLUDED.company, leads.company), \
        updated_at = now() \
-     RETURNING leads.*, (xmax = 0) AS inserted";
+     RETURNING ",
+    lead_columns!(),
+    ", (xmax = 0) AS inserted"
+);
 
-const UPSERT_BY_PHONE: &str = "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
+const UPSERT_BY_PHONE: &str = concat!(
+    "INSERT INTO leads (workspace_id, email, phone, name, company, source_form_id) \
      VALUES ($1, (SELECT lower($2::text) WHERE NOT EXISTS (SELECT 1 FROM leads o \
        WHERE o.workspace_id = $1 AND lower(o.email) = lower($2) AND o.deleted_at IS NULL \
          AND o.phone IS DISTINCT FROM $3)), $3, $4, $5, $6) \
@@ -299,7 +315,10 @@ const UPSERT_BY_PHONE: &str = "INSERT INTO leads (workspace_id, email, phone, na
        email = COALESCE(EXCLUDED.email, leads.email), \
        company = COALESCE(EXCLUDED.company, leads.company), \
        updated_at = now() \
-     RETURNING leads.*, (xmax = 0) AS inserted";
+     RETURNING ",
+    lead_columns!(),
+    ", (xmax = 0) AS inserted"
+);
 
 /// Inserts the lead or updates the live lead with the same identity (an address matched
 /// case-insensitively, or a number), keeping its status. Returns whether it was created.
@@ -321,6 +340,7 @@ pub async fn upsert(
         .bind::<Nullable<Text>, _>(contact.name.as_deref())
         .bind::<Nullable<Text>, _>(contact.company.as_deref())
         .bind::<Nullable<SqlUuid>, _>(source_form_id)
+        .keep_prepared()
         .get_result(conn)
         .await
 }
@@ -339,8 +359,12 @@ pub struct LeadChanges {
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: LeadChanges) -> QueryResult<LeadRow> {
-    let updated =
-        diesel::update(leads::table.find(id)).set(changes).returning(LeadRow::as_returning()).get_result(conn).await;
+    let updated = diesel::update(leads::table.find(id))
+        .set(changes)
+        .returning(LeadRow::as_returning())
+        .keep_prepared()
+        .get_result(conn)
+        .await;
     match updated {
         Err(e) if super::is_empty_changeset(&e) => {
             leads::table.find(id).select(LeadRow::as_select()).get_result(conn).await

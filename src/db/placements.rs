@@ -6,6 +6,7 @@
 //! The default pipeline follows the lead's status by itself (the database places new leads and
 //! moves them on status changes; see the `pipelines` migration), so only explicit moves are here.
 
+use crate::db::prepared::KeepPrepared;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -104,6 +105,7 @@ pub async fn move_lead(
         .on_conflict((lead_placements::lead_id, lead_placements::pipeline_id))
         .do_update()
         .set((lead_placements::stage_id.eq(stage.id), lead_placements::since.eq(diesel::dsl::now)))
+        .keep_prepared()
         .execute(conn)
         .await?;
     let from = current.map(|p| p.stage_id);

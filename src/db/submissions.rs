@@ -1,5 +1,6 @@
 //! Form submissions: inserts, idempotency-key lookups (with their lock) and pages per form or lead.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -83,6 +84,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewSubmission<'_>) -> Que
     diesel::insert_into(form_submissions::table)
         .values(new)
         .returning(SubmissionRow::as_returning())
+        .keep_prepared()
         .get_result(conn)
         .await
 }

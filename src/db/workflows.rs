@@ -1,5 +1,6 @@
 //! Workflows, their draft graphs (nodes and edges), frozen versions and trigger lookups.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -263,5 +264,5 @@ pub async fn active_with_trigger(
     if let Some(ws) = workspace_id {
         q = q.filter(workflows::workspace_id.eq(ws));
     }
-    q.load(conn).await
+    q.keep_prepared().load(conn).await
 }

@@ -228,6 +228,19 @@ pub async fn public(
     Ok((form, fields))
 }
 
+/// A published form by its public address, with what its submissions may trigger
+/// (see [`db::forms::IntakeTarget`]).
+pub async fn intake_target(
+    conn: &mut AsyncPgConnection,
+    workspace_slug: &str,
+    form_slug: &str,
+) -> AppResult<db::forms::IntakeTarget> {
+    db::forms::intake_target(conn, workspace_slug.trim(), form_slug.trim())
+        .await?
+        .filter(|t| t.form.status == FormStatus::Published)
+        .ok_or(AppError::NotFound("form"))
+}
+
 // ───── fields ─────
 
 pub struct FieldInput {

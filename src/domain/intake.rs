@@ -102,7 +102,8 @@ pub async fn submit(
     if key.as_ref().is_some_and(|k| k.len() > MAX_IDEMPOTENCY_KEY) {
         return Err(AppError::bad_input("idempotencyKey", format!("must be at most {MAX_IDEMPOTENCY_KEY} characters")));
     }
-    let (form, fields) = crate::domain::forms::public(conn, workspace_slug, form_slug).await?;
+    let crate::db::forms::IntakeTarget { form, fields, may_route, may_start_workflows } =
+        crate::domain::forms::intake_target(conn, workspace_slug, form_slug).await?;
     let request_digest = digest(&values);
     let success_message = form
         .settings
@@ -178,7 +179,11 @@ pub async fn submit(
             )
             .await?;
             db::field_values::upsert(conn, form.workspace_id, lead.id, &field_values).await?;
-            let routing = routing::route_submission(conn, &lead, upserted.inserted, form.id, source, &data).await?;
+            let routing = if may_route {
+                routing::route_submission(conn, &lead, upserted.inserted, form.id, source, &data).await?
+            } else {
+                None
+            };
             let event = json!({
                 "formId": form.id,
                 "formName": form.name,
@@ -197,7 +202,9 @@ pub async fn submit(
             )
             .await?;
             // Workflows start in the same transaction: accepted means durable.
-            db::triggers::form_submitted(conn, form.workspace_id, form.id, lead.id, submission.id, &data).await?;
+            if may_start_workflows {
+                db::triggers::form_submitted(conn, form.workspace_id, form.id, lead.id, submission.id, &data).await?;
+            }
             Ok(Ok(submission))
         })
         .await?;

@@ -46,6 +46,7 @@ mod persisted_queries;
 mod phone_intake;
 mod pipelines;
 mod pipelines_access;
+mod prepared;
 mod query_limits;
 mod recovery;
 mod relay;
