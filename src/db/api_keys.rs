@@ -1,5 +1,6 @@
 //! API keys: rows, lookup by token digest for authentication, revocation and last-used time.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -113,6 +114,7 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
             api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
         )
         .set(api_keys::last_used_at.eq(diesel::dsl::now))
+        .keep_prepared()
         .execute(conn)
         .await
 }

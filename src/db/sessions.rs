@@ -1,5 +1,6 @@
 //! Sign-in sessions: stored by token digest, live until they expire or are revoked.
 
+use crate::db::prepared::KeepPrepared;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -64,6 +65,7 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
             sessions::last_used_at.is_null().or(sessions::last_used_at.lt(Utc::now() - chrono::Duration::minutes(1))),
         )
         .set(sessions::last_used_at.eq(diesel::dsl::now))
+        .keep_prepared()
         .execute(conn)
         .await
 }
