@@ -21,6 +21,8 @@ pub mod auth_attempts;
 pub mod booking_notifications;
 pub mod booking_types;
 pub mod bookings;
+pub mod document_templates;
+pub mod documents;
 pub mod email_log;
 pub mod email_templates;
 pub mod emails;

@@ -12,6 +12,8 @@ pub mod accounts;
 pub mod api_keys;
 pub mod booking_public;
 pub mod bookings;
+pub mod document_templates;
+pub mod documents;
 pub mod email_log;
 pub mod email_templates;
 pub mod executions;

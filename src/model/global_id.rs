@@ -35,9 +35,11 @@ pub enum Kind {
     EmailTemplate,
     Email,
     Payment,
+    DocumentTemplate,
+    Document,
 }
 
-const KINDS: [Kind; 26] = [
+const KINDS: [Kind; 28] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -64,6 +66,8 @@ const KINDS: [Kind; 26] = [
     Kind::EmailTemplate,
     Kind::Email,
     Kind::Payment,
+    Kind::DocumentTemplate,
+    Kind::Document,
 ];
 
 impl Kind {
@@ -95,6 +99,8 @@ impl Kind {
             Kind::EmailTemplate => "EmailTemplate",
             Kind::Email => "Email",
             Kind::Payment => "Payment",
+            Kind::DocumentTemplate => "DocumentTemplate",
+            Kind::Document => "Document",
         }
     }
 

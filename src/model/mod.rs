@@ -4,6 +4,8 @@
 
 pub mod availability;
 pub mod conditions;
+pub mod document_pdf;
+pub mod documents;
 pub mod email_templates;
 pub mod enums;
 pub mod event_catalogue;

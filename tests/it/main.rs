@@ -13,6 +13,8 @@ mod bookings_access;
 mod console;
 mod console_browser;
 mod docs_examples;
+mod documents;
+mod documents_access;
 mod email_log;
 mod email_templates_access;
 mod engine_chains;

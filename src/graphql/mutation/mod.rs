@@ -3,6 +3,7 @@
 mod accounts;
 mod api_keys;
 mod bookings;
+mod documents;
 mod email_templates;
 mod forms;
 mod intake;
@@ -36,6 +37,7 @@ pub struct Mutation(
     bookings::BookingMutation,
     email_templates::EmailTemplateMutation,
     payments::PaymentMutation,
+    documents::DocumentMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -15,6 +15,7 @@ macro_rules! from_visible {
 mod api_key;
 mod auth_payload;
 mod booking;
+mod document;
 mod email;
 mod execution;
 mod form;
@@ -42,6 +43,7 @@ pub use booking::{
     AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
     BookingFilter, BookingType, ManagedBooking, PublicBooking, TimeSlot, Weekday,
 };
+pub use document::{Document, DocumentFilter, DocumentSignature, DocumentTemplate, pdf_path};
 pub use email::{Email, EmailFilter, EmailPreview, EmailTemplate};
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
