@@ -35,9 +35,10 @@ pub enum Kind {
     EmailTemplate,
     Email,
     Payment,
+    PortalLink,
 }
 
-const KINDS: [Kind; 26] = [
+const KINDS: [Kind; 27] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -64,6 +65,7 @@ const KINDS: [Kind; 26] = [
     Kind::EmailTemplate,
     Kind::Email,
     Kind::Payment,
+    Kind::PortalLink,
 ];
 
 impl Kind {
@@ -95,6 +97,7 @@ impl Kind {
             Kind::EmailTemplate => "EmailTemplate",
             Kind::Email => "Email",
             Kind::Payment => "Payment",
+            Kind::PortalLink => "PortalLink",
         }
     }
 

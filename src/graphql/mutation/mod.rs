@@ -12,6 +12,7 @@ mod leads;
 mod members;
 mod payments;
 mod pipelines;
+mod portal;
 mod recovery;
 mod routing;
 mod sessions;
@@ -36,6 +37,7 @@ pub struct Mutation(
     bookings::BookingMutation,
     email_templates::EmailTemplateMutation,
     payments::PaymentMutation,
+    portal::PortalMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -4,8 +4,8 @@ use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
     ApiKey, Booking, BookingType, Email, EmailTemplate, Form, FormField, FormSubmission, Integration, Invitation, Lead,
-    Payment, Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution,
-    Workspace, WorkspaceMember,
+    Payment, Pipeline, PipelineStage, PortalLink, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow,
+    WorkflowExecution, Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -33,4 +33,5 @@ pub enum Node {
     EmailTemplate(EmailTemplate),
     Email(Email),
     Payment(Payment),
+    PortalLink(PortalLink),
 }
