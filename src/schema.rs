@@ -489,6 +489,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    portal_links (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        token_digest -> Bytea,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_by_user_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     routing_rules (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -823,6 +838,9 @@ diesel::joinable!(payments -> workspaces (workspace_id));
 diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
 diesel::joinable!(pipeline_stages -> workspaces (workspace_id));
 diesel::joinable!(pipelines -> workspaces (workspace_id));
+diesel::joinable!(portal_links -> leads (lead_id));
+diesel::joinable!(portal_links -> users (created_by_user_id));
+diesel::joinable!(portal_links -> workspaces (workspace_id));
 diesel::joinable!(routing_rules -> forms (form_id));
 diesel::joinable!(routing_rules -> pipeline_stages (stage_id));
 diesel::joinable!(routing_rules -> workspaces (workspace_id));
@@ -878,6 +896,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     pipeline_stages,
     pipelines,
+    portal_links,
     routing_rules,
     security_events,
     sessions,

@@ -43,6 +43,7 @@ pub mod password_history;
 pub mod payments;
 pub mod pipelines;
 pub mod placements;
+pub mod portal_links;
 pub mod routing_rules;
 pub mod sealed;
 pub mod security_events;

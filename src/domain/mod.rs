@@ -28,6 +28,7 @@ pub mod members;
 pub mod passwords;
 pub mod payments;
 pub mod pipelines;
+pub mod portal;
 pub mod recovery;
 pub mod routing;
 pub mod secret_rotation;

@@ -37,9 +37,10 @@ pub enum Kind {
     Payment,
     DocumentTemplate,
     Document,
+    PortalLink,
 }
 
-const KINDS: [Kind; 28] = [
+const KINDS: [Kind; 29] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -68,6 +69,7 @@ const KINDS: [Kind; 28] = [
     Kind::Payment,
     Kind::DocumentTemplate,
     Kind::Document,
+    Kind::PortalLink,
 ];
 
 impl Kind {
@@ -101,6 +103,7 @@ impl Kind {
             Kind::Payment => "Payment",
             Kind::DocumentTemplate => "DocumentTemplate",
             Kind::Document => "Document",
+            Kind::PortalLink => "PortalLink",
         }
     }
 

@@ -18,6 +18,7 @@ pub mod integrations;
 pub mod node_config;
 pub mod payments;
 pub mod phone;
+pub mod portal;
 pub mod templates;
 pub mod text;
 pub mod validate;

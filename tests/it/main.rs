@@ -48,6 +48,8 @@ mod persisted_queries;
 mod phone_intake;
 mod pipelines;
 mod pipelines_access;
+mod portal;
+mod portal_access;
 mod query_limits;
 mod recovery;
 mod relay;

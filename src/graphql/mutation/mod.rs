@@ -13,6 +13,7 @@ mod leads;
 mod members;
 mod payments;
 mod pipelines;
+mod portal;
 mod recovery;
 mod routing;
 mod sessions;
@@ -38,6 +39,7 @@ pub struct Mutation(
     email_templates::EmailTemplateMutation,
     payments::PaymentMutation,
     documents::DocumentMutation,
+    portal::PortalMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

@@ -62,6 +62,7 @@ impl NodeQuery {
                 Node::DocumentTemplate(domain::document_templates::get(conn, caller, uuid).await?.into())
             }
             Kind::Document => Node::Document(domain::documents::get(conn, caller, uuid).await?.into()),
+            Kind::PortalLink => Node::PortalLink(domain::portal::get(conn, caller, uuid).await?.into()),
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

@@ -26,6 +26,7 @@ mod member;
 mod node;
 mod payment;
 mod pipeline;
+mod portal;
 mod routing;
 mod security_event;
 mod session;
@@ -54,6 +55,10 @@ pub use member::WorkspaceMember;
 pub use node::Node;
 pub use payment::{Payment, PaymentFilter};
 pub use pipeline::{LeadPlacement, Pipeline, PipelineStage};
+pub use portal::{
+    CreatePortalLinkPayload, Portal, PortalBooking, PortalClient, PortalLink, PortalPayment, PortalSubmission,
+    PortalWorkspace,
+};
 pub use routing::{RoutingRule, RoutingRuleTried, RoutingSimulation};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals};
 pub use session::Session;

@@ -4,7 +4,7 @@ use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
     ApiKey, Booking, BookingType, Document, DocumentTemplate, Email, EmailTemplate, Form, FormField, FormSubmission,
-    Integration, Invitation, Lead, Payment, Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery,
+    Integration, Invitation, Lead, Payment, Pipeline, PipelineStage, PortalLink, RoutingRule, User, WebhookDelivery,
     WebhookEndpoint, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
 
@@ -35,4 +35,5 @@ pub enum Node {
     Payment(Payment),
     DocumentTemplate(DocumentTemplate),
     Document(Document),
+    PortalLink(PortalLink),
 }
