@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/email-events", axum::routing::post(email_hooks::email_event))
         .route("/e/o/{file}", get(email_hooks::open_pixel))
         .route("/documents/{file}", get(documents::member_pdf))
+        .route("/portal/documents/{file}", get(documents::portal_pdf))
         .layer(CatchPanicLayer::custom(panic_response));
     crate::http_layers::wrap(routes, &state.config).with_state(state)
 }

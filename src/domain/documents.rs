@@ -132,3 +132,73 @@ pub async fn template_of(conn: &mut AsyncPgConnection, row: &DocumentRow) -> App
         None => None,
     })
 }
+
+/// What `sendDocument` emails the client (`{{ link }}` is their portal link).
+const SEND_TEXT: &str = "\
+Hello {{ name or \"there\" }},
+
+{{ workspace }} sent you a document to review and sign: {{ title }}
+
+Open it in your client portal:
+{{ link }}
+
+The link is personal: don't forward it. It expires on {{ expires }}.
+";
+
+const SEND_HTML: &str = r#"<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>Hello {{ name or "there" }},</p>
+<p>{{ workspace }} sent you a document to review and sign: <strong>{{ title }}</strong></p>
+<p><a href="{{ link }}">Open it in your client portal</a></p>
+<p style="color: #666">The link is personal: don't forward it. It expires on {{ expires }}.</p>
+</body></html>
+"#;
+
+/// Sends a document to its lead (DRAFT → SENT; again while SENT or VIEWED, anything else is
+/// CONFLICT): in one transaction, a portal link for the lead (`domain::portal::issue_link`) and
+/// an email with it in the outbox that account mail uses (delivered by the engine, retried; the
+/// token is erased from the stored copy once sent). A lead without an email address is
+/// BAD_USER_INPUT. Needs MEMBER.
+pub async fn send(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<Visible<DocumentRow>> {
+    let Visible { row, role } = access::load::<DocumentRow>(conn, &caller.principal, id, Role::Member).await?;
+    let lead = db::leads::find(conn, row.lead_id).await?.ok_or(AppError::NotFound("lead"))?;
+    let Some(to) = lead.email.clone().filter(|_| lead.deleted_at.is_none()) else {
+        return Err(AppError::bad_input("id", "the document's lead has no email address to send it to"));
+    };
+    let workspace = db::workspaces::find(conn, row.workspace_id).await?.map(|w| w.name).unwrap_or_default();
+    let actor = actor_of(&caller.principal);
+    let user = caller.principal.user_id();
+    let public_url = caller.config.public_url.clone();
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let row = db::documents::find_for_update(conn, row.id).await?.ok_or(AppError::NotFound("document"))?;
+            if !Transition::Send.allowed_from(row.status) {
+                return Err(AppError::conflict(Transition::Send.refusal(row.status)));
+            }
+            let days = crate::domain::portal::DEFAULT_EXPIRES_IN_DAYS;
+            let (link, token) =
+                crate::domain::portal::issue_link(conn, row.workspace_id, row.lead_id, days, user).await?;
+            let url = crate::domain::portal::portal_url(&public_url, &token);
+            let values = serde_json::json!({
+                "name": lead.name, "workspace": workspace, "title": row.title, "link": url,
+                "expires": link.expires_at.format("%Y-%m-%d").to_string(),
+            });
+            let render = |t: &str, html: bool| {
+                let out = if html {
+                    crate::model::templates::render_html(t, &values)
+                } else {
+                    crate::model::templates::render(t, &values)
+                };
+                out.map_err(|e| AppError::Internal(anyhow::anyhow!("the document email did not render: {e}")))
+            };
+            let mail = crate::domain::account_mail::Rendered {
+                subject: format!("{workspace}: {} to review and sign", row.title),
+                text: render(SEND_TEXT, false)?,
+                html: render(SEND_HTML, true)?,
+            };
+            crate::domain::account_mail::queue(conn, Some(row.workspace_id), &to, &mail, &token).await?;
+            Ok(db::documents::apply(conn, &row, Transition::Send, Move { actor, ..Move::default() }).await?)
+        })
+        .await?;
+    Ok(Visible { row, role })
+}

@@ -29,6 +29,7 @@ pub mod passwords;
 pub mod payments;
 pub mod pipelines;
 pub mod portal;
+pub mod portal_documents;
 pub mod recovery;
 pub mod routing;
 pub mod secret_rotation;

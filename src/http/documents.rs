@@ -1,6 +1,7 @@
-//! `GET /documents/{id}.pdf`: a document as a PDF for members, authenticated exactly like
-//! `/graphql` (`Authorization: Bearer` with a session token or an API key) and authorised like
-//! `node(id:)` (VIEWER; another workspace's document is 404, as if it did not exist).
+//! Document PDFs. `GET /documents/{id}.pdf` for members, authenticated exactly like `/graphql`
+//! (`Authorization: Bearer` with a session token or an API key) and authorised like `node(id:)`
+//! (VIEWER; another workspace's document is 404, as if it did not exist); and
+//! `GET /portal/documents/{id}.pdf` for the client, with their portal token.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -65,6 +66,33 @@ pub async fn member_pdf(
     let caller = Caller { principal, client: super::client_info(headers, peer), config: state.config.clone() };
     let mut conn = state.db.conn().await?;
     let (row, signature) = domain::documents::for_pdf(&mut conn, &caller, id).await?;
+    drop(conn);
+    Ok(pdf_response(&row, signature.as_ref()))
+}
+
+/// `GET /portal/documents/{id}.pdf`: the client's download, with their portal token as
+/// `Authorization: Bearer <token>` or, for a plain browser link, `?token=<token>` (the header
+/// wins). Anything the token does not open — another lead's document, a draft, a revoked or
+/// expired link — is the same 404.
+pub async fn portal_pdf(
+    State(state): State<AppState>,
+    file: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")))
+        .map(|(_, t)| t.trim().to_owned());
+    let query_token = req.uri().query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+    });
+    let token = header_token.or(query_token).ok_or(AppError::NotFound("document"))?;
+    let id = file.ok().and_then(|Path(f)| document_id(&f)).ok_or(AppError::NotFound("document"))?;
+    let mut conn = state.db.conn().await?;
+    let session = domain::portal::authenticate(&mut conn, &token).await.map_err(|_| AppError::NotFound("document"))?;
+    let (row, signature) = domain::portal_documents::get(&mut conn, &session, id).await?;
     drop(conn);
     Ok(pdf_response(&row, signature.as_ref()))
 }

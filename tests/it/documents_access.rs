@@ -1,5 +1,5 @@
 //! Who may do what with documents: every operation × every role (VIEWER reads and downloads,
-//! MEMBER makes and voids documents, ADMIN writes templates), and another workspace gets
+//! MEMBER makes, sends and voids documents, ADMIN writes templates), and another workspace gets
 //! NOT_FOUND for every id (404 for the PDF) and sees none.
 
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ const ROLES: [&str; 4] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
 
 /// (name, least role, document). Variables: `$ws`/`$slug` the workspace, `$lead` a lead, `$t` a
 /// template, `$tdel` a template to delete, `$d` a draft document, `$v` one to void.
-const OPERATIONS: [(&str, &str, &str); 9] = [
+const OPERATIONS: [(&str, &str, &str); 10] = [
     ("documentTemplates", "VIEWER", "query($slug: String!) { workspace(slug: $slug) { documentTemplates { id } } }"),
     ("leadDocuments", "VIEWER", "query($lead: ID!) { lead(id: $lead) { documents { id status } } }"),
     (
@@ -38,6 +38,7 @@ const OPERATIONS: [(&str, &str, &str); 9] = [
         "mutation($lead: ID!, $t: ID!) { createDocument(leadId: $lead, templateId: $t, variables: {price: \"9\"}) { id } }",
     ),
     ("voidDocument", "MEMBER", "mutation($v: ID!) { voidDocument(id: $v) { status } }"),
+    ("sendDocument", "MEMBER", "mutation($d: ID!) { sendDocument(id: $d) { status } }"),
 ];
 
 fn rank(role: &str) -> usize {
@@ -83,6 +84,8 @@ async fn every_operation_by_every_role() {
     // The refused changed nothing: OWNER, ADMIN and MEMBER each made one document and voided
     // one; OWNER and ADMIN made, renamed and deleted a template.
     assert_eq!(app.count("SELECT count(*) FROM documents WHERE status = 'VOID'").await, 3);
+    assert_eq!(app.count("SELECT count(*) FROM documents WHERE status = 'SENT'").await, 3);
+    assert_eq!(app.count("SELECT count(*) FROM portal_links").await, 3, "one link per sending");
     assert_eq!(app.count("SELECT count(*) FROM documents").await, 4 * 2 + 3);
     assert_eq!(app.count("SELECT count(*) FROM document_templates WHERE name = 'N'").await, 2);
     assert_eq!(app.count("SELECT count(*) FROM document_templates WHERE name = 'N2'").await, 2);

@@ -15,6 +15,7 @@ mod console_browser;
 mod docs_examples;
 mod documents;
 mod documents_access;
+mod documents_portal;
 mod email_log;
 mod email_templates_access;
 mod engine_chains;

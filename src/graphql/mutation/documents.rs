@@ -93,6 +93,16 @@ impl DocumentMutation {
         Ok(documents::create(&mut conn, caller, input, template_data).await?.into())
     }
 
+    /// Sends a document to its lead's email address with a link to their client portal, where
+    /// they read and sign it: DRAFT → SENT (sending again while SENT or VIEWED mails a fresh
+    /// link; anything else is CONFLICT). The link (30 days) and the email are made in one
+    /// transaction; the engine delivers the email. Needs MEMBER.
+    async fn send_document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
+        let id = expect_id("id", &id, Kind::Document)?;
+        let (caller, mut conn) = session(ctx).await?;
+        Ok(documents::send(&mut conn, caller, id).await?.into())
+    }
+
     /// Withdraws a document not signed (DRAFT, SENT, VIEWED or DECLINED → VOID); a SIGNED or
     /// VOID one is CONFLICT. Needs MEMBER.
     async fn void_document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {

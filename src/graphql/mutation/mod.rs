@@ -14,6 +14,7 @@ mod members;
 mod payments;
 mod pipelines;
 mod portal;
+mod portal_documents;
 mod recovery;
 mod routing;
 mod sessions;
@@ -40,6 +41,7 @@ pub struct Mutation(
     payments::PaymentMutation,
     documents::DocumentMutation,
     portal::PortalMutation,
+    portal_documents::PortalDocumentMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

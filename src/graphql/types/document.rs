@@ -163,3 +163,68 @@ impl DocumentFilter {
         Ok(crate::db::documents::DocumentFilter { status: self.status, lead_id })
     }
 }
+
+/// The path a client downloads a document's PDF at through the portal (with their portal token
+/// as `Authorization: Bearer <token>`, or `?token=<token>` for a plain browser link).
+pub fn portal_pdf_path(id: uuid::Uuid) -> String {
+    format!("/portal/documents/{}.pdf", relay::to_global_id(Kind::Document, id).0)
+}
+
+/// A document as its client sees it in the portal (never a draft).
+pub struct PortalDocument(pub DocumentRow);
+
+#[Object]
+impl PortalDocument {
+    /// The document's global id (not a credential).
+    async fn id(&self) -> ID {
+        relay::to_global_id(Kind::Document, self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn status(&self) -> DocumentStatus {
+        self.0.status
+    }
+    /// The content, exactly as frozen.
+    async fn content_html(&self) -> &str {
+        &self.0.content_html
+    }
+    /// What `signPortalDocument` wants echoed: the SHA-256 of `contentHtml`.
+    async fn content_sha256(&self) -> &str {
+        &self.0.content_sha256
+    }
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    async fn viewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.viewed_at
+    }
+    async fn signed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.signed_at
+    }
+    async fn declined_at(&self) -> Option<DateTime<Utc>> {
+        self.0.declined_at
+    }
+    /// The client's signature, once SIGNED.
+    async fn signature(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DocumentSignature>> {
+        if self.0.signed_at.is_none() {
+            return Ok(None);
+        }
+        let rows = load_or_internal(ctx, SignatureOfDocument(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().next().map(DocumentSignature::from))
+    }
+    /// Where the PDF is: `GET` it with `Authorization: Bearer <portal token>`, or add
+    /// `?token=<portal token>`.
+    async fn pdf_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let caller = crate::graphql::caller(ctx)?;
+        Ok(format!("{}{}", caller.config.public_url.trim_end_matches('/'), portal_pdf_path(self.0.id)))
+    }
+}
+
+/// What signing takes: the name the client types and the hash of the content they were shown.
+#[derive(InputObject)]
+pub struct SignPortalDocumentInput {
+    pub signer_name: String,
+    /// The `contentSha256` of the document as the client saw it; another is CONFLICT.
+    pub content_sha256: String,
+}

@@ -44,7 +44,10 @@ pub use booking::{
     AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
     BookingFilter, BookingType, ManagedBooking, PublicBooking, TimeSlot, Weekday,
 };
-pub use document::{Document, DocumentFilter, DocumentSignature, DocumentTemplate, pdf_path};
+pub use document::{
+    Document, DocumentFilter, DocumentSignature, DocumentTemplate, PortalDocument, SignPortalDocumentInput, pdf_path,
+    portal_pdf_path,
+};
 pub use email::{Email, EmailFilter, EmailPreview, EmailTemplate};
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};

@@ -127,6 +127,13 @@ impl Portal {
         let (_, mut conn) = session(ctx).await?;
         Ok(portal::payments(&mut conn, &self.session).await?.into_iter().map(PortalPayment).collect())
     }
+    /// The documents sent to the client (never drafts), oldest first.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::PortalDocument>> {
+        let (_, mut conn) = session(ctx).await?;
+        let rows = crate::domain::portal_documents::list(&mut conn, &self.session).await?;
+        Ok(rows.into_iter().map(crate::graphql::types::PortalDocument).collect())
+    }
     /// The client's bookings in time order (cancelled ones too).
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn bookings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PortalBooking>> {
