@@ -1,12 +1,14 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP, POST and GET, plus WebSocket upgrades),
 //! `/healthz` and `/readyz`, inbound hooks (workflow webhooks, integration events, and email
-//! delivery events and open pixels in [`email_hooks`]); the GraphiQL console at `/` is [`crate::console`]'s, and
-//! `/metrics`, with what wraps every route, is in [`crate::http_layers`].
+//! delivery events and open pixels in [`email_hooks`]), document PDFs ([`documents`]); the
+//! GraphiQL console at `/` is [`crate::console`]'s, and `/metrics`, with what wraps every route,
+//! is in [`crate::http_layers`].
 //!
 //! The GraphQL-over-HTTP handling follows the spec's status-code rules: with
 //! `application/graphql-response+json` a request error (unparseable, invalid) is a 4xx and a
 //! response with `data` is 200; with legacy `application/json` every well-formed request is 200.
 
+mod documents;
 mod email_hooks;
 
 use std::net::SocketAddr;
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/integrations/{integration_id}", axum::routing::post(integration_event))
         .route("/hooks/email-events", axum::routing::post(email_hooks::email_event))
         .route("/e/o/{file}", get(email_hooks::open_pixel))
+        .route("/documents/{file}", get(documents::member_pdf))
+        .route("/portal/documents/{file}", get(documents::portal_pdf))
         .layer(CatchPanicLayer::custom(panic_response));
     crate::http_layers::wrap(routes, &state.config).with_state(state)
 }

@@ -130,6 +130,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_signatures (document_id) {
+        document_id -> Uuid,
+        signer_name -> Text,
+        signed_at -> Timestamptz,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        content_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    document_templates (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        template_id -> Nullable<Uuid>,
+        title -> Text,
+        content_html -> Text,
+        content_sha256 -> Text,
+        status -> Text,
+        sent_at -> Nullable<Timestamptz>,
+        viewed_at -> Nullable<Timestamptz>,
+        signed_at -> Nullable<Timestamptz>,
+        declined_at -> Nullable<Timestamptz>,
+        decline_reason -> Nullable<Text>,
+        voided_at -> Nullable<Timestamptz>,
+        idempotency_key -> Nullable<Text>,
+        created_by_user_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     email_templates (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -445,6 +489,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    portal_links (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        lead_id -> Uuid,
+        token_digest -> Bytea,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_by_user_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     routing_rules (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -743,6 +802,12 @@ diesel::joinable!(bookings -> users (host_user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (created_by_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
+diesel::joinable!(document_signatures -> documents (document_id));
+diesel::joinable!(document_templates -> workspaces (workspace_id));
+diesel::joinable!(documents -> document_templates (template_id));
+diesel::joinable!(documents -> leads (lead_id));
+diesel::joinable!(documents -> users (created_by_user_id));
+diesel::joinable!(documents -> workspaces (workspace_id));
 diesel::joinable!(email_templates -> workspaces (workspace_id));
 diesel::joinable!(emails -> email_templates (template_id));
 diesel::joinable!(emails -> leads (lead_id));
@@ -773,6 +838,9 @@ diesel::joinable!(payments -> workspaces (workspace_id));
 diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
 diesel::joinable!(pipeline_stages -> workspaces (workspace_id));
 diesel::joinable!(pipelines -> workspaces (workspace_id));
+diesel::joinable!(portal_links -> leads (lead_id));
+diesel::joinable!(portal_links -> users (created_by_user_id));
+diesel::joinable!(portal_links -> workspaces (workspace_id));
 diesel::joinable!(routing_rules -> forms (form_id));
 diesel::joinable!(routing_rules -> pipeline_stages (stage_id));
 diesel::joinable!(routing_rules -> workspaces (workspace_id));
@@ -805,6 +873,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_notifications,
     booking_types,
     bookings,
+    document_signatures,
+    document_templates,
+    documents,
     email_templates,
     emails,
     execution_log_seqs,
@@ -825,6 +896,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     pipeline_stages,
     pipelines,
+    portal_links,
     routing_rules,
     security_events,
     sessions,

@@ -68,6 +68,9 @@ tenant!(db::bookings::BookingRow, "booking", db::bookings::find);
 tenant!(db::email_templates::EmailTemplateRow, "email template", db::email_templates::find);
 tenant!(db::email_log::LoggedEmail, "email", db::email_log::find);
 tenant!(db::payments::PaymentRow, "payment", db::payments::find);
+tenant!(db::document_templates::DocumentTemplateRow, "document template", db::document_templates::find);
+tenant!(db::documents::DocumentRow, "document", db::documents::find);
+tenant!(db::portal_links::PortalLinkRow, "portal link", db::portal_links::find);
 
 /// The caller's role in a workspace, if any.
 async fn role_in(conn: &mut AsyncPgConnection, principal: &Principal, workspace_id: Uuid) -> AppResult<Option<Role>> {

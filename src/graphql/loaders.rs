@@ -270,6 +270,9 @@ many_by_parent_loader!(StagesOfPipeline, db::pipelines::StageRow, db::pipelines:
 many_by_parent_loader!(PlacementsOfLead, db::placements::PlacementRow, db::placements::of_leads, lead_id);
 many_by_parent_loader!(BookingsOfLead, db::bookings::BookingRow, db::bookings::of_leads, lead_id);
 many_by_parent_loader!(PaymentsOfLead, db::payments::PaymentRow, db::payments::of_leads, lead_id);
+many_by_parent_loader!(DocumentsOfLead, db::documents::DocumentRow, db::documents::of_leads, lead_id);
+many_by_parent_loader!(SignatureOfDocument, db::documents::SignatureRow, db::documents::signatures_of, document_id);
+many_by_parent_loader!(PortalLinksOfLead, db::portal_links::PortalLinkRow, db::portal_links::of_leads, lead_id);
 many_by_parent_loader!(StepsOfExecution, db::executions::StepRow, db::executions::steps_of, execution_id);
 many_by_parent_loader!(
     AttemptsOfDelivery,

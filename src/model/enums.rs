@@ -151,6 +151,14 @@ text_enum! {
 }
 
 text_enum! {
+    /// DRAFT → SENT → VIEWED → SIGNED, or DECLINED by the client, or VOID by a member before signing.
+    DocumentStatus {
+        Draft => "DRAFT", Sent => "SENT", Viewed => "VIEWED", Signed => "SIGNED", Declined => "DECLINED",
+        Void => "VOID",
+    }
+}
+
+text_enum! {
     LeadPriority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
 }
 
@@ -166,6 +174,9 @@ text_enum! {
         BookingCancelled => "BOOKING_CANCELLED", PaymentRequested => "PAYMENT_REQUESTED",
         PaymentReceived => "PAYMENT_RECEIVED", PaymentFailed => "PAYMENT_FAILED",
         PaymentRefunded => "PAYMENT_REFUNDED", PaymentCancelled => "PAYMENT_CANCELLED",
+        DocumentCreated => "DOCUMENT_CREATED", DocumentSent => "DOCUMENT_SENT", DocumentViewed => "DOCUMENT_VIEWED",
+        DocumentSigned => "DOCUMENT_SIGNED", DocumentDeclined => "DOCUMENT_DECLINED",
+        DocumentVoided => "DOCUMENT_VOIDED",
     }
 }
 

@@ -35,9 +35,12 @@ pub enum Kind {
     EmailTemplate,
     Email,
     Payment,
+    DocumentTemplate,
+    Document,
+    PortalLink,
 }
 
-const KINDS: [Kind; 26] = [
+const KINDS: [Kind; 29] = [
     Kind::User,
     Kind::Workspace,
     Kind::WorkspaceMember,
@@ -64,6 +67,9 @@ const KINDS: [Kind; 26] = [
     Kind::EmailTemplate,
     Kind::Email,
     Kind::Payment,
+    Kind::DocumentTemplate,
+    Kind::Document,
+    Kind::PortalLink,
 ];
 
 impl Kind {
@@ -95,6 +101,9 @@ impl Kind {
             Kind::EmailTemplate => "EmailTemplate",
             Kind::Email => "Email",
             Kind::Payment => "Payment",
+            Kind::DocumentTemplate => "DocumentTemplate",
+            Kind::Document => "Document",
+            Kind::PortalLink => "PortalLink",
         }
     }
 

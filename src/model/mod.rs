@@ -4,6 +4,8 @@
 
 pub mod availability;
 pub mod conditions;
+pub mod document_pdf;
+pub mod documents;
 pub mod email_templates;
 pub mod enums;
 pub mod event_catalogue;
@@ -16,6 +18,7 @@ pub mod integrations;
 pub mod node_config;
 pub mod payments;
 pub mod phone;
+pub mod portal;
 pub mod templates;
 pub mod text;
 pub mod validate;

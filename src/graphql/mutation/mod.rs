@@ -3,6 +3,7 @@
 mod accounts;
 mod api_keys;
 mod bookings;
+mod documents;
 mod email_templates;
 mod forms;
 mod intake;
@@ -12,6 +13,8 @@ mod leads;
 mod members;
 mod payments;
 mod pipelines;
+mod portal;
+mod portal_documents;
 mod recovery;
 mod routing;
 mod sessions;
@@ -36,6 +39,9 @@ pub struct Mutation(
     bookings::BookingMutation,
     email_templates::EmailTemplateMutation,
     payments::PaymentMutation,
+    documents::DocumentMutation,
+    portal::PortalMutation,
+    portal_documents::PortalDocumentMutation,
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,

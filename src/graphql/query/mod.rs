@@ -6,6 +6,7 @@ mod integrations;
 mod invitations;
 mod node;
 mod pipelines;
+mod portal;
 mod routing;
 mod viewer;
 mod webhooks;
@@ -23,6 +24,7 @@ pub struct Query(
     pipelines::PipelineQuery,
     routing::RoutingQuery,
     bookings::BookingQuery,
+    portal::PortalQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
 );

@@ -58,6 +58,11 @@ impl NodeQuery {
                 Node::Email(Email { row: v.row, role: v.role })
             }
             Kind::Payment => Node::Payment(domain::payments::get(conn, caller, uuid).await?.into()),
+            Kind::DocumentTemplate => {
+                Node::DocumentTemplate(domain::document_templates::get(conn, caller, uuid).await?.into())
+            }
+            Kind::Document => Node::Document(domain::documents::get(conn, caller, uuid).await?.into()),
+            Kind::PortalLink => Node::PortalLink(domain::portal::get(conn, caller, uuid).await?.into()),
             Kind::WebhookEvent => {
                 return Err(
                     AppError::bad_input("id", "inbound events are read through their integration's `events`").into()

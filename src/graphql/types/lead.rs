@@ -92,6 +92,20 @@ impl Lead {
         let rows = load_or_internal(ctx, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(|row| crate::graphql::types::Payment { row, role: self.role }).collect())
     }
+    /// The documents made for the lead, oldest first.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::Document>> {
+        let key = crate::graphql::loaders::DocumentsOfLead(self.row.id);
+        let rows = load_or_internal(ctx, key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|row| crate::graphql::types::Document { row, role: self.role }).collect())
+    }
+    /// The lead's client-portal links, newest first (never their tokens).
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn portal_links(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::PortalLink>> {
+        let key = crate::graphql::loaders::PortalLinksOfLead(self.row.id);
+        let rows = load_or_internal(ctx, key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|row| crate::graphql::types::PortalLink { row, role: self.role }).collect())
+    }
     /// The form that first brought this lead in.
     async fn source_form(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Form>> {
         let Some(id) = self.row.source_form_id else { return Ok(None) };

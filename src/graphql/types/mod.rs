@@ -15,6 +15,7 @@ macro_rules! from_visible {
 mod api_key;
 mod auth_payload;
 mod booking;
+mod document;
 mod email;
 mod execution;
 mod form;
@@ -25,6 +26,7 @@ mod member;
 mod node;
 mod payment;
 mod pipeline;
+mod portal;
 mod routing;
 mod security_event;
 mod session;
@@ -42,6 +44,10 @@ pub use booking::{
     AvailabilityHours, AvailabilityOverride, AvailabilitySchedule, BookSlotPayload, Booking, BookingAttendee,
     BookingFilter, BookingType, ManagedBooking, PublicBooking, TimeSlot, Weekday,
 };
+pub use document::{
+    Document, DocumentFilter, DocumentSignature, DocumentTemplate, PortalDocument, SignPortalDocumentInput, pdf_path,
+    portal_pdf_path,
+};
 pub use email::{Email, EmailFilter, EmailPreview, EmailTemplate};
 pub use execution::{ExecutionLog, ExecutionStep, WorkflowExecution};
 pub use form::{FieldValidation, Form, FormField, FormSettings, PublicForm};
@@ -52,6 +58,10 @@ pub use member::WorkspaceMember;
 pub use node::Node;
 pub use payment::{Payment, PaymentFilter};
 pub use pipeline::{LeadPlacement, Pipeline, PipelineStage};
+pub use portal::{
+    CreatePortalLinkPayload, Portal, PortalBooking, PortalClient, PortalLink, PortalPayment, PortalSubmission,
+    PortalWorkspace,
+};
 pub use routing::{RoutingRule, RoutingRuleTried, RoutingSimulation};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventTotals};
 pub use session::Session;

@@ -3,9 +3,9 @@
 use async_graphql::{ID, Interface};
 
 use crate::graphql::types::{
-    ApiKey, Booking, BookingType, Email, EmailTemplate, Form, FormField, FormSubmission, Integration, Invitation, Lead,
-    Payment, Pipeline, PipelineStage, RoutingRule, User, WebhookDelivery, WebhookEndpoint, Workflow, WorkflowExecution,
-    Workspace, WorkspaceMember,
+    ApiKey, Booking, BookingType, Document, DocumentTemplate, Email, EmailTemplate, Form, FormField, FormSubmission,
+    Integration, Invitation, Lead, Payment, Pipeline, PipelineStage, PortalLink, RoutingRule, User, WebhookDelivery,
+    WebhookEndpoint, Workflow, WorkflowExecution, Workspace, WorkspaceMember,
 };
 
 #[derive(Interface)]
@@ -33,4 +33,7 @@ pub enum Node {
     EmailTemplate(EmailTemplate),
     Email(Email),
     Payment(Payment),
+    DocumentTemplate(DocumentTemplate),
+    Document(Document),
+    PortalLink(PortalLink),
 }

@@ -369,6 +369,38 @@ impl Workspace {
         Ok(relay::plain_connection(slice, |row| row.cursor(), |row| crate::graphql::types::Payment { row, role }))
     }
 
+    /// Document templates, oldest first.
+    #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
+    async fn document_templates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::DocumentTemplate>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::document_templates::list(&mut conn, caller, self.row.id).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Documents made for the workspace's leads, newest first, optionally only those meeting
+    /// `filter`.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::types::DocumentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<relay::PlainConn<crate::graphql::types::Document>> {
+        let page = relay::page(first, after, last, before)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let (role, slice) =
+            crate::domain::documents::page_for_workspace(&mut conn, caller, self.row.id, filter, &page).await?;
+        drop(conn);
+        Ok(relay::plain_connection(slice, |row| row.cursor(), |row| crate::graphql::types::Document { row, role }))
+    }
+
     /// Intake routing rules, in the order they are tried.
     #[graphql(complexity = "crate::graphql::cost::list(child_complexity)")]
     async fn routing_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::RoutingRule>> {
