@@ -48,6 +48,7 @@ mod pipelines;
 mod pipelines_access;
 mod portal;
 mod portal_access;
+mod portal_node;
 mod query_limits;
 mod recovery;
 mod relay;
