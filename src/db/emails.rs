@@ -64,6 +64,21 @@ pub async fn insert_once(conn: &mut AsyncPgConnection, new: NewEmail<'_>) -> Que
         .await
 }
 
+/// The outbox row of an (execution, node), if an attempt wrote one.
+pub async fn find_of_step(
+    conn: &mut AsyncPgConnection,
+    execution_id: Uuid,
+    node_key: &str,
+) -> QueryResult<Option<EmailRow>> {
+    emails::table
+        .filter(emails::execution_id.eq(execution_id))
+        .filter(emails::node_key.eq(node_key))
+        .select(EmailRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Sets the digest of the open-tracking pixel's token the email is about to go out with (a new
 /// one each attempt: only the digest is kept, so a retry can't reuse the last token).
 pub async fn set_open_token(conn: &mut AsyncPgConnection, id: Uuid, digest: &[u8]) -> QueryResult<usize> {

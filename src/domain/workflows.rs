@@ -303,8 +303,8 @@ async fn check_references(
             Some(_) => {}
         }
     }
-    // A SEND_EMAIL's template must be the workspace's.
-    for node in graph.nodes.iter().filter(|n| n.node_type == NodeType::SendEmail) {
+    // A SEND_EMAIL's (or SEND_PORTAL_LINK's) template must be the workspace's.
+    for node in graph.nodes.iter().filter(|n| matches!(n.node_type, NodeType::SendEmail | NodeType::SendPortalLink)) {
         let Some(id) = node.config.get("templateId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
         else {
             continue;

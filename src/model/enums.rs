@@ -192,7 +192,7 @@ text_enum! {
         PaymentReceived => "PAYMENT_RECEIVED", Manual => "MANUAL", Webhook => "WEBHOOK", Schedule => "SCHEDULE",
         SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
         AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
-        RequestPayment => "REQUEST_PAYMENT",
+        RequestPayment => "REQUEST_PAYMENT", SendPortalLink => "SEND_PORTAL_LINK",
     }
 }
 

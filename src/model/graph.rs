@@ -58,11 +58,11 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The email templates its SEND_EMAIL nodes send (`templateId`), as UUIDs.
+    /// The email templates its SEND_EMAIL and SEND_PORTAL_LINK nodes send (`templateId`), as UUIDs.
     pub fn email_template_ids(&self) -> Vec<uuid::Uuid> {
         self.nodes
             .iter()
-            .filter(|n| n.node_type == NodeType::SendEmail)
+            .filter(|n| matches!(n.node_type, NodeType::SendEmail | NodeType::SendPortalLink))
             .filter_map(|n| n.config.get("templateId")?.as_str()?.parse().ok())
             .collect()
     }

@@ -219,6 +219,63 @@ fn default_provider() -> PaymentProvider {
     PaymentProvider::Manual
 }
 
+/// A SEND_PORTAL_LINK node: makes a client-portal link for the run's lead (valid
+/// `expiresInDays`, 30 by default) and emails it to the lead's address like a SEND_EMAIL
+/// (inline `subject` and `body`, or `templateId`), whose variables then include `portal_url`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendPortalLinkConfig {
+    #[serde(default = "default_portal_days")]
+    pub expires_in_days: i32,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    pub template_id: Option<String>,
+    pub max_attempts: Option<i32>,
+}
+
+fn default_portal_days() -> i32 {
+    crate::model::portal::DEFAULT_EXPIRES_IN_DAYS
+}
+
+/// Where a SEND_PORTAL_LINK's email goes.
+pub const PORTAL_LINK_TO: &str = "{{ lead.email }}";
+
+impl SendPortalLinkConfig {
+    /// The email it sends, as a SEND_EMAIL to the lead.
+    pub fn email(&self) -> SendEmailConfig {
+        SendEmailConfig {
+            to: PORTAL_LINK_TO.to_owned(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            template_id: self.template_id.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// The problems of an email's content: an inline subject (and body), or a template, not both.
+fn email_content_problems(c: &SendEmailConfig, problems: &mut Vec<FieldError>) {
+    for (field, text) in [("subject", &c.subject), ("body", &c.body)] {
+        if let Err(e) = templates::check(text) {
+            problems.push(FieldError::new(field, e));
+        }
+    }
+    match &c.template_id {
+        Some(id) if uuid::Uuid::parse_str(id).is_err() => {
+            problems.push(FieldError::new("templateId", "is not the id of an email template"));
+        }
+        Some(_) if !c.subject.is_empty() || !c.body.is_empty() => problems
+            .push(FieldError::new("templateId", "give either templateId or an inline subject and body, not both")),
+        Some(_) => {}
+        None if c.subject.trim().is_empty() => {
+            problems.push(FieldError::new("subject", "must not be blank (or give templateId)"));
+        }
+        None => {}
+    }
+}
+
 /// The longest a REQUEST_PAYMENT node may give to pay: ten years.
 pub const MAX_DUE_IN_DAYS: u32 = 3650;
 
@@ -241,6 +298,7 @@ pub enum NodeConfig {
     Condition(Condition),
     Approval(ApprovalConfig),
     RequestPayment(RequestPaymentConfig),
+    SendPortalLink(SendPortalLinkConfig),
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(config: &Value) -> Result<T, FieldError> {
@@ -274,6 +332,7 @@ impl NodeConfig {
             }
             NodeType::Approval => NodeConfig::Approval(parse(config)?),
             NodeType::RequestPayment => NodeConfig::RequestPayment(parse(config)?),
+            NodeType::SendPortalLink => NodeConfig::SendPortalLink(parse(config)?),
         })
     }
 
@@ -289,8 +348,8 @@ impl NodeConfig {
                         problems.push(FieldError::new(*required, "is required"));
                     }
                 }
-                // A SEND_EMAIL needs a subject unless it sends a template.
-                if node_type == NodeType::SendEmail
+                // A SEND_EMAIL (or SEND_PORTAL_LINK) needs a subject unless it sends a template.
+                if matches!(node_type, NodeType::SendEmail | NodeType::SendPortalLink)
                     && config.get("subject").is_none()
                     && config.get("templateId").is_none()
                     && !problems.iter().any(|p| p.field == "subject")
@@ -350,25 +409,16 @@ impl NodeConfig {
             }
             NodeConfig::SendEmail(c) => {
                 template("to", &c.to);
-                template("subject", &c.subject);
-                template("body", &c.body);
                 if c.to.trim().is_empty() {
                     problems.push(FieldError::new("to", "must not be blank"));
                 }
-                match &c.template_id {
-                    Some(id) if uuid::Uuid::parse_str(id).is_err() => {
-                        problems.push(FieldError::new("templateId", "is not the id of an email template"));
-                    }
-                    Some(_) if !c.subject.is_empty() || !c.body.is_empty() => problems.push(FieldError::new(
-                        "templateId",
-                        "give either templateId or an inline subject and body, not both",
-                    )),
-                    Some(_) => {}
-                    None if c.subject.trim().is_empty() => {
-                        problems.push(FieldError::new("subject", "must not be blank (or give templateId)"));
-                    }
-                    None => {}
+                email_content_problems(c, &mut problems);
+            }
+            NodeConfig::SendPortalLink(c) => {
+                if let Err(e) = crate::model::portal::check_expires_in_days("expiresInDays", c.expires_in_days) {
+                    problems.push(e);
                 }
+                email_content_problems(&c.email(), &mut problems);
             }
             NodeConfig::HttpRequest(c) => {
                 template("url", &c.url);
@@ -462,6 +512,7 @@ impl NodeConfig {
             NodeConfig::UpdateLead(c) => c.max_attempts,
             NodeConfig::AddNote(c) => c.max_attempts,
             NodeConfig::RequestPayment(c) => c.max_attempts,
+            NodeConfig::SendPortalLink(c) => c.max_attempts,
             _ => None,
         }
     }

@@ -77,6 +77,7 @@ fn the_guide_quotes_the_tests_documents_verbatim() {
         ("invitations::ACCEPT_NEW", crate::invitations::ACCEPT_NEW),
         ("recovery::REQUEST_RESET", crate::recovery::REQUEST_RESET),
         ("recovery::RESET", crate::recovery::RESET),
+        ("portal::PORTAL", crate::portal::PORTAL),
     ];
     for (name, document) in quoted {
         assert!(guide.contains(document), "docs/api-guide.md no longer quotes {name}:\n{document}");

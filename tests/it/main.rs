@@ -51,6 +51,7 @@ mod pipelines;
 mod pipelines_access;
 mod portal;
 mod portal_access;
+mod portal_node;
 mod prepared;
 mod query_limits;
 mod recovery;

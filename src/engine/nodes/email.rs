@@ -6,23 +6,26 @@ use serde_json::{Value, json};
 
 use super::{Effect, Live, NodeRun, Outcome};
 use crate::db;
-use crate::model::email_templates;
 use crate::model::enums::LeadEventType;
 use crate::model::node_config::SendEmailConfig;
+use crate::model::{email_templates, templates};
 
 /// What goes out: subject, text, and HTML when there is any.
-struct Content {
-    subject: String,
-    text: String,
-    html: Option<String>,
-    template_id: Option<uuid::Uuid>,
+pub(super) struct Content {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub template_id: Option<uuid::Uuid>,
 }
 
-fn content(run: &NodeRun<'_>, c: &SendEmailConfig) -> Result<Content, String> {
+/// The email's content rendered with `data` (the run's variables, or SEND_PORTAL_LINK's with
+/// `portal_url` added).
+pub(super) fn content(run: &NodeRun<'_>, c: &SendEmailConfig, data: &Value) -> Result<Content, String> {
+    let render = |field: &str, text: &str| templates::render(text, data).map_err(|e| format!("{field}: {e}"));
     let Some(id) = &c.template_id else {
         return Ok(Content {
-            subject: run.render("subject", &c.subject)?,
-            text: run.render("body", &c.body)?,
+            subject: render("subject", &c.subject)?,
+            text: render("body", &c.body)?,
             html: None,
             template_id: None,
         });
@@ -31,12 +34,18 @@ fn content(run: &NodeRun<'_>, c: &SendEmailConfig) -> Result<Content, String> {
         .template_uuid()
         .and_then(|uuid| run.email_templates.get(&uuid))
         .ok_or_else(|| format!("templateId: {id:?} is no longer an email template of this workspace"))?;
-    let r = template.render(run.data).map_err(|e| format!("template {e}"))?;
+    let r = template.render(data).map_err(|e| format!("template {e}"))?;
     Ok(Content { subject: r.subject, text: r.text, html: Some(r.html), template_id: Some(template.id) })
 }
 
+/// The Done outcome of a sent email, with the EMAIL_SENT lead event.
+pub(super) fn sent(output: Value) -> Outcome {
+    let event = json!({ "emailId": output["emailId"], "to": output["to"], "subject": output["subject"] });
+    Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::EmailSent, event)) }
+}
+
 pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
-    let rendered = run.render("to", &c.to).and_then(|to| Ok((to, content(run, c)?)));
+    let rendered = run.render("to", &c.to).and_then(|to| Ok((to, content(run, c, run.data)?)));
     let (to, content) = match rendered {
         Ok(r) => r,
         Err(error) => return Outcome::Fail { error },
@@ -59,11 +68,30 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
         return Outcome::done(output);
     };
     match deliver(run, live, &to, &content).await {
-        Ok(output) => {
-            let event = json!({ "emailId": output["emailId"], "to": output["to"], "subject": output["subject"] });
-            Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::EmailSent, event)) }
-        }
+        Ok(output) => sent(output),
         Err(e) => Outcome::Retry { error: e },
+    }
+}
+
+/// The step's outbox row: `key` is its Message-ID.
+pub(super) fn new_email<'a>(
+    run: &'a NodeRun<'_>,
+    live: Live<'_>,
+    to: &'a str,
+    content: &'a Content,
+    key: &'a str,
+) -> db::emails::NewEmail<'a> {
+    db::emails::NewEmail {
+        workspace_id: run.workspace_id,
+        execution_id: live.execution_id,
+        node_key: &run.node.key,
+        lead_id: run.lead_id,
+        to_address: to,
+        subject: &content.subject,
+        content: &content.text,
+        html_content: content.html.as_deref(),
+        template_id: content.template_id,
+        message_id: key,
     }
 }
 
@@ -73,23 +101,19 @@ async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content)
     // Stable per (execution, node): receivers can drop a resent duplicate, and providers' delivery
     // events name it.
     let key = live.effect_key(&run.node.key);
-    let email = db::emails::insert_once(
-        &mut conn,
-        db::emails::NewEmail {
-            workspace_id: run.workspace_id,
-            execution_id: live.execution_id,
-            node_key: &run.node.key,
-            lead_id: run.lead_id,
-            to_address: to,
-            subject: &content.subject,
-            content: &content.text,
-            html_content: content.html.as_deref(),
-            template_id: content.template_id,
-            message_id: &key,
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let email =
+        db::emails::insert_once(&mut conn, new_email(run, live, to, content, &key)).await.map_err(|e| e.to_string())?;
+    dispatch(&mut conn, run, live, email, &key).await
+}
+
+/// Sends the step's outbox row unless an earlier attempt did, and marks what happened.
+pub(super) async fn dispatch(
+    conn: &mut diesel_async::AsyncPgConnection,
+    run: &NodeRun<'_>,
+    live: Live<'_>,
+    email: db::emails::EmailRow,
+    key: &str,
+) -> Result<Value, String> {
     let output = |e: &db::emails::EmailRow| json!({ "emailId": e.id, "to": e.to_address, "subject": e.subject, "transport": e.transport });
     // Sent by an earlier attempt that crashed before recording the step: don't send again.
     if email.status != "QUEUED" {
@@ -97,23 +121,23 @@ async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content)
     }
     let mut html = email.html_content.clone();
     if let Some(body) = html.as_mut() {
-        let workspace = db::workspaces::find(&mut conn, run.workspace_id).await.map_err(|e| e.to_string())?;
+        let workspace = db::workspaces::find(conn, run.workspace_id).await.map_err(|e| e.to_string())?;
         if workspace.is_some_and(|w| email_templates::open_tracking(&w.settings)) {
             // Only the digest is stored; the stored HTML never holds the pixel.
             let token = open_token();
             let digest = email_templates::open_token_digest(&token);
-            db::emails::set_open_token(&mut conn, email.id, &digest).await.map_err(|e| e.to_string())?;
+            db::emails::set_open_token(conn, email.id, &digest).await.map_err(|e| e.to_string())?;
             add_pixel(body, &format!("{}/e/o/{token}.gif", live.deps.config.public_url));
         }
     }
     let mailer = &live.deps.mailer;
-    if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, html.as_deref(), &key).await {
-        db::emails::mark(&mut conn, email.id, "QUEUED", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
+    if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, html.as_deref(), key).await {
+        db::emails::mark(conn, email.id, "QUEUED", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
         return Err(format!("sending email failed: {e}"));
     }
     // The log transport only wrote it to the log: LOGGED, which no delivery event moves on.
     let status = if mailer.name() == "log" { "LOGGED" } else { "SENT" };
-    let sent = db::emails::mark(&mut conn, email.id, status, mailer.name(), None).await.map_err(|e| e.to_string())?;
+    let sent = db::emails::mark(conn, email.id, status, mailer.name(), None).await.map_err(|e| e.to_string())?;
     Ok(output(&sent))
 }
 

@@ -11,6 +11,7 @@ mod email;
 mod http;
 pub mod lead;
 mod payment;
+mod portal;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,6 +141,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         NodeConfig::Delay(c) => delay(&run, &c),
         NodeConfig::Approval(c) => approval(&run, &c),
         NodeConfig::RequestPayment(c) => payment::request(&run, &c).await,
+        NodeConfig::SendPortalLink(c) => portal::send(&run, &c).await,
     }
 }
 

@@ -83,7 +83,7 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
         }
         NodeType::UpdateLead => &[("stageId", Kind::PipelineStage)],
         NodeType::BookingCreated => &[("bookingTypeId", Kind::BookingType)],
-        NodeType::SendEmail => &[("templateId", Kind::EmailTemplate)],
+        NodeType::SendEmail | NodeType::SendPortalLink => &[("templateId", Kind::EmailTemplate)],
         _ => &[],
     };
     for (field, kind) in id_fields {
