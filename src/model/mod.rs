@@ -21,5 +21,6 @@ pub mod phone;
 pub mod portal;
 pub mod templates;
 pub mod text;
+pub mod token;
 pub mod validate;
 pub mod webhook_signature;

@@ -3,7 +3,7 @@
 
 use crate::error::FieldError;
 
-/// The kind prefix of portal tokens (`crate::auth::token`'s scheme: prefix + 256 random bits).
+/// The kind prefix of portal tokens (`crate::model::token`'s scheme: prefix + 256 random bits).
 pub const TOKEN_PREFIX: &str = "ifp_";
 /// Where a portal link points in the web app at `INTAKEFLOW_PUBLIC_URL`; its page reads the
 /// portal with `portal(token)`.

@@ -14,11 +14,11 @@ use uuid::Uuid;
 
 use super::email::{self, Content};
 use super::{Live, NodeRun, Outcome};
-use crate::auth::token;
 use crate::db::portal_links::NewPortalLink;
 use crate::db::{self};
 use crate::model::node_config::SendPortalLinkConfig;
 use crate::model::portal;
+use crate::model::token;
 
 /// What `portal_url` renders to while simulating.
 pub const SIMULATED_URL: &str = "(the portal link is made when the workflow runs)";
