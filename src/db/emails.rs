@@ -85,6 +85,31 @@ pub async fn set_open_token(conn: &mut AsyncPgConnection, id: Uuid, digest: &[u8
     diesel::update(emails::table.find(id)).set(emails::open_token_hash.eq(digest)).execute(conn).await
 }
 
+/// The step that wrote this (execution, node)'s email failed for good: an email still QUEUED
+/// (its last attempt failed, or the step failed before sending) will never be sent, so it is
+/// FAILED, keeping the last delivery error it recorded.
+pub async fn fail_queued(
+    conn: &mut AsyncPgConnection,
+    execution_id: Uuid,
+    node_key: &str,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        emails::table
+            .filter(emails::execution_id.eq(execution_id))
+            .filter(emails::node_key.eq(node_key))
+            .filter(emails::status.eq("QUEUED")),
+    )
+    .set((
+        emails::status.eq("FAILED"),
+        emails::error.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("coalesce(error, ")
+            .bind::<diesel::sql_types::Text, _>(error)
+            .sql(")")),
+    ))
+    .execute(conn)
+    .await
+}
+
 /// After an attempt: QUEUED (failed, retried), SENT (an SMTP server took it) or LOGGED (the log
 /// transport).
 pub async fn mark(

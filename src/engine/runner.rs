@@ -457,6 +457,8 @@ impl Runner {
                     ..Default::default()
                 };
                 db::executions::update_step(conn, step.id, changes).await?;
+                // An email this step queued will not be retried any more: the mail log says so.
+                db::emails::fail_queued(conn, row.id, &step.node_key, error).await?;
             }
             let mut changes = ExecutionChanges::release(ExecutionStatus::Failed, row.run_at);
             changes.error = Some(Some(error.to_owned()));

@@ -775,7 +775,7 @@ async fn an_email_the_server_refuses_is_retried_then_fails() {
     assert_eq!(step(&exec, "mail")["attempt"], 2);
     let rows = app.sql_rows("SELECT status, attempts, error IS NOT NULL, sent_at IS NULL FROM emails").await;
     assert_eq!(rows.len(), 1, "one outbox row however many attempts");
-    assert_ne!(rows[0].get::<_, String>(0), "SENT");
+    assert_eq!(rows[0].get::<_, String>(0), "FAILED", "the last attempt failed: the mail log says FAILED");
     assert_eq!(rows[0].get::<_, i32>(1), 2, "two delivery attempts");
     assert!(rows[0].get::<_, bool>(2) && rows[0].get::<_, bool>(3));
     let events = lead_events(&app, &owner.token, &lead).await;
