@@ -26,6 +26,8 @@ pub mod members;
 pub mod passwords;
 pub mod payments;
 pub mod pipelines;
+pub mod plans;
+pub mod quotas;
 pub mod recovery;
 pub mod routing;
 pub mod secret_rotation;

@@ -63,11 +63,24 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
             let event = json!({ "emailId": output["emailId"], "to": output["to"], "subject": output["subject"] });
             Outcome::Done { output, handle: None, effect: Some(Effect::Record(LeadEventType::EmailSent, event)) }
         }
-        Err(e) => Outcome::Retry { error: e },
+        Err(Undelivered::Retry(error)) => Outcome::Retry { error },
+        // Retrying can't help before the quota resets: the step fails now.
+        Err(Undelivered::OverQuota(error)) => Outcome::Fail { error },
     }
 }
 
-async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content) -> Result<Value, String> {
+enum Undelivered {
+    Retry(String),
+    OverQuota(String),
+}
+
+impl From<String> for Undelivered {
+    fn from(error: String) -> Self {
+        Undelivered::Retry(error)
+    }
+}
+
+async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content) -> Result<Value, Undelivered> {
     let db = &live.deps.db;
     let mut conn = db.conn().await.map_err(|e| e.to_string())?;
     // Stable per (execution, node): receivers can drop a resent duplicate, and providers' delivery
@@ -91,6 +104,9 @@ async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content)
     .await
     .map_err(|e| e.to_string())?;
     let output = |e: &db::emails::EmailRow| json!({ "emailId": e.id, "to": e.to_address, "subject": e.subject, "transport": e.transport });
+    if let Some(error) = db::emails::quota_failure(&email) {
+        return Err(Undelivered::OverQuota(error.to_owned()));
+    }
     // Sent by an earlier attempt that crashed before recording the step: don't send again.
     if email.status != "QUEUED" {
         return Ok(output(&email));
@@ -109,7 +125,7 @@ async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content)
     let mailer = &live.deps.mailer;
     if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, html.as_deref(), &key).await {
         db::emails::mark(&mut conn, email.id, "QUEUED", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
-        return Err(format!("sending email failed: {e}"));
+        return Err(Undelivered::Retry(format!("sending email failed: {e}")));
     }
     // The log transport only wrote it to the log: LOGGED, which no delivery event moves on.
     let status = if mailer.name() == "log" { "LOGGED" } else { "SENT" };

@@ -12,6 +12,7 @@ mod leads;
 mod members;
 mod payments;
 mod pipelines;
+mod plans;
 mod recovery;
 mod routing;
 mod sessions;
@@ -39,4 +40,5 @@ pub struct Mutation(
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,
+    plans::PlanMutation,
 );

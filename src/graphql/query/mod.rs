@@ -6,6 +6,7 @@ mod integrations;
 mod invitations;
 mod node;
 mod pipelines;
+mod plans;
 mod routing;
 mod viewer;
 mod webhooks;
@@ -25,4 +26,5 @@ pub struct Query(
     bookings::BookingQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
+    plans::PlanQuery,
 );
