@@ -2,7 +2,8 @@
 //! refused beyond 120 % of the limit with QUOTA_EXCEEDED and its numbers, nothing written when
 //! refused; exact under 500 concurrent requests; a workflow start over quota skipped (and logged)
 //! without losing the submission; absolute ones (workflows, forms, members with invitations,
-//! webhook endpoints) counted under the subscription's lock.
+//! webhook endpoints) counted under the subscription's lock; a workflow email over quota logged FAILED
+//! and not retried.
 
 use serde_json::{Value, json};
 
@@ -187,4 +188,38 @@ async fn absolute_quotas_refuse_creations_beyond_the_allowance() {
     assert_eq!(count(&app, "forms", &ws).await, 1);
     assert_eq!(count(&app, "invitations", &ws).await, 1);
     assert_eq!(count(&app, "webhook_endpoints", &ws).await, 1);
+}
+
+#[tokio::test]
+async fn an_email_over_the_emails_quota_is_logged_failed_and_not_retried() {
+    let app = crate::support::engine::EngineApp::spawn().await;
+    let owner = app.user("Owner").await;
+    let ws = app.workspace(&owner).await;
+    let lead = app.create_lead(&ws, &owner, json!({ "email": "ada@example.com" })).await;
+    app.on_test_plan(&ws, json!({ "emails": 1 })).await;
+    let graph = Graph::new()
+        .manual("start")
+        .node("mail", "SEND_EMAIL", json!({ "to": "{{ lead.email }}", "subject": "Hi", "body": "Hello" }))
+        .edge("start", "mail");
+    let wf = app.active_workflow(&owner, &ws, graph).await;
+    let wait = std::time::Duration::from_secs(20);
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let id = app.start_run(&owner.token, &wf, json!({ "leadId": lead })).await;
+        let exec = app.poll_execution(&owner.token, &id, wait, crate::support::engine::finished).await;
+        statuses.push(exec["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(statuses, ["COMPLETED", "FAILED"]);
+    let rows = app
+        .sql_rows(&format!(
+            "SELECT status, coalesce(error, ''), attempts FROM emails WHERE workspace_id = '{}' ORDER BY created_at",
+            uuid_of(&ws.id)
+        ))
+        .await;
+    assert_eq!(rows.len(), 2);
+    assert_ne!(rows[0].get::<_, String>(0), "FAILED");
+    assert_eq!(rows[1].get::<_, String>(0), "FAILED");
+    assert!(rows[1].get::<_, String>(1).contains("Quota exceeded: emails"), "{}", rows[1].get::<_, String>(1));
+    assert_eq!(rows[1].get::<_, i32>(2), 0, "never attempted");
+    assert_eq!(counter(&app, &ws, "emails").await, 1);
 }
