@@ -133,6 +133,15 @@ pub struct ServerConfig {
     /// events, sent with `Authorization: Bearer <secret>`); unset: the endpoint answers 404.
     #[arg(long, env = "INTAKEFLOW_EMAIL_EVENTS_SECRET", hide_env_values = true)]
     pub email_events_secret: Option<String>,
+
+    /// The plan (a code; its latest version) every new workspace starts on.
+    #[arg(long, env = "INTAKEFLOW_DEFAULT_PLAN", default_value = DEFAULT_PLAN)]
+    pub default_plan: String,
+
+    /// Platform administrators (comma-separated emails): a user signed in with one of them may list
+    /// plans and put any workspace on a plan through the API (`plans`, `setWorkspacePlan`).
+    #[arg(long, env = "INTAKEFLOW_PLATFORM_ADMIN_EMAILS", value_delimiter = ',', default_value = "")]
+    pub platform_admin_emails: Vec<String>,
     #[command(flatten)]
     pub operations: OperationsConfig,
 }
@@ -222,6 +231,9 @@ pub struct OperationsConfig {
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
 
+/// The plan new workspaces start on unless INTAKEFLOW_DEFAULT_PLAN names another.
+pub const DEFAULT_PLAN: &str = "free";
+
 pub const DEFAULT_PERSISTED_CACHE_BYTES: usize = 16 << 20;
 
 /// Which documents run (docs/api-guide.md, "Persisted operations").
@@ -284,6 +296,10 @@ pub struct AppConfig {
     pub stripe_api_base: String,
     /// The bearer secret of `POST /hooks/email-events`; None: the endpoint is off (404).
     pub email_events_secret: Option<String>,
+    /// The plan code new workspaces start on.
+    pub default_plan: String,
+    /// Lower-cased emails of the platform administrators.
+    pub platform_admin_emails: Vec<String>,
 }
 
 impl From<&ServerConfig> for AppConfig {
@@ -333,6 +349,13 @@ impl From<&ServerConfig> for AppConfig {
             http_allow: Vec::new(),
             stripe_api_base: server.stripe_api_base.trim_end_matches('/').to_owned(),
             email_events_secret: server.email_events_secret.clone().filter(|s| !s.trim().is_empty()),
+            default_plan: server.default_plan.trim().to_owned(),
+            platform_admin_emails: server
+                .platform_admin_emails
+                .iter()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
         }
     }
 }
@@ -367,6 +390,8 @@ impl Default for AppConfig {
             http_allow: Vec::new(),
             stripe_api_base: DEFAULT_STRIPE_API_BASE.to_owned(),
             email_events_secret: None,
+            default_plan: DEFAULT_PLAN.to_owned(),
+            platform_admin_emails: Vec::new(),
         }
     }
 }

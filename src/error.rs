@@ -43,7 +43,8 @@ pub enum AppError {
     NotFound(&'static str),
     BadUserInput(Vec<FieldError>),
     Conflict(String),
-    QuotaExceeded(String),
+    /// An action over one of the plan's quotas (beyond the overage allowance); nothing was done.
+    QuotaExceeded(Box<QuotaRefusal>),
     RateLimited {
         message: String,
         retry_after_secs: i64,
@@ -90,6 +91,39 @@ impl PersistedQueryRefusal {
         }
     }
 }
+
+/// Which quota refused an action and where it stands; the client sees each number.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaRefusal {
+    pub quota: String,
+    /// The plan's limit (the refusal comes at 120 % of it).
+    pub limit: i64,
+    pub used: i64,
+    /// When a per-period quota starts again from zero; None for absolute ones (workflows, forms…).
+    pub resets_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl QuotaRefusal {
+    pub fn message(&self) -> String {
+        let QuotaRefusal { quota, limit, used, .. } = self;
+        match self.resets_at {
+            Some(at) => format!(
+                "Quota exceeded: {quota} ({used} used this period of a limit of {limit}, beyond the 20% allowance); \
+                 it resets at {}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            None => format!(
+                "Quota exceeded: {quota} ({used} of a limit of {limit}, beyond the 20% allowance); \
+                 remove some or change the plan"
+            ),
+        }
+    }
+}
+
+/// The message a database trigger raises for a refused quota (migration 000024), with the
+/// refusal as JSON in its DETAIL.
+pub const QUOTA_EXCEEDED_MESSAGE: &str = "intakeflow_quota_exceeded";
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -160,11 +194,10 @@ impl AppError {
     /// The message a client sees.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Unauthenticated(m)
-            | AppError::Forbidden(m)
-            | AppError::Conflict(m)
-            | AppError::QuotaExceeded(m)
-            | AppError::Timeout(m) => m.clone(),
+            AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::Timeout(m) => {
+                m.clone()
+            }
+            AppError::QuotaExceeded(refusal) => refusal.message(),
             AppError::QueryTooComplex { measure, value, limit } => {
                 format!("Query too complex: its {measure} is {value}, over the limit of {limit}")
             }
@@ -220,6 +253,15 @@ impl AppError {
                 AppError::RateLimited { retry_after_secs, .. } => {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
+                AppError::QuotaExceeded(r) => {
+                    ext.set("quota", r.quota.as_str());
+                    ext.set("limit", r.limit);
+                    ext.set("used", r.used);
+                    match r.resets_at {
+                        Some(at) => ext.set("resetsAt", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                        None => ext.set("resetsAt", async_graphql::Value::Null),
+                    }
+                }
                 AppError::QueryTooComplex { measure, value, limit } => {
                     ext.set("measure", *measure);
                     ext.set("cost", *value);
@@ -243,6 +285,12 @@ impl IntoResponse for AppError {
         match &self {
             AppError::BadUserInput(fields) => error["fields"] = json!(fields),
             AppError::RateLimited { retry_after_secs, .. } => error["retryAfterSeconds"] = json!(retry_after_secs),
+            AppError::QuotaExceeded(r) => {
+                error["quota"] = json!(r.quota);
+                error["limit"] = json!(r.limit);
+                error["used"] = json!(r.used);
+                error["resetsAt"] = json!(r.resets_at);
+            }
             _ => {}
         }
         if let Some(id) = self.report() {
@@ -264,6 +312,14 @@ impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => AppError::NotFound("object"),
+            // A quota trigger refused the insert: the transaction is rolled back by the caller.
+            diesel::result::Error::DatabaseError(_, ref info) if info.message() == QUOTA_EXCEEDED_MESSAGE => match info
+                .details()
+                .and_then(|d| serde_json::from_str::<QuotaRefusal>(d).ok())
+            {
+                Some(refusal) => AppError::QuotaExceeded(Box::new(refusal)),
+                None => AppError::Internal(anyhow::anyhow!("quota refusal without its detail: {:?}", info.details())),
+            },
             // SQLSTATE 57014 (query_canceled), which diesel files under Unknown.
             diesel::result::Error::DatabaseError(_, ref info) if info.message().contains("statement timeout") => {
                 AppError::Timeout("The operation took too long and was cancelled; nothing was changed".into())
@@ -327,7 +383,12 @@ mod tests {
             AppError::NotFound("lead"),
             AppError::bad_input("email", "bad"),
             AppError::conflict("x"),
-            AppError::QuotaExceeded("x".into()),
+            AppError::QuotaExceeded(Box::new(QuotaRefusal {
+                quota: "leads".into(),
+                limit: 100,
+                used: 120,
+                resets_at: None,
+            })),
             AppError::RateLimited { message: "x".into(), retry_after_secs: 3 },
             AppError::QueryTooComplex { measure: "cost", value: 2, limit: 1 },
             AppError::Timeout("x".into()),

@@ -1,4 +1,4 @@
-//! The `intakeflow` command: serve, worker, migrate, schema, seed-demo.
+//! The `intakeflow` command: serve, worker, migrate, schema, seed-demo, secrets, plans.
 
 use clap::{Parser, Subcommand};
 
@@ -65,6 +65,29 @@ enum Command {
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
+    },
+    /// The plan catalogue and which plan a workspace is on.
+    Plans {
+        #[command(subcommand)]
+        command: PlansCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlansCommand {
+    /// Every plan version with its quotas, features and how many workspaces are on it.
+    List {
+        #[command(flatten)]
+        db: DatabaseConfig,
+    },
+    /// Puts a workspace on a plan, keeping its billing period and usage.
+    Set {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        /// The workspace's slug or id.
+        workspace: String,
+        /// A plan code (its latest version) or `code@version`.
+        plan: String,
     },
 }
 
@@ -141,5 +164,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate { db, batch } } => server::rotate_secrets(&db, batch).await,
+        Command::Plans { command: PlansCommand::List { db } } => {
+            print!("{}", server::plans_list(&db).await?);
+            Ok(())
+        }
+        Command::Plans { command: PlansCommand::Set { db, workspace, plan } } => {
+            print!("{}", server::plans_set(&db, &workspace, &plan).await?);
+            Ok(())
+        }
     }
 }

@@ -489,6 +489,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (id) {
+        id -> Uuid,
+        code -> Text,
+        version -> Int4,
+        name -> Text,
+        quotas -> Jsonb,
+        features -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     portal_links (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -551,6 +563,39 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         expires_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    subscriptions (workspace_id) {
+        workspace_id -> Uuid,
+        plan_id -> Uuid,
+        status -> Text,
+        current_period_start -> Timestamptz,
+        current_period_end -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_counters (workspace_id, quota, period_start) {
+        workspace_id -> Uuid,
+        quota -> Text,
+        period_start -> Timestamptz,
+        used -> Int8,
+    }
+}
+
+diesel::table! {
+    usage_events (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        category -> Text,
+        quantity -> Int8,
+        billable -> Bool,
+        subject_id -> Nullable<Uuid>,
+        detail -> Jsonb,
+        occurred_at -> Timestamptz,
     }
 }
 
@@ -845,6 +890,10 @@ diesel::joinable!(routing_rules -> forms (form_id));
 diesel::joinable!(routing_rules -> pipeline_stages (stage_id));
 diesel::joinable!(routing_rules -> workspaces (workspace_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(subscriptions -> plans (plan_id));
+diesel::joinable!(subscriptions -> workspaces (workspace_id));
+diesel::joinable!(usage_counters -> workspaces (workspace_id));
+diesel::joinable!(usage_events -> workspaces (workspace_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> outbound_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
@@ -896,10 +945,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     pipeline_stages,
     pipelines,
+    plans,
     portal_links,
     routing_rules,
     security_events,
     sessions,
+    subscriptions,
+    usage_counters,
+    usage_events,
     users,
     webhook_attempts,
     webhook_deliveries,

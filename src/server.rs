@@ -259,3 +259,50 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received; draining requests");
 }
+
+/// `intakeflow plans list`: the catalogue, one plan version a line, with how many workspaces
+/// are on it.
+pub async fn plans_list(db_config: &DatabaseConfig) -> anyhow::Result<String> {
+    let database = resolve_database(db_config).await?;
+    let db = open(&database, 1, db_config.statement_timeout()).await?;
+    let listed = async {
+        let mut conn = db.conn().await?;
+        let plans = crate::db::plans::list(&mut conn).await?;
+        let subscribers = crate::db::plans::subscribers(&mut conn).await?;
+        anyhow::Ok((plans, subscribers))
+    }
+    .await;
+    drop(db);
+    database.release().await;
+    let (plans, subscribers) = listed?;
+    let mut out = String::from("PLAN\tNAME\tWORKSPACES\tQUOTAS\tFEATURES\n");
+    for plan in plans {
+        let count = subscribers.iter().find(|(id, _)| *id == plan.id).map_or(0, |(_, n)| *n);
+        out.push_str(&format!(
+            "{}@{}\t{}\t{}\t{}\t{}\n",
+            plan.code, plan.version, plan.name, count, plan.quotas, plan.features
+        ));
+    }
+    Ok(out)
+}
+
+/// `intakeflow plans set WORKSPACE PLAN`: WORKSPACE is a slug or an id, PLAN a code (its latest
+/// version) or `code@version`. Returns what changed, for the operator.
+pub async fn plans_set(db_config: &DatabaseConfig, workspace: &str, plan: &str) -> anyhow::Result<String> {
+    let database = resolve_database(db_config).await?;
+    let db = open(&database, 1, db_config.statement_timeout()).await?;
+    let set = async {
+        let mut conn = db.conn().await?;
+        let Some((id, slug)) = crate::db::plans::workspace_by_slug_or_id(&mut conn, workspace.trim()).await? else {
+            anyhow::bail!("no workspace has the slug or id {workspace:?}");
+        };
+        let (_, plan) = crate::domain::plans::set_plan(&mut conn, id, plan)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+        anyhow::Ok(format!("workspace {slug} ({id}) is now on {}@{} ({})\n", plan.code, plan.version, plan.name))
+    }
+    .await;
+    drop(db);
+    database.release().await;
+    set
+}

@@ -78,7 +78,8 @@ pub async fn tree(sql: &Sql, t: &Tree<'_>) -> anyhow::Result<()> {
     exec(
         sql,
         &format!(
-            "INSERT INTO workspaces (name, slug, created_at)
+            "SET intakeflow.default_plan = 'business';
+             INSERT INTO workspaces (name, slug, created_at)
                  SELECT 'Bench {p} ' || w, '{p}-' || w, now() - interval '2 days' + w * interval '1 second'
                  FROM generate_series(1, {ws}) w;
              INSERT INTO workspace_members (workspace_id, user_id, role, created_at)

@@ -58,6 +58,9 @@ impl Server {
             .env("INTAKEFLOW_SQL_STATEMENT_HEADER", "true")
             .env("INTAKEFLOW_WORKERS", spec.workers.to_string())
             .env("INTAKEFLOW_SCHEDULER", "false")
+            // Workspaces start on a plan without lead or execution limits: the bench measures
+            // speed, not quotas.
+            .env("INTAKEFLOW_DEFAULT_PLAN", "business")
             // One principal drives the whole load: a per-principal budget would measure itself.
             .env("INTAKEFLOW_RATE_LIMIT_POINTS", "0")
             // The nested scenario asks for pages at three levels (the comparison with raw SQL needs

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::model::enums::Quota;
 use crate::schema::emails;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -48,20 +49,62 @@ pub struct NewEmail<'a> {
 }
 
 /// The outbox row of an (execution, node), written once: a retry finds the first one.
+///
+/// Writing it takes one of the workspace's emails quota in the same transaction. Over the quota
+/// the row is still written, as FAILED with the refusal as its error (the mail log shows it), and
+/// is never sent: [`quota_failure`] tells the step so.
 pub async fn insert_once(conn: &mut AsyncPgConnection, new: NewEmail<'_>) -> QueryResult<EmailRow> {
-    diesel::insert_into(emails::table)
-        .values(&new)
-        .on_conflict((emails::execution_id, emails::node_key))
-        .do_nothing()
-        .keep_prepared()
-        .execute(conn)
-        .await?;
-    emails::table
-        .filter(emails::execution_id.eq(new.execution_id))
-        .filter(emails::node_key.eq(new.node_key))
-        .select(EmailRow::as_select())
-        .first(conn)
-        .await
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        let inserted: Option<EmailRow> = diesel::insert_into(emails::table)
+            .values(&new)
+            .on_conflict((emails::execution_id, emails::node_key))
+            .do_nothing()
+            .returning(EmailRow::as_returning())
+            .keep_prepared()
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(row) = inserted {
+            let workspace_id = new.workspace_id;
+            return match crate::db::usage::take(conn, workspace_id, Quota::Emails, 1).await? {
+                None => {
+                    crate::db::usage::record_use(conn, workspace_id, Quota::Emails, Some(row.id)).await?;
+                    Ok(row)
+                }
+                Some(refusal) => {
+                    crate::db::usage::record_refusal(conn, workspace_id, &refusal, Some(row.id), "send email").await?;
+                    let error = format!("{QUOTA_ERROR_PREFIX}{}", refusal.message());
+                    diesel::update(emails::table.find(row.id))
+                        .set((emails::status.eq("FAILED"), emails::error.eq(error)))
+                        .returning(EmailRow::as_returning())
+                        .get_result(conn)
+                        .await
+                }
+            };
+        }
+        emails::table
+            .filter(emails::execution_id.eq(new.execution_id))
+            .filter(emails::node_key.eq(new.node_key))
+            .select(EmailRow::as_select())
+            .first(conn)
+            .await
+    })
+    .await
+}
+
+/// How the error of an email the quota refused starts.
+const QUOTA_ERROR_PREFIX: &str = "not sent: ";
+
+/// The refusal of an email over the emails quota, if that is why it is FAILED.
+pub fn quota_failure(row: &EmailRow) -> Option<&str> {
+    (row.status == "FAILED").then_some(row.error.as_deref()).flatten().filter(|e| e.starts_with(QUOTA_ERROR_PREFIX))
+}
+
+/// Sets the digest of the open-tracking pixel's token the email is about to go out with (a new
+/// one each attempt: only the digest is kept, so a retry can't reuse the last token).
+pub async fn set_open_token(conn: &mut AsyncPgConnection, id: Uuid, digest: &[u8]) -> QueryResult<usize> {
+    diesel::update(emails::table.find(id)).set(emails::open_token_hash.eq(digest)).execute(conn).await
 }
 
 /// The outbox row of an (execution, node), if an attempt wrote one.
@@ -77,12 +120,6 @@ pub async fn find_of_step(
         .first(conn)
         .await
         .optional()
-}
-
-/// Sets the digest of the open-tracking pixel's token the email is about to go out with (a new
-/// one each attempt: only the digest is kept, so a retry can't reuse the last token).
-pub async fn set_open_token(conn: &mut AsyncPgConnection, id: Uuid, digest: &[u8]) -> QueryResult<usize> {
-    diesel::update(emails::table.find(id)).set(emails::open_token_hash.eq(digest)).execute(conn).await
 }
 
 /// The step that wrote this (execution, node)'s email failed for good: an email still QUEUED

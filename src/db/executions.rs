@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::paging::{ChildList, ChildRow, Cursor};
-use crate::model::enums::{ExecutionStatus, StepStatus};
+use crate::model::enums::{ExecutionStatus, Quota, StepStatus};
 use crate::schema::{execution_steps, workflow_executions};
 
 pub const JOBS_CHANNEL: &str = "intakeflow_jobs";
@@ -102,9 +102,44 @@ pub struct NewExecution {
     pub chain_workflow_ids: Vec<Uuid>,
 }
 
+/// What [`enqueue`] did.
+#[derive(Debug)]
+pub enum Enqueued {
+    /// A new execution; unless simulated, it took one of the executions quota.
+    New(ExecutionRow),
+    /// The execution the idempotency key started before.
+    Existing(ExecutionRow),
+    /// The executions quota refused it: nothing enqueued, and a usage event records the skip
+    /// (the workflow is its subject) if the caller's transaction commits.
+    OverQuota(crate::error::QuotaRefusal),
+}
+
+impl Enqueued {
+    /// Whether this call started a new execution.
+    pub fn started(&self) -> bool {
+        matches!(self, Enqueued::New(_))
+    }
+}
+
 /// Enqueues an execution and wakes workers when the transaction commits. With an idempotency
-/// key already used for the workflow, returns the existing execution instead (`false`).
-pub async fn enqueue(conn: &mut AsyncPgConnection, new: NewExecution) -> QueryResult<(ExecutionRow, bool)> {
+/// key already used for the workflow, returns the existing execution instead. A real (not
+/// simulated) one takes one of the workspace's executions quota in the same transaction, or is
+/// refused (see [`Enqueued::OverQuota`]); automatic starts skip it, API calls answer with it.
+pub async fn enqueue(conn: &mut AsyncPgConnection, new: NewExecution) -> QueryResult<Enqueued> {
+    let counted = !new.simulate;
+    if counted {
+        // A replay takes nothing; only a new execution counts.
+        if new.idempotency_key.is_some()
+            && let Some(row) = find_by_key(conn, &new).await.optional()?
+        {
+            return Ok(Enqueued::Existing(row));
+        }
+        if let Some(refusal) = crate::db::usage::take(conn, new.workspace_id, Quota::Executions, 1).await? {
+            crate::db::usage::record_refusal(conn, new.workspace_id, &refusal, Some(new.workflow_id), "start workflow")
+                .await?;
+            return Ok(Enqueued::OverQuota(refusal));
+        }
+    }
     let inserted: Option<ExecutionRow> = diesel::insert_into(workflow_executions::table)
         .values(&new)
         .on_conflict_do_nothing()
@@ -115,19 +150,29 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, new: NewExecution) -> QueryRe
         .optional()?;
     match inserted {
         Some(row) => {
+            if counted {
+                crate::db::usage::record_use(conn, row.workspace_id, Quota::Executions, Some(row.id)).await?;
+            }
             notify_jobs(conn).await?;
-            Ok((row, true))
+            Ok(Enqueued::New(row))
         }
         None => {
-            let existing = workflow_executions::table
-                .filter(workflow_executions::workflow_id.eq(new.workflow_id))
-                .filter(workflow_executions::idempotency_key.eq(new.idempotency_key.clone()))
-                .select(ExecutionRow::as_select())
-                .first(conn)
-                .await?;
-            Ok((existing, false))
+            // A concurrent start with the same key won the insert: give back what was taken.
+            if counted {
+                crate::db::usage::release(conn, new.workspace_id, Quota::Executions, 1).await?;
+            }
+            Ok(Enqueued::Existing(find_by_key(conn, &new).await?))
         }
     }
+}
+
+async fn find_by_key(conn: &mut AsyncPgConnection, new: &NewExecution) -> QueryResult<ExecutionRow> {
+    workflow_executions::table
+        .filter(workflow_executions::workflow_id.eq(new.workflow_id))
+        .filter(workflow_executions::idempotency_key.eq(new.idempotency_key.clone()))
+        .select(ExecutionRow::as_select())
+        .first(conn)
+        .await
 }
 
 pub async fn notify_jobs(conn: &mut AsyncPgConnection) -> QueryResult<()> {

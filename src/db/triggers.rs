@@ -114,7 +114,7 @@ pub async fn form_submitted(
             chain_depth: 1,
             chain_workflow_ids: Vec::new(),
         };
-        started += db::executions::enqueue(conn, new).await?.1 as usize;
+        started += db::executions::enqueue(conn, new).await?.started() as usize;
     }
     Ok(started)
 }
@@ -292,7 +292,7 @@ async fn start_matching(
             chain_depth,
             chain_workflow_ids,
         };
-        out.started += db::executions::enqueue(conn, new).await?.1 as usize;
+        out.started += db::executions::enqueue(conn, new).await?.started() as usize;
     }
     Ok(out)
 }

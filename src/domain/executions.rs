@@ -75,8 +75,8 @@ pub async fn run(
         chain_depth: 1,
         chain_workflow_ids: Vec::new(),
     };
-    let (row, _) =
-        conn.transaction::<_, AppError, _>(async |conn| Ok(db::executions::enqueue(conn, new).await?)).await?;
+    let row =
+        conn.transaction::<_, AppError, _>(async |conn| enqueued(db::executions::enqueue(conn, new).await?)).await?;
     Ok(Visible { row, role })
 }
 
@@ -111,9 +111,18 @@ pub async fn webhook(
         chain_depth: 1,
         chain_workflow_ids: Vec::new(),
     };
-    let (row, _) =
-        conn.transaction::<_, AppError, _>(async |conn| Ok(db::executions::enqueue(conn, new).await?)).await?;
+    let row =
+        conn.transaction::<_, AppError, _>(async |conn| enqueued(db::executions::enqueue(conn, new).await?)).await?;
     Ok(row)
+}
+
+/// The execution an API call started (or replayed); over the executions quota, the call is
+/// refused and its transaction rolled back.
+fn enqueued(e: db::executions::Enqueued) -> AppResult<ExecutionRow> {
+    match e {
+        db::executions::Enqueued::New(row) | db::executions::Enqueued::Existing(row) => Ok(row),
+        db::executions::Enqueued::OverQuota(refusal) => Err(AppError::QuotaExceeded(Box::new(refusal))),
+    }
 }
 
 /// Authorises a change (MEMBER); returns the caller's role.

@@ -106,6 +106,7 @@ pub async fn create(
     let created_by = caller.principal.user_id();
     let form = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            crate::domain::quotas::ensure_room(conn, workspace_id, crate::model::enums::Quota::Forms, 1).await?;
             let form = db::forms::insert(
                 conn,
                 db::forms::NewForm {

@@ -44,6 +44,8 @@ pub async fn invite(
             }
             db::invitations::revoke(conn, open.id).await?;
         }
+        // A pending invitation holds a seat: members and invitations count together.
+        crate::domain::quotas::ensure_room(conn, workspace_id, crate::model::enums::Quota::Members, 1).await?;
         let (secret, digest) = token::generate(token::INVITATION_PREFIX);
         let new = db::invitations::NewInvitation {
             workspace_id,

@@ -31,6 +31,7 @@ pub async fn add(
         return Err(AppError::conflict(format!("{email} is already a member of this workspace")));
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
+        crate::domain::quotas::ensure_room(conn, workspace_id, crate::model::enums::Quota::Members, 1).await?;
         let member = db::members::insert(conn, workspace_id, user.id, role).await.map_err(|e| {
             if crate::error::is_unique_violation(&e, "workspace_members_workspace_id_user_id_key") {
                 AppError::conflict(format!("{email} is already a member of this workspace"))

@@ -104,6 +104,8 @@ pub async fn create(
     let sealed = caller.config.keyring.seal(secret.as_bytes(), &db::webhook_endpoints::secret_context(id));
     let endpoint = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            crate::domain::quotas::ensure_room(conn, workspace_id, crate::model::enums::Quota::WebhookEndpoints, 1)
+                .await?;
             let new = db::webhook_endpoints::NewEndpoint {
                 id,
                 workspace_id,

@@ -43,8 +43,13 @@ pub async fn create(
     let name = validate::name("name", name, 200).map_err(|e| AppError::BadUserInput(vec![e]))?;
     let role = access::in_workspace(conn, &caller.principal, workspace_id, Role::Admin).await?;
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    let row =
-        db::workflows::insert(conn, workspace_id, &name, description.as_deref(), caller.principal.user_id()).await?;
+    let created_by = caller.principal.user_id();
+    let row = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            crate::domain::quotas::ensure_room(conn, workspace_id, crate::model::enums::Quota::Workflows, 1).await?;
+            Ok(db::workflows::insert(conn, workspace_id, &name, description.as_deref(), created_by).await?)
+        })
+        .await?;
     Ok(Visible { row, role })
 }
 

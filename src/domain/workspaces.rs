@@ -38,7 +38,10 @@ pub async fn create(
     let (Some(name), Some(slug)) = (name, slug) else {
         return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
     };
+    let default_plan = caller.config.default_plan.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
+        // The insert trigger subscribes the workspace to this plan (migration 000024).
+        db::plans::use_default_plan(conn, &default_plan).await?;
         let row = db::workspaces::insert(
             conn,
             db::workspaces::NewWorkspace { name: &name, slug: &slug, intake_email: intake_email.as_deref() },

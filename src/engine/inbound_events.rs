@@ -86,7 +86,7 @@ async fn start_workflows(conn: &mut AsyncPgConnection, event: &WebhookEventRow) 
                 chain_depth: 1,
                 chain_workflow_ids: Vec::new(),
             };
-            started += db::executions::enqueue(conn, new).await?.1 as usize;
+            started += db::executions::enqueue(conn, new).await?.started() as usize;
         }
         db::webhook_events::mark_processed(conn, event.id).await?;
         Ok(started)

@@ -1,6 +1,7 @@
 //! Periodic upkeep in every engine process: return executions whose lease lapsed (their worker
 //! died) to the queue, create log partitions ahead of time, enforce log and outbound-event
-//! retention, and keep the dashboards' rollups (daily stats, workflow reports) current.
+//! retention, keep the dashboards' rollups (daily stats, workflow reports) current, and move
+//! lapsed billing periods forward.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,9 @@ pub async fn run(db: Db, config: Arc<EngineConfig>, mut shutdown: watch::Receive
                 }
             }
             _ = rollups.tick() => {
+                if let Err(e) = roll_periods_once(&db, chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "rolling billing periods over failed");
+                }
                 match roll_up_once(&db, chrono::Utc::now(), back).await {
                     Ok(()) => back = 1,
                     Err(e) => tracing::warn!(error = %e, "rolling up stats and reports failed"),
@@ -130,4 +134,17 @@ pub async fn roll_up_once(db: &Db, now: chrono::DateTime<chrono::Utc>, back: i32
     let reports = db::stats::roll_up_reports(&mut conn, None, now, back).await?;
     tracing::debug!(days, reports, "rolled up stats and reports");
     Ok(())
+}
+
+/// Moves every subscription whose billing period ended by `now` forward by whole months, so its
+/// per-period quotas count from zero again (their counters are keyed by the period's start).
+/// One set-based UPDATE: processes running it at once, or one running it twice, move each
+/// period once.
+pub async fn roll_periods_once(db: &Db, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<usize> {
+    let mut conn = db.conn().await?;
+    let rolled = db::plans::roll_over(&mut conn, now).await?;
+    if rolled > 0 {
+        tracing::info!(rolled, "billing periods rolled over");
+    }
+    Ok(rolled)
 }

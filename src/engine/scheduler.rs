@@ -68,10 +68,13 @@ pub async fn fire_due(db: &Db) -> anyhow::Result<usize> {
             chain_depth: 1,
             chain_workflow_ids: Vec::new(),
         };
-        let (_, created) = conn
+        let enqueued = conn
             .transaction::<_, diesel::result::Error, _>(async move |conn| db::executions::enqueue(conn, new).await)
             .await?;
-        if created {
+        if let db::executions::Enqueued::OverQuota(refusal) = &enqueued {
+            tracing::info!(workflow = %workflow.id, %tick, quota = %refusal.quota, "schedule skipped: over quota");
+        }
+        if enqueued.started() {
             fired += 1;
             tracing::info!(workflow = %workflow.id, %tick, "schedule fired");
         }

@@ -66,6 +66,30 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where a workspace's subscription stands; its plan's quotas apply whatever the status.
+    SubscriptionStatus {
+        Trialing => "TRIALING", Active => "ACTIVE", PastDue => "PAST_DUE", Cancelled => "CANCELLED",
+        Expired => "EXPIRED",
+    }
+}
+
+text_enum! {
+    /// What a workspace's plan limits. LEADS, EXECUTIONS and EMAILS count per billing period; the
+    /// others count what exists now.
+    Quota {
+        Leads => "leads", Executions => "executions", Emails => "emails", Workflows => "workflows",
+        Forms => "forms", Members => "members", WebhookEndpoints => "webhookEndpoints",
+    }
+}
+
+impl Quota {
+    /// Counted per billing period (a counter per period) rather than as what exists now.
+    pub fn per_period(self) -> bool {
+        matches!(self, Quota::Leads | Quota::Executions | Quota::Emails)
+    }
+}
+
+text_enum! {
     FormStatus { Draft => "DRAFT", Published => "PUBLISHED", Archived => "ARCHIVED" }
 }
 

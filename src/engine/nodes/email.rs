@@ -69,7 +69,23 @@ pub async fn send(run: &NodeRun<'_>, c: &SendEmailConfig) -> Outcome {
     };
     match deliver(run, live, &to, &content).await {
         Ok(output) => sent(output),
-        Err(e) => Outcome::Retry { error: e },
+        Err(Undelivered::Retry(error)) => Outcome::Retry { error },
+        // Retrying can't help before the quota resets: the step fails now.
+        Err(Undelivered::OverQuota(error)) => Outcome::Fail { error },
+    }
+}
+
+/// Why a step's email did not go out.
+pub(super) enum Undelivered {
+    /// Worth another attempt (the mail server, the database).
+    Retry(String),
+    /// The emails quota refused it when it was written: FAILED in the mail log, not retried.
+    OverQuota(String),
+}
+
+impl From<String> for Undelivered {
+    fn from(error: String) -> Self {
+        Undelivered::Retry(error)
     }
 }
 
@@ -95,7 +111,7 @@ pub(super) fn new_email<'a>(
     }
 }
 
-async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content) -> Result<Value, String> {
+async fn deliver(run: &NodeRun<'_>, live: Live<'_>, to: &str, content: &Content) -> Result<Value, Undelivered> {
     let db = &live.deps.db;
     let mut conn = db.conn().await.map_err(|e| e.to_string())?;
     // Stable per (execution, node): receivers can drop a resent duplicate, and providers' delivery
@@ -113,8 +129,11 @@ pub(super) async fn dispatch(
     live: Live<'_>,
     email: db::emails::EmailRow,
     key: &str,
-) -> Result<Value, String> {
+) -> Result<Value, Undelivered> {
     let output = |e: &db::emails::EmailRow| json!({ "emailId": e.id, "to": e.to_address, "subject": e.subject, "transport": e.transport });
+    if let Some(error) = db::emails::quota_failure(&email) {
+        return Err(Undelivered::OverQuota(error.to_owned()));
+    }
     // Sent by an earlier attempt that crashed before recording the step: don't send again.
     if email.status != "QUEUED" {
         return Ok(output(&email));
@@ -133,7 +152,7 @@ pub(super) async fn dispatch(
     let mailer = &live.deps.mailer;
     if let Err(e) = mailer.send(&email.to_address, &email.subject, &email.content, html.as_deref(), key).await {
         db::emails::mark(conn, email.id, "QUEUED", mailer.name(), Some(&e)).await.map_err(|e| e.to_string())?;
-        return Err(format!("sending email failed: {e}"));
+        return Err(Undelivered::Retry(format!("sending email failed: {e}")));
     }
     // The log transport only wrote it to the log: LOGGED, which no delivery event moves on.
     let status = if mailer.name() == "log" { "LOGGED" } else { "SENT" };

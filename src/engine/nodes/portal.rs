@@ -108,7 +108,10 @@ async fn deliver(
         }
     };
     let link = db::portal_links::find_by_key(&mut conn, run.workspace_id, &key).await.map_err(transient)?;
-    let mut output = email::dispatch(&mut conn, run, live, email, &key).await.map_err(Problem::Transient)?;
+    let mut output = email::dispatch(&mut conn, run, live, email, &key).await.map_err(|e| match e {
+        email::Undelivered::Retry(error) => Problem::Transient(error),
+        email::Undelivered::OverQuota(error) => Problem::Permanent(error),
+    })?;
     output["portalLinkId"] = json!(link.as_ref().map(|l| l.id));
     output["expiresAt"] = json!(link.map(|l| l.expires_at));
     Ok(output)

@@ -13,6 +13,7 @@ mod leads;
 mod members;
 mod payments;
 mod pipelines;
+mod plans;
 mod portal;
 mod portal_documents;
 mod recovery;
@@ -45,4 +46,5 @@ pub struct Mutation(
     workflows::WorkflowMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,
+    plans::PlanMutation,
 );

@@ -6,6 +6,7 @@ mod integrations;
 mod invitations;
 mod node;
 mod pipelines;
+mod plans;
 mod portal;
 mod routing;
 mod viewer;
@@ -27,4 +28,5 @@ pub struct Query(
     portal::PortalQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
+    plans::PlanQuery,
 );

@@ -26,6 +26,7 @@ mod member;
 mod node;
 mod payment;
 mod pipeline;
+mod plan;
 mod portal;
 mod routing;
 mod security_event;
@@ -58,6 +59,7 @@ pub use member::WorkspaceMember;
 pub use node::Node;
 pub use payment::{Payment, PaymentFilter};
 pub use pipeline::{LeadPlacement, Pipeline, PipelineStage};
+pub use plan::{BillingPeriod, Plan, QuotaUsage, UsageEvent, UsageEventFilter, WorkspaceSubscription};
 pub use portal::{
     CreatePortalLinkPayload, Portal, PortalBooking, PortalClient, PortalLink, PortalPayment, PortalSubmission,
     PortalWorkspace,

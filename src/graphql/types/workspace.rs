@@ -47,8 +47,45 @@ impl Workspace {
         self.row.intake_email.as_deref()
     }
 
+    /// The code of the plan the workspace is on (`subscription.plan` has the details).
     async fn plan(&self) -> &str {
         &self.row.plan
+    }
+
+    /// The workspace's plan and billing period.
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<crate::graphql::types::WorkspaceSubscription> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let (row, plan) = crate::domain::plans::subscription(&mut conn, caller, self.row.id).await?;
+        Ok(crate::graphql::types::WorkspaceSubscription { row, plan })
+    }
+
+    /// Each quota of the plan with what is used of it.
+    async fn usage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::graphql::types::QuotaUsage>> {
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let rows = crate::domain::quotas::usage(&mut conn, caller, self.row.id).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The usage log, newest first: counted actions and those a quota refused or skipped.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
+    async fn usage_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::types::UsageEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<relay::PlainConn<crate::graphql::types::UsageEvent>> {
+        let page = relay::page(first, after, last, before)?;
+        let category = filter.unwrap_or_default().category;
+        let (caller, mut conn) = crate::graphql::session(ctx).await?;
+        let slice = crate::domain::quotas::events(&mut conn, caller, self.row.id, category.as_deref(), &page).await?;
+        drop(conn);
+        Ok(relay::plain_connection(slice, |row| row.cursor(), crate::graphql::types::UsageEvent))
     }
 
     /// The IANA zone whose days `stats` and workflow `reports` count.

@@ -115,4 +115,20 @@ impl TestApp {
             secret: d["secret"].as_str().expect("secret").to_owned(),
         }
     }
+
+    /// Puts the workspace on a new test-only plan with these quotas (plans are immutable, so each
+    /// call inserts a plan row of its own); returns the plan's code.
+    pub async fn on_test_plan(&self, ws: &TestWorkspace, quotas: Value) -> String {
+        let code = unique("test-");
+        let quotas = quotas.to_string().replace('\'', "''");
+        self.sql(&format!(
+            "INSERT INTO plans (code, version, name, quotas) VALUES ('{code}', 1, 'Test {code}', '{quotas}'::jsonb);
+             UPDATE subscriptions SET plan_id = (SELECT id FROM plans WHERE code = '{code}')
+              WHERE workspace_id = '{ws}';
+             UPDATE workspaces SET plan = '{code}' WHERE id = '{ws}';",
+            ws = super::ids::uuid_of(&ws.id),
+        ))
+        .await;
+        code
+    }
 }

@@ -52,6 +52,10 @@ pub struct TestApp {
     database: db::TestDatabase,
 }
 
+/// The plan workspaces created through the test apps start on: its limits are far above what
+/// any test creates, so only the quota tests meet a quota.
+pub const TEST_DEFAULT_PLAN: &str = "business";
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(AppConfig::default()).await
@@ -66,7 +70,14 @@ impl TestApp {
         // Tests' receivers listen on loopback.
         let http_allow =
             if config.http_allow.is_empty() { vec!["127.0.0.1".into(), "localhost".into()] } else { config.http_allow };
-        let config = AppConfig { sql_statement_header: true, keyring: test_keyring(), http_allow, ..config };
+        // The suite's workspaces start on `business` (generous limits), unless a test chose a plan.
+        let default_plan = if config.default_plan == intakeflow::config::DEFAULT_PLAN {
+            TEST_DEFAULT_PLAN.to_owned()
+        } else {
+            config.default_plan
+        };
+        let config =
+            AppConfig { sql_statement_header: true, keyring: test_keyring(), http_allow, default_plan, ..config };
         // Each app listens for notifications like a real process does (one LISTEN connection).
         let pubsub = intakeflow::pubsub::PubSub::start(database_url.clone(), &[]);
         let state = intakeflow::server::app_state(db.clone(), config, pubsub);

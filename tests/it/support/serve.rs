@@ -50,6 +50,7 @@ impl ServeProcess {
             .env("DATABASE_URL", database_url)
             .env("INTAKEFLOW_ADDR", format!("127.0.0.1:{port}"))
             .env("INTAKEFLOW_WORKERS", "0")
+            .env("INTAKEFLOW_DEFAULT_PLAN", super::TEST_DEFAULT_PLAN)
             .env("INTAKEFLOW_SCHEDULER", "false")
             .env("INTAKEFLOW_DB_POOL_SIZE", "8")
             .env("RUST_LOG", "warn")

@@ -1,0 +1,14 @@
+DROP TRIGGER leads_count ON leads;
+DROP FUNCTION intakeflow_count_lead();
+DROP FUNCTION intakeflow_quota_release(uuid, text, bigint);
+DROP FUNCTION intakeflow_quota_take(uuid, text, bigint);
+DROP TABLE usage_events;
+DROP TABLE usage_counters;
+DROP TRIGGER workspaces_subscription ON workspaces;
+DROP FUNCTION intakeflow_workspace_subscription();
+DROP TRIGGER workspaces_default_plan ON workspaces;
+DROP FUNCTION intakeflow_workspace_default_plan();
+DROP TABLE subscriptions;
+DROP FUNCTION intakeflow_latest_plan(text);
+DROP TABLE plans;
+DROP FUNCTION intakeflow_plans_immutable();
