@@ -133,13 +133,19 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
+    -- Unlimited: nothing to enforce, so no counter row is locked. Counting it would queue every
+    -- lead-creating transaction of the workspace on one row until commit; the usage log
+    -- (usage_events) still records each use, and `workspace.usage` sums it for such quotas.
+    IF v_limit IS NULL THEN
+        RETURN NULL;
+    END IF;
     v_cap := floor(v_limit * 1.2);
-    IF v_cap IS NULL OR p_n <= v_cap THEN
+    IF p_n <= v_cap THEN
         INSERT INTO usage_counters AS c (workspace_id, quota, period_start, used)
             VALUES (p_workspace, p_quota, v_start, p_n)
             ON CONFLICT (workspace_id, quota, period_start)
             DO UPDATE SET used = c.used + EXCLUDED.used
-            WHERE v_cap IS NULL OR c.used + EXCLUDED.used <= v_cap
+            WHERE c.used + EXCLUDED.used <= v_cap
             RETURNING c.used INTO v_used;
         IF v_used IS NOT NULL THEN
             RETURN NULL;

@@ -142,6 +142,23 @@ pub async fn period_counters(conn: &mut AsyncPgConnection, workspace_id: Uuid) -
         .await
 }
 
+/// What the usage log records as used per category since `since` (billable uses only): the
+/// standing of an unlimited per-period quota, which keeps no counter.
+pub async fn logged_since(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<(String, i64)>> {
+    usage_events::table
+        .filter(usage_events::workspace_id.eq(workspace_id))
+        .filter(usage_events::occurred_at.ge(since))
+        .filter(usage_events::billable.eq(true))
+        .group_by(usage_events::category)
+        .select((usage_events::category, diesel::dsl::sql::<BigInt>("coalesce(sum(usage_events.quantity), 0)::int8")))
+        .load(conn)
+        .await
+}
+
 /// How much of an absolute quota exists now: live workflows and forms (not archived), members
 /// plus pending invitations, webhook endpoints.
 pub async fn count_absolute(conn: &mut AsyncPgConnection, workspace_id: Uuid, quota: Quota) -> QueryResult<i64> {

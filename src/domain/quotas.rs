@@ -62,11 +62,14 @@ pub async fn usage(conn: &mut AsyncPgConnection, caller: &Caller, workspace_id: 
     let (subscription, plan) =
         db::plans::subscription(conn, workspace_id).await?.ok_or(AppError::NotFound("subscription"))?;
     let counters = db::usage::period_counters(conn, workspace_id).await?;
+    // Unlimited quotas keep no counter (nothing to enforce): their use is what the log recorded.
+    let logged = db::usage::logged_since(conn, workspace_id, subscription.current_period_start).await?;
     let mut out = Vec::with_capacity(Quota::ALL.len());
     for &quota in Quota::ALL {
         let limit = plan.limit(quota.as_str());
         if quota.per_period() {
-            let used = counters.iter().find(|(q, _)| q == quota.as_str()).map_or(0, |(_, used)| *used);
+            let source = if limit.is_some() { &counters } else { &logged };
+            let used = source.iter().find(|(q, _)| q == quota.as_str()).map_or(0, |(_, used)| *used);
             let period = Some((subscription.current_period_start, subscription.current_period_end));
             out.push(QuotaUsage { quota, used, limit, period });
         } else {

@@ -60,6 +60,9 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
             let workspace = match db::workspaces::find_by_slug(conn, DEMO_WORKSPACE_SLUG).await? {
                 Some(w) => w,
                 None => {
+                    // The demo shows a team of four and a pending invitation, more members than
+                    // the free plan allows: it runs on business whatever the default plan is.
+                    db::plans::use_default_plan(conn, DEMO_PLAN).await?;
                     db::workspaces::insert(
                         conn,
                         db::workspaces::NewWorkspace {
@@ -93,6 +96,9 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<DemoInfo> {
     invite_a_colleague(db, owner_id, workspace_id).await?;
     Ok(DEMO)
 }
+
+/// The plan the demo workspace is created on.
+const DEMO_PLAN: &str = "business";
 
 /// Address of the demo's pending invitation.
 pub const DEMO_INVITEE: &str = "new.colleague@demo-studio.example";

@@ -217,12 +217,15 @@ async fn the_operator_cli_lists_plans_and_sets_a_workspace_plan() {
 
 #[tokio::test]
 async fn billing_periods_roll_over_by_whole_months_once() {
+    // On pro, whose leads quota is limited and so counted per period (an unlimited quota keeps
+    // no counter: its use is read from the usage log).
     let app = TestApp::spawn().await;
     let owner = app.user("Owner").await;
     let ws = app.workspace(&owner).await;
     let id = uuid_of(&ws.id);
     app.sql(&format!(
-        "UPDATE subscriptions SET current_period_start = '2026-01-15T00:00:00Z', current_period_end = '2026-02-15T00:00:00Z'
+        "UPDATE subscriptions SET current_period_start = '2026-01-15T00:00:00Z', current_period_end = '2026-02-15T00:00:00Z',
+                plan_id = (SELECT id FROM plans WHERE code = 'pro' AND version = 1)
           WHERE workspace_id = '{id}'"
     ))
     .await;
