@@ -39,6 +39,49 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
         .await
 }
 
+/// Those of `ids` that are the workspace's (a workflow's SEND_DOCUMENT nodes name them).
+pub async fn of_workspace_among(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<DocumentTemplateRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    document_templates::table
+        .filter(document_templates::workspace_id.eq(workspace_id))
+        .filter(document_templates::id.eq_any(ids))
+        .select(DocumentTemplateRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The names of the ACTIVE or PAUSED workflows whose current version has a SEND_DOCUMENT node
+/// rendering the template.
+pub async fn active_workflows_using(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    template_id: Uuid,
+) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let rows: Vec<Named> = diesel::sql_query(
+        "SELECT w.name FROM workflows w JOIN workflow_versions v ON v.id = w.current_version_id
+          WHERE w.workspace_id = $1 AND w.status IN ('ACTIVE', 'PAUSED')
+            AND v.graph->'nodes' @> jsonb_build_array(jsonb_build_object(
+                  'type', 'SEND_DOCUMENT', 'config', jsonb_build_object('templateId', $2::text)))
+          ORDER BY w.name",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workspace_id)
+    .bind::<diesel::sql_types::Uuid, _>(template_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
 /// A workspace's templates, oldest first.
 pub async fn of_workspace(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<Vec<DocumentTemplateRow>> {
     document_templates::table

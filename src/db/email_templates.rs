@@ -111,8 +111,12 @@ pub async fn active_workflows_using(
     let rows: Vec<Named> = diesel::sql_query(
         "SELECT w.name FROM workflows w JOIN workflow_versions v ON v.id = w.current_version_id
           WHERE w.workspace_id = $1 AND w.status IN ('ACTIVE', 'PAUSED')
-            AND v.graph->'nodes' @> jsonb_build_array(jsonb_build_object(
-                  'type', 'SEND_EMAIL', 'config', jsonb_build_object('templateId', $2::text)))
+            AND (v.graph->'nodes' @> jsonb_build_array(jsonb_build_object(
+                   'type', 'SEND_EMAIL', 'config', jsonb_build_object('templateId', $2::text)))
+              OR v.graph->'nodes' @> jsonb_build_array(jsonb_build_object(
+                   'type', 'SEND_PORTAL_LINK', 'config', jsonb_build_object('templateId', $2::text)))
+              OR v.graph->'nodes' @> jsonb_build_array(jsonb_build_object(
+                   'type', 'SEND_DOCUMENT', 'config', jsonb_build_object('emailTemplateId', $2::text))))
           ORDER BY w.name",
     )
     .bind::<SqlUuid, _>(workspace_id)

@@ -9,7 +9,7 @@ use crate::db::document_templates::{DocumentTemplateFields, DocumentTemplateRow}
 use crate::db::{self};
 use crate::domain::Caller;
 use crate::domain::access::{self, Visible};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::documents;
 use crate::model::enums::Role;
 use crate::model::validate::{self, Problems};
@@ -65,9 +65,17 @@ pub async fn update(
     Ok(Visible { row: db::document_templates::update(conn, id, fields).await?, role })
 }
 
-/// Deletes a template; its documents stay, unlinked. Needs ADMIN.
+/// Deletes a template no ACTIVE or PAUSED workflow's SEND_DOCUMENT renders (CONFLICT); its
+/// documents stay, unlinked. Needs ADMIN.
 pub async fn delete(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<DocumentTemplateRow> {
     let Visible { row, .. } = access::load::<DocumentTemplateRow>(conn, &caller.principal, id, Role::Admin).await?;
+    let users = db::document_templates::active_workflows_using(conn, row.workspace_id, id).await?;
+    if !users.is_empty() {
+        return Err(AppError::conflict(format!(
+            "id: the template is sent by the active workflow(s) {}; change or pause them first",
+            users.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
     db::document_templates::delete(conn, id).await?;
     Ok(row)
 }

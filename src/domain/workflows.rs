@@ -211,6 +211,8 @@ pub struct SimulationStart {
     pub trigger_data: Value,
     /// The workspace's email templates the graph's SEND_EMAIL nodes name.
     pub email_templates: Vec<crate::model::email_templates::EmailTemplate>,
+    /// The workspace's document templates the graph's SEND_DOCUMENT nodes render.
+    pub document_templates: Vec<db::document_templates::DocumentTemplateRow>,
 }
 
 /// Prepares a simulation of the draft graph for `lead_id` and `input`. MEMBER, like running a
@@ -248,6 +250,8 @@ pub async fn simulation_start(
         let rows = db::email_templates::of_workspace_among(conn, wf.workspace_id, &template_ids).await?;
         rows.iter().map(|t| t.template()).collect()
     };
+    let document_templates =
+        db::document_templates::of_workspace_among(conn, wf.workspace_id, &graph.document_template_ids()).await?;
     Ok(SimulationStart {
         workspace_id: wf.workspace_id,
         workspace: db::workspaces::find(conn, wf.workspace_id).await?,
@@ -255,6 +259,7 @@ pub async fn simulation_start(
         lead,
         trigger_data: manual_trigger_data(input),
         email_templates,
+        document_templates,
     })
 }
 
@@ -316,6 +321,22 @@ async fn check_references(
         };
         if db::email_templates::find(conn, id).await?.is_none_or(|t| t.workspace_id != workspace_id) {
             let field = format!("nodes.{}.config.templateId", node.key);
+            problems.push(FieldError::new(field, "no such email template in this workspace"));
+        }
+    }
+    // A SEND_DOCUMENT's document template, and its email template, must be the workspace's.
+    for node in graph.nodes.iter().filter(|n| n.node_type == NodeType::SendDocument) {
+        let id_at = |field: &str| node.config.get(field).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+        if let Some(id) = id_at("templateId")
+            && db::document_templates::find(conn, id).await?.is_none_or(|t| t.workspace_id != workspace_id)
+        {
+            let field = format!("nodes.{}.config.templateId", node.key);
+            problems.push(FieldError::new(field, "no such document template in this workspace"));
+        }
+        if let Some(id) = id_at("emailTemplateId")
+            && db::email_templates::find(conn, id).await?.is_none_or(|t| t.workspace_id != workspace_id)
+        {
+            let field = format!("nodes.{}.config.emailTemplateId", node.key);
             problems.push(FieldError::new(field, "no such email template in this workspace"));
         }
     }

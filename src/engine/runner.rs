@@ -191,6 +191,12 @@ impl Runner {
                 .map(|t| (t.id, t.template()))
                 .collect()
         };
+        let document_templates: nodes::DocumentTemplates =
+            db::document_templates::of_workspace_among(&mut conn, exec.workspace_id, &graph.document_template_ids())
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect();
         loop {
             if lease.lost() {
                 return Err(RunError::Lost);
@@ -265,6 +271,7 @@ impl Runner {
                 previous_output: step.output.as_ref(),
                 data: &data,
                 email_templates: &email_templates,
+                document_templates: &document_templates,
             })
             .await;
             let outcome_label = match &outcome {

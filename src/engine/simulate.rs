@@ -7,12 +7,13 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::db::document_templates::DocumentTemplateRow;
 use crate::db::field_values::FieldValueRow;
 use crate::db::forms::FieldRow;
 use crate::db::leads::LeadRow;
 use crate::db::workspaces::WorkspaceRow;
 use crate::engine::data;
-use crate::engine::nodes::{self, EmailTemplates, NodeRun, Outcome};
+use crate::engine::nodes::{self, DocumentTemplates, EmailTemplates, NodeRun, Outcome};
 use crate::engine::transitions::{Progress, handle_of, next_nodes};
 use crate::model::email_templates::EmailTemplate;
 use crate::model::enums::{NodeType, StepStatus};
@@ -33,6 +34,8 @@ pub struct Start {
     pub trigger_data: Value,
     /// The workspace's templates the graph's SEND_EMAIL nodes name.
     pub email_templates: EmailTemplates,
+    /// The workspace's templates the graph's SEND_DOCUMENT nodes render.
+    pub document_templates: DocumentTemplates,
 }
 
 impl Start {
@@ -43,11 +46,13 @@ impl Start {
         lead: Option<(LeadRow, Vec<(FieldValueRow, FieldRow)>)>,
         trigger_data: Value,
         email_templates: Vec<EmailTemplate>,
+        document_templates: Vec<DocumentTemplateRow>,
     ) -> Start {
         let lead_id = lead.as_ref().map(|(l, _)| l.id);
         let lead = lead.map_or(Value::Null, |(l, values)| data::lead_json(&l, values));
         let email_templates = email_templates.into_iter().map(|t| (t.id, t)).collect();
-        Start { workspace_id, workspace, lead_id, lead, trigger_data, email_templates }
+        let document_templates = document_templates.into_iter().map(|t| (t.id, t)).collect();
+        Start { workspace_id, workspace, lead_id, lead, trigger_data, email_templates, document_templates }
     }
 }
 
@@ -134,6 +139,7 @@ pub async fn walk(graph: &Graph, start: &Start) -> Simulation {
             previous_output: None,
             data: &data,
             email_templates: &start.email_templates,
+            document_templates: &start.document_templates,
         })
         .await;
         let number = i32::try_from(taken.len() + 1).ok();
@@ -224,6 +230,7 @@ mod tests {
             lead,
             trigger_data: json!({ "input": null }),
             email_templates: EmailTemplates::new(),
+            document_templates: DocumentTemplates::new(),
         }
     }
 

@@ -217,6 +217,7 @@ text_enum! {
         SendEmail => "SEND_EMAIL", HttpRequest => "HTTP_REQUEST", UpdateLead => "UPDATE_LEAD",
         AddNote => "ADD_NOTE", Delay => "DELAY", Condition => "CONDITION", Approval => "APPROVAL",
         RequestPayment => "REQUEST_PAYMENT", SendPortalLink => "SEND_PORTAL_LINK",
+        SendDocument => "SEND_DOCUMENT",
     }
 }
 

@@ -58,11 +58,25 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The email templates its SEND_EMAIL and SEND_PORTAL_LINK nodes send (`templateId`), as UUIDs.
+    /// The email templates its SEND_EMAIL and SEND_PORTAL_LINK nodes send (`templateId`), and
+    /// its SEND_DOCUMENT nodes (`emailTemplateId`), as UUIDs.
     pub fn email_template_ids(&self) -> Vec<uuid::Uuid> {
         self.nodes
             .iter()
-            .filter(|n| matches!(n.node_type, NodeType::SendEmail | NodeType::SendPortalLink))
+            .filter_map(|n| match n.node_type {
+                NodeType::SendEmail | NodeType::SendPortalLink => n.config.get("templateId"),
+                NodeType::SendDocument => n.config.get("emailTemplateId"),
+                _ => None,
+            })
+            .filter_map(|id| id.as_str()?.parse().ok())
+            .collect()
+    }
+
+    /// The document templates its SEND_DOCUMENT nodes render (`templateId`), as UUIDs.
+    pub fn document_template_ids(&self) -> Vec<uuid::Uuid> {
+        self.nodes
+            .iter()
+            .filter(|n| n.node_type == NodeType::SendDocument)
             .filter_map(|n| n.config.get("templateId")?.as_str()?.parse().ok())
             .collect()
     }

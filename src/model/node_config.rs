@@ -255,6 +255,62 @@ impl SendPortalLinkConfig {
     }
 }
 
+/// A SEND_DOCUMENT node: renders the document template `templateId` (a UUID: the API layer
+/// turns global ids into them) for the run's lead with `variables`, freezes it SENT, and emails
+/// the lead a portal link to it (valid `expiresInDays`, 30 by default) like a SEND_PORTAL_LINK:
+/// inline `subject` and `body`, or the email template `emailTemplateId`, with `portal_url` (and
+/// `document.title`) among the variables. `title` (default: the template's name) may use them too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendDocumentConfig {
+    pub template_id: String,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub variables: Value,
+    #[serde(default = "default_portal_days")]
+    pub expires_in_days: i32,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    pub email_template_id: Option<String>,
+    pub max_attempts: Option<i32>,
+}
+
+impl SendDocumentConfig {
+    /// The portal-link email it sends: SEND_PORTAL_LINK's, with `emailTemplateId` as its template.
+    pub fn link(&self) -> SendPortalLinkConfig {
+        SendPortalLinkConfig {
+            expires_in_days: self.expires_in_days,
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            template_id: self.email_template_id.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
+
+    pub fn template_uuid(&self) -> Option<uuid::Uuid> {
+        uuid::Uuid::parse_str(&self.template_id).ok()
+    }
+}
+
+/// A SEND_PORTAL_LINK's problems (its `expiresInDays` and email), with `templateId` named
+/// `template_field` (SEND_DOCUMENT calls its email template `emailTemplateId`).
+fn portal_link_problems(c: &SendPortalLinkConfig, template_field: &str, problems: &mut Vec<FieldError>) {
+    if let Err(e) = crate::model::portal::check_expires_in_days("expiresInDays", c.expires_in_days) {
+        problems.push(e);
+    }
+    let mut found = Vec::new();
+    email_content_problems(&c.email(), &mut found);
+    for mut problem in found {
+        if problem.field == "templateId" {
+            problem.field = template_field.to_owned();
+            problem.message = problem.message.replace("templateId", template_field);
+        }
+        problems.push(problem);
+    }
+}
+
 /// The problems of an email's content: an inline subject (and body), or a template, not both.
 fn email_content_problems(c: &SendEmailConfig, problems: &mut Vec<FieldError>) {
     for (field, text) in [("subject", &c.subject), ("body", &c.body)] {
@@ -299,6 +355,7 @@ pub enum NodeConfig {
     Approval(ApprovalConfig),
     RequestPayment(RequestPaymentConfig),
     SendPortalLink(SendPortalLinkConfig),
+    SendDocument(SendDocumentConfig),
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(config: &Value) -> Result<T, FieldError> {
@@ -333,6 +390,7 @@ impl NodeConfig {
             NodeType::Approval => NodeConfig::Approval(parse(config)?),
             NodeType::RequestPayment => NodeConfig::RequestPayment(parse(config)?),
             NodeType::SendPortalLink => NodeConfig::SendPortalLink(parse(config)?),
+            NodeType::SendDocument => NodeConfig::SendDocument(parse(config)?),
         })
     }
 
@@ -348,13 +406,14 @@ impl NodeConfig {
                         problems.push(FieldError::new(*required, "is required"));
                     }
                 }
-                // A SEND_EMAIL (or SEND_PORTAL_LINK) needs a subject unless it sends a template.
-                if matches!(node_type, NodeType::SendEmail | NodeType::SendPortalLink)
+                // A SEND_EMAIL (SEND_PORTAL_LINK, SEND_DOCUMENT) needs a subject unless it sends a template.
+                let email_template = if node_type == NodeType::SendDocument { "emailTemplateId" } else { "templateId" };
+                if matches!(node_type, NodeType::SendEmail | NodeType::SendPortalLink | NodeType::SendDocument)
                     && config.get("subject").is_none()
-                    && config.get("templateId").is_none()
+                    && config.get(email_template).is_none()
                     && !problems.iter().any(|p| p.field == "subject")
                 {
-                    problems.push(FieldError::new("subject", "is required (or give templateId)"));
+                    problems.push(FieldError::new("subject", format!("is required (or give {email_template})")));
                 }
                 return problems;
             }
@@ -414,11 +473,19 @@ impl NodeConfig {
                 }
                 email_content_problems(c, &mut problems);
             }
-            NodeConfig::SendPortalLink(c) => {
-                if let Err(e) = crate::model::portal::check_expires_in_days("expiresInDays", c.expires_in_days) {
+            NodeConfig::SendPortalLink(c) => portal_link_problems(c, "templateId", &mut problems),
+            NodeConfig::SendDocument(c) => {
+                template("title", c.title.as_deref().unwrap_or_default());
+                if c.template_uuid().is_none() {
+                    problems.push(FieldError::new("templateId", "is not the id of a document template"));
+                }
+                if c.title.as_ref().is_some_and(|t| t.chars().count() > 200) {
+                    problems.push(FieldError::new("title", "must be at most 200 characters"));
+                }
+                if let Err(e) = crate::model::documents::check_variables("variables", &c.variables) {
                     problems.push(e);
                 }
-                email_content_problems(&c.email(), &mut problems);
+                portal_link_problems(&c.link(), "emailTemplateId", &mut problems);
             }
             NodeConfig::HttpRequest(c) => {
                 template("url", &c.url);
@@ -513,6 +580,7 @@ impl NodeConfig {
             NodeConfig::AddNote(c) => c.max_attempts,
             NodeConfig::RequestPayment(c) => c.max_attempts,
             NodeConfig::SendPortalLink(c) => c.max_attempts,
+            NodeConfig::SendDocument(c) => c.max_attempts,
             _ => None,
         }
     }
@@ -528,6 +596,7 @@ fn required_fields(node_type: NodeType) -> &'static [&'static str] {
         NodeType::AddNote => &["body"],
         NodeType::Condition => &["rules"],
         NodeType::RequestPayment => &["amountMinor", "currency", "description"],
+        NodeType::SendDocument => &["templateId"],
         _ => &[],
     }
 }

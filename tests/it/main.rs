@@ -13,6 +13,7 @@ mod bookings_access;
 mod console;
 mod console_browser;
 mod docs_examples;
+mod document_node;
 mod documents;
 mod documents_access;
 mod documents_portal;

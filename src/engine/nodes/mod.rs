@@ -7,6 +7,7 @@
 //! no [`Live`] handle, so it has no connection, mailer or HTTP settings to reach for and can only
 //! say what it would do. One code path per node is what keeps simulations honest.
 
+mod document;
 mod email;
 mod http;
 pub mod lead;
@@ -33,6 +34,10 @@ pub use lead::Effect;
 /// runner, or by the caller of a simulation) so simulating handlers, which have no connection,
 /// render them too. A template of another workspace, or one deleted since, is not in it.
 pub type EmailTemplates = HashMap<Uuid, crate::model::email_templates::EmailTemplate>;
+
+/// The workspace's document templates a graph's SEND_DOCUMENT nodes render, read once per walk
+/// like [`EmailTemplates`].
+pub type DocumentTemplates = HashMap<Uuid, crate::db::document_templates::DocumentTemplateRow>;
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -96,6 +101,7 @@ pub struct NodeRun<'a> {
     /// `lead`, `workspace`, `trigger`, `steps`, `execution`.
     pub data: &'a Value,
     pub email_templates: &'a EmailTemplates,
+    pub document_templates: &'a DocumentTemplates,
 }
 
 impl NodeRun<'_> {
@@ -142,6 +148,7 @@ pub async fn execute(run: NodeRun<'_>) -> Outcome {
         NodeConfig::Approval(c) => approval(&run, &c),
         NodeConfig::RequestPayment(c) => payment::request(&run, &c).await,
         NodeConfig::SendPortalLink(c) => portal::send(&run, &c).await,
+        NodeConfig::SendDocument(c) => document::send(&run, &c).await,
     }
 }
 

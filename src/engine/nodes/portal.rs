@@ -8,12 +8,13 @@
 //! with a placeholder URL.
 
 use chrono::{Duration, Utc};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::email::{self, Content};
 use super::{Live, NodeRun, Outcome};
+use crate::db::emails::EmailRow;
 use crate::db::portal_links::NewPortalLink;
 use crate::db::{self};
 use crate::model::node_config::SendPortalLinkConfig;
@@ -23,8 +24,8 @@ use crate::model::token;
 /// What `portal_url` renders to while simulating.
 pub const SIMULATED_URL: &str = "(the portal link is made when the workflow runs)";
 
-/// The run's variables with `portal_url` added.
-fn with_url(data: &Value, url: &str) -> Value {
+/// `data` (the run's variables) with `portal_url` added.
+pub(super) fn with_url(data: &Value, url: &str) -> Value {
     let mut data = data.clone();
     if let Some(map) = data.as_object_mut() {
         map.insert("portal_url".into(), json!(url));
@@ -32,43 +33,105 @@ fn with_url(data: &Value, url: &str) -> Value {
     data
 }
 
-pub async fn send(run: &NodeRun<'_>, c: &SendPortalLinkConfig) -> Outcome {
+/// The run's lead and its email address, or why the step fails (`node` names its type).
+pub(super) fn recipient(run: &NodeRun<'_>, node: &str) -> Result<(Uuid, String), String> {
     let Some(lead_id) = run.lead_id else {
-        return Outcome::Fail { error: "SEND_PORTAL_LINK needs a lead: start the run with one".into() };
+        return Err(format!("{node} needs a lead: start the run with one"));
     };
     let to = run.data["lead"]["email"].as_str().map(str::trim).unwrap_or_default().to_owned();
     if crate::model::validate::email("to", &to).is_err() {
-        return Outcome::Fail { error: "to: the lead has no email address".into() };
+        return Err("to: the lead has no email address".into());
     }
-    let Some(live) = run.live else {
-        let content = match email::content(run, &c.email(), &with_url(run.data, SIMULATED_URL)) {
-            Ok(content) => content,
-            Err(error) => return Outcome::Fail { error },
-        };
-        let mut output = json!({
-            "simulated": true, "to": to, "subject": content.subject, "body": content.text,
-            "expiresInDays": c.expires_in_days,
-        });
-        if let Some(html) = &content.html {
-            output["html"] = json!(html);
-            output["templateId"] = json!(content.template_id);
-        }
-        return Outcome::done(output);
+    Ok((lead_id, to))
+}
+
+/// What a simulated step reports: the email it would send, rendered with `data` and a
+/// placeholder URL.
+pub(super) fn simulated(run: &NodeRun<'_>, c: &SendPortalLinkConfig, data: &Value, to: &str) -> Result<Value, String> {
+    let content = email::content(run, &c.email(), &with_url(data, SIMULATED_URL))?;
+    let mut output = json!({
+        "simulated": true, "to": to, "subject": content.subject, "body": content.text,
+        "expiresInDays": c.expires_in_days,
+    });
+    if let Some(html) = &content.html {
+        output["html"] = json!(html);
+        output["templateId"] = json!(content.template_id);
+    }
+    Ok(output)
+}
+
+pub async fn send(run: &NodeRun<'_>, c: &SendPortalLinkConfig) -> Outcome {
+    let (lead_id, to) = match recipient(run, "SEND_PORTAL_LINK") {
+        Ok(r) => r,
+        Err(error) => return Outcome::Fail { error },
     };
-    match deliver(run, live, c, lead_id, &to).await {
+    let Some(live) = run.live else {
+        return match simulated(run, c, run.data, &to) {
+            Ok(output) => Outcome::done(output),
+            Err(error) => Outcome::Fail { error },
+        };
+    };
+    outcome(deliver(run, live, c, lead_id, &to).await)
+}
+
+/// A delivery's outcome: the sent email, or a failure to retry or not.
+pub(super) fn outcome(delivered: Result<Value, Problem>) -> Outcome {
+    match delivered {
         Ok(output) => email::sent(output),
         Err(Problem::Permanent(error)) => Outcome::Fail { error },
         Err(Problem::Transient(error)) => Outcome::Retry { error },
     }
 }
 
-enum Problem {
+pub(super) enum Problem {
     Permanent(String),
     Transient(String),
 }
 
-fn transient(e: impl std::fmt::Display) -> Problem {
+pub(super) fn transient(e: impl std::fmt::Display) -> Problem {
     Problem::Transient(e.to_string())
+}
+
+/// A new link for the step (`key`) and its email, rendered with `data` and the link's URL: to
+/// be inserted together, since only the token's digest is stored.
+pub(super) fn fresh_link(
+    run: &NodeRun<'_>,
+    live: Live<'_>,
+    c: &SendPortalLinkConfig,
+    data: &Value,
+    lead_id: Uuid,
+    key: &str,
+) -> Result<(NewPortalLink, Content), Problem> {
+    let (token, digest) = token::generate(portal::TOKEN_PREFIX);
+    let url = portal::portal_url(&live.deps.config.public_url, &token);
+    let content = email::content(run, &c.email(), &with_url(data, &url)).map_err(Problem::Permanent)?;
+    let link = NewPortalLink {
+        workspace_id: run.workspace_id,
+        lead_id,
+        token_digest: digest,
+        expires_at: Utc::now() + Duration::days(c.expires_in_days.into()),
+        created_by_user_id: None,
+        idempotency_key: Some(key.to_owned()),
+    };
+    Ok((link, content))
+}
+
+/// Sends the step's email (unless an earlier attempt did) and reports it with its link.
+pub(super) async fn finish(
+    conn: &mut AsyncPgConnection,
+    run: &NodeRun<'_>,
+    live: Live<'_>,
+    email: EmailRow,
+    key: &str,
+) -> Result<Value, Problem> {
+    let link = db::portal_links::find_by_key(conn, run.workspace_id, key).await.map_err(transient)?;
+    let mut output = email::dispatch(conn, run, live, email, key).await.map_err(|e| match e {
+        email::Undelivered::Retry(error) => Problem::Transient(error),
+        email::Undelivered::OverQuota(error) => Problem::Permanent(error),
+    })?;
+    output["portalLinkId"] = json!(link.as_ref().map(|l| l.id));
+    output["expiresAt"] = json!(link.map(|l| l.expires_at));
+    Ok(output)
 }
 
 async fn deliver(
@@ -84,35 +147,17 @@ async fn deliver(
         // An earlier attempt made the link and its email together: send that email.
         Some(email) => email,
         None => {
-            let (token, digest) = token::generate(portal::TOKEN_PREFIX);
-            let url = portal::portal_url(&live.deps.config.public_url, &token);
-            let content: Content =
-                email::content(run, &c.email(), &with_url(run.data, &url)).map_err(Problem::Permanent)?;
-            let new = NewPortalLink {
-                workspace_id: run.workspace_id,
-                lead_id,
-                token_digest: digest,
-                expires_at: Utc::now() + Duration::days(c.expires_in_days.into()),
-                created_by_user_id: None,
-                idempotency_key: Some(key.clone()),
-            };
+            let (link, content) = fresh_link(run, live, c, run.data, lead_id, &key)?;
             let outbox = email::new_email(run, live, to, &content, &key);
             // A concurrent attempt (a lease taken over mid-step) loses on the link's unique key
             // and retries, finding the winner's email.
             conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-                db::portal_links::insert(conn, new).await?;
+                db::portal_links::insert(conn, link).await?;
                 db::emails::insert_once(conn, outbox).await
             })
             .await
             .map_err(transient)?
         }
     };
-    let link = db::portal_links::find_by_key(&mut conn, run.workspace_id, &key).await.map_err(transient)?;
-    let mut output = email::dispatch(&mut conn, run, live, email, &key).await.map_err(|e| match e {
-        email::Undelivered::Retry(error) => Problem::Transient(error),
-        email::Undelivered::OverQuota(error) => Problem::Permanent(error),
-    })?;
-    output["portalLinkId"] = json!(link.as_ref().map(|l| l.id));
-    output["expiresAt"] = json!(link.map(|l| l.expires_at));
-    Ok(output)
+    finish(&mut conn, run, live, email, &key).await
 }

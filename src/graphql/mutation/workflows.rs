@@ -84,6 +84,7 @@ fn config_with_uuids(node_type: NodeType, mut config: serde_json::Value) -> serd
         NodeType::UpdateLead => &[("stageId", Kind::PipelineStage)],
         NodeType::BookingCreated => &[("bookingTypeId", Kind::BookingType)],
         NodeType::SendEmail | NodeType::SendPortalLink => &[("templateId", Kind::EmailTemplate)],
+        NodeType::SendDocument => &[("templateId", Kind::DocumentTemplate), ("emailTemplateId", Kind::EmailTemplate)],
         _ => &[],
     };
     for (field, kind) in id_fields {
@@ -235,6 +236,7 @@ impl WorkflowMutation {
             draft.lead,
             draft.trigger_data,
             draft.email_templates,
+            draft.document_templates,
         );
         Ok(WorkflowSimulation(simulate::walk(&draft.graph, &start).await))
     }
